@@ -1,0 +1,3 @@
+//! One module per `ctpd` subcommand.
+
+pub mod eval;

@@ -1,0 +1,32 @@
+//! `ctpd`, the Cloud Trust Protocol server. This file only parses the command line and hands
+//! each subcommand to its module under `commands/`.
+
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Cloud Trust Protocol server: providers publish security measurements, customers query
+/// them, set triggers and read alert logs.
+#[derive(Debug, Parser)]
+#[command(name = "ctpd", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Evaluate a CTPScript condition and print `true`, `false` or `error: MESSAGE`.
+    ///
+    /// Exit status: 0 for true, 1 for false, 2 for error, like test(1).
+    Eval(commands::eval::EvalArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Eval(args) => commands::eval::run(&args),
+    }
+}
