@@ -136,7 +136,7 @@ pub(crate) fn match_regexp<'a>(
         .map_err(|message| RawEvalError::new(offset, format!("{name}: {message}")))
 }
 
-fn matches_all(regex: &regex::Regex, subject: &Val<'_>, nesting: usize) -> Result<bool, String> {
+fn matches_all(regex: &crate::posix::Matcher, subject: &Val<'_>, nesting: usize) -> Result<bool, String> {
     if let Some(s) = subject.as_str() {
         return Ok(regex.is_match(s));
     }
@@ -147,7 +147,11 @@ fn matches_all(regex: &regex::Regex, subject: &Val<'_>, nesting: usize) -> Resul
         return Err("arrays are nested too deeply".to_owned());
     }
     for element in elements.iter() {
-        if !matches_all(regex, &element, nesting + 1)? {
+        let matched = match element.as_str() {
+            Some(s) => regex.is_match(s),
+            None => matches_all(regex, &element, nesting + 1)?,
+        };
+        if !matched {
             return Ok(false);
         }
     }
@@ -157,10 +161,13 @@ fn matches_all(regex: &regex::Regex, subject: &Val<'_>, nesting: usize) -> Resul
 /// `select(s, a)` of 5.4.4: the field `s` of every element of the array `a` (null where an
 /// element is not an object or lacks the field).
 fn select<'a>(key: &Val<'a>, array: &Val<'a>, budget: &Budget, offset: u32) -> Result<Val<'a>, String> {
+    if let (Val::Str(key), Val::JsonArray(rows)) = (key, array) {
+        return Ok(Val::Column { rows, key });
+    }
     let Some(elements) = array.elements() else {
         return Err(format!("the second argument must be an array, got {}", array.type_of().name()));
     };
-    budget.charge(elements.len() * std::mem::size_of::<Val<'_>>(), offset).map_err(|e| e.message)?;
+    budget.charge(elements.len() * std::mem::size_of::<Val<'_>>(), offset).map_err(RawEvalError::into_message)?;
     let column: Vec<Val<'a>> = elements
         .iter()
         .map(|row| match row.type_of() {
@@ -203,6 +210,9 @@ pub(crate) fn extreme(elements: Elements<'_, '_>, want_max: bool) -> Option<usiz
     let n = elements.len();
     if n <= 1 {
         return (n == 1).then_some(0);
+    }
+    if let Some(index) = extreme_of_numbers(elements, want_max) {
+        return index;
     }
     let better = |x: f64, y: f64| if want_max { x > y } else { x < y };
     let mut any_nan = false;
@@ -260,4 +270,23 @@ pub(crate) fn extreme(elements: Elements<'_, '_>, want_max: bool) -> Option<usiz
     } else {
         (0..n).find(|&i| qualifies(&elements.get(i)))
     }
+}
+
+/// [`extreme`] when every element is a number other than NaN, where `<=` is a total order:
+/// the first minimum or the last maximum. `None` when some element is not such a number.
+fn extreme_of_numbers(elements: Elements<'_, '_>, want_max: bool) -> Option<Option<usize>> {
+    let mut best_index = 0;
+    let mut best = f64::NAN;
+    for i in 0..elements.len() {
+        let Val::Number(x) = elements.get(i) else { return None };
+        if x.is_nan() {
+            return None;
+        }
+        let take = i == 0 || if want_max { x >= best } else { x < best };
+        if take {
+            best = x;
+            best_index = i;
+        }
+    }
+    Some(Some(best_index))
 }

@@ -89,8 +89,8 @@ pub struct EvalError {
 impl EvalError {
     pub(crate) fn new(source: &str, raw: RawEvalError) -> EvalError {
         EvalError {
-            position: Position::of_offset(source, raw.offset as usize),
-            message: raw.message,
+            position: Position::of_offset(source, raw.offset() as usize),
+            message: raw.into_message(),
             multi_line: source.contains('\n'),
         }
     }
@@ -106,14 +106,20 @@ impl std::error::Error for EvalError {}
 
 /// An evaluation error before it is placed in the source: the evaluator only knows byte
 /// offsets, and turns them into lines and columns once, when the error leaves the crate.
+/// Boxed, so that the evaluator's `Result`s stay as small as a value.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct RawEvalError {
-    pub offset: u32,
-    pub message: String,
-}
+pub(crate) struct RawEvalError(Box<(u32, String)>);
 
 impl RawEvalError {
     pub(crate) fn new(offset: u32, message: impl Into<String>) -> RawEvalError {
-        RawEvalError { offset, message: message.into() }
+        RawEvalError(Box::new((offset, message.into())))
+    }
+
+    pub(crate) fn offset(&self) -> u32 {
+        self.0 .0
+    }
+
+    pub(crate) fn into_message(self) -> String {
+        self.0 .1
     }
 }

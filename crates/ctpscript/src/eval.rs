@@ -5,7 +5,9 @@ use std::rc::Rc;
 
 use crate::builtins::{self, Function};
 use crate::error::RawEvalError;
-use crate::program::{BinaryOp, Identifier, Node, NodeKind};
+use serde_json::Value as Json;
+
+use crate::program::{BinaryOp, Identifier, Node, NodeKind, PathKey, PathStep};
 use crate::value::{self, to_boolean, Val};
 use crate::Bindings;
 
@@ -61,6 +63,18 @@ impl<'a> Env<'a> {
     }
 }
 
+/// Evaluates an operand: leaves (literals and paths into the result) inline, anything else
+/// through [`eval`]. Most operands of real conditions are leaves, and this saves a call each.
+#[inline(always)]
+fn operand<'a>(node: &'a Node, env: &Env<'a>) -> Result<Val<'a>, RawEvalError> {
+    match &node.kind {
+        NodeKind::Path { root, steps } => path(*root, steps, env),
+        NodeKind::Number(n) => Ok(Val::Number(*n)),
+        NodeKind::String(s) => Ok(Val::Str(s)),
+        _ => eval(node, env),
+    }
+}
+
 /// Evaluates `node`; the result borrows from the node and the bindings.
 pub(crate) fn eval<'a>(node: &'a Node, env: &Env<'a>) -> Result<Val<'a>, RawEvalError> {
     Ok(match &node.kind {
@@ -68,30 +82,12 @@ pub(crate) fn eval<'a>(node: &'a Node, env: &Env<'a>) -> Result<Val<'a>, RawEval
         NodeKind::Bool(b) => Val::Bool(*b),
         NodeKind::Number(n) => Val::Number(*n),
         NodeKind::String(s) => Val::Str(s),
-        NodeKind::Identifier(identifier) => {
-            let bindings = env.bindings;
-            Val::from_json(match identifier {
-                Identifier::Value => bindings.value,
-                Identifier::UpdateTime => bindings.update_time,
-                Identifier::AuthorityId => bindings.authority_id,
-                Identifier::Signature => bindings.signature,
-            })
-        }
+        NodeKind::Identifier(identifier) => Val::from_json(binding(*identifier, env.bindings)),
+        NodeKind::Path { root, steps } => path(*root, steps, env)?,
         NodeKind::Function(function) => Val::Function(*function),
         NodeKind::UnknownName(name) => return Err(unknown_identifier(name, node.offset)),
-        NodeKind::Array(elements) => {
-            env.budget.charge(elements.len() * std::mem::size_of::<Val<'_>>(), node.offset)?;
-            let values = elements.iter().map(|e| eval(e, env)).collect::<Result<Vec<_>, _>>()?;
-            Val::Array(Rc::new(values))
-        }
-        NodeKind::Object(members) => {
-            env.budget.charge(members.len() * std::mem::size_of::<(&str, Val<'_>)>(), node.offset)?;
-            let values = members
-                .iter()
-                .map(|(key, value)| Ok((&**key, eval(value, env)?)))
-                .collect::<Result<Vec<_>, RawEvalError>>()?;
-            Val::Object(Rc::new(values))
-        }
+        NodeKind::Array(elements) => array_literal(elements, env, node.offset)?,
+        NodeKind::Object(members) => object_literal(members, env, node.offset)?,
         NodeKind::Field { object, name } => {
             let object_value = eval(object, env)?;
             field(&object_value, &Val::Str(name), node.offset)?
@@ -103,7 +99,7 @@ pub(crate) fn eval<'a>(node: &'a Node, env: &Env<'a>) -> Result<Val<'a>, RawEval
         }
         NodeKind::Call { callee, args } => return call(callee, args, env, node.offset),
         NodeKind::MatchRegexp { regex, subject } => {
-            let subject_value = eval(subject, env)?;
+            let subject_value = operand(subject, env)?;
             builtins::match_regexp(regex, &subject_value, node.offset, "matchRegexp")?
         }
         NodeKind::Not(operand) => Val::Bool(!to_boolean(&eval(operand, env)?)),
@@ -128,12 +124,46 @@ pub(crate) fn eval<'a>(node: &'a Node, env: &Env<'a>) -> Result<Val<'a>, RawEval
                 eval(rhs, env)?
             }
         }
+        NodeKind::CompareWithNumber { op, lhs, constant } => match operand(lhs, env)? {
+            Val::Number(x) => Val::Bool(compare_numbers(*op, x, *constant)),
+            left => binary(*op, &left, &Val::Number(*constant), env, node.offset)?,
+        },
         NodeKind::Binary { op, lhs, rhs } => {
-            let left = eval(lhs, env)?;
-            let right = eval(rhs, env)?;
+            let left = operand(lhs, env)?;
+            let right = operand(rhs, env)?;
             binary(*op, &left, &right, env, node.offset)?
         }
     })
+}
+
+/// `x op y` for a comparison operator and two numbers: what 5.4.6 gives when both sides
+/// are numbers, NaN comparing false.
+#[inline]
+fn compare_numbers(op: BinaryOp, x: f64, y: f64) -> bool {
+    match op {
+        BinaryOp::Lt => x < y,
+        BinaryOp::Le => x <= y,
+        BinaryOp::Gt => x > y,
+        BinaryOp::Ge => x >= y,
+        BinaryOp::Eq => x == y,
+        BinaryOp::Ne => x != y,
+        _ => unreachable!("{op:?} is not a comparison"),
+    }
+}
+
+#[inline(never)]
+fn array_literal<'a>(elements: &'a [Node], env: &Env<'a>, offset: u32) -> Result<Val<'a>, RawEvalError> {
+    env.budget.charge(elements.len() * std::mem::size_of::<Val<'_>>(), offset)?;
+    let values = elements.iter().map(|e| eval(e, env)).collect::<Result<Vec<_>, _>>()?;
+    Ok(Val::Array(Rc::new(values)))
+}
+
+#[inline(never)]
+fn object_literal<'a>(members: &'a [(Box<str>, Node)], env: &Env<'a>, offset: u32) -> Result<Val<'a>, RawEvalError> {
+    env.budget.charge(members.len() * std::mem::size_of::<(&str, Val<'_>)>(), offset)?;
+    let values =
+        members.iter().map(|(key, value)| Ok((&**key, eval(value, env)?))).collect::<Result<Vec<_>, RawEvalError>>()?;
+    Ok(Val::Object(Rc::new(values)))
 }
 
 /// The value of `a op b` for evaluated operands (5.4.6, 5.4.7).
@@ -172,6 +202,37 @@ pub(crate) fn binary<'a>(
         BinaryOp::Eq => Val::Bool(value::equal(left, right)),
         BinaryOp::Ne => Val::Bool(!value::equal(left, right)),
     })
+}
+
+/// Walks `value[0].level`-style paths on the result itself, falling back to [`field`] for
+/// anything but an object's field or an array's element.
+fn path<'a>(root: Identifier, steps: &'a [PathStep], env: &Env<'a>) -> Result<Val<'a>, RawEvalError> {
+    let mut current = binding(root, env.bindings);
+    for (i, step) in steps.iter().enumerate() {
+        let next = match (current, &step.key) {
+            (Json::Object(map), PathKey::Name(name)) => value::json_field(map, name),
+            (Json::Array(items), PathKey::Element(i)) => items.get(*i),
+            _ => {
+                // Lengths, methods, names of array elements, null...: the general rules.
+                let mut v = Val::from_json(current);
+                for step in &steps[i..] {
+                    v = field(&v, &step.key.to_prop(), step.offset)?;
+                }
+                return Ok(v);
+            }
+        };
+        current = next.unwrap_or(&crate::NULL);
+    }
+    Ok(Val::from_json(current))
+}
+
+fn binding<'a>(identifier: Identifier, bindings: &'a Bindings<'a>) -> &'a Json {
+    match identifier {
+        Identifier::Value => bindings.value,
+        Identifier::UpdateTime => bindings.update_time,
+        Identifier::AuthorityId => bindings.authority_id,
+        Identifier::Signature => bindings.signature,
+    }
 }
 
 /// `getField` with the one failure 5.4.9 names: reading a field of null.

@@ -24,11 +24,14 @@
 //! expressions into the `program` tree) → `eval`, with values and conversions in `value`,
 //! numbers in `number`, functions in `builtins` and POSIX regular expressions in `posix`.
 
+#![forbid(unsafe_code)]
+
 mod builtins;
 mod error;
 mod eval;
 mod lexer;
 mod number;
+mod optimize;
 mod parser;
 mod posix;
 mod program;
@@ -157,12 +160,27 @@ impl<'a> Bindings<'a> {
     /// The fields of a measurement result object. The names the decisions page accepts on
     /// input are read too: `dateTime` for `updateTime`, `authority` for `authorityId`.
     pub fn from_result(result: &'a Json) -> Bindings<'a> {
-        let get = |names: &[&str]| names.iter().find_map(|n| result.get(n)).unwrap_or(&NULL);
+        let mut found: [Option<&'a Json>; 6] = [None; 6];
+        if let Json::Object(fields) = result {
+            // One pass over the result's few fields rather than a lookup per name.
+            for (name, field) in fields {
+                let slot = match name.as_str() {
+                    "value" => 0,
+                    "updateTime" => 1,
+                    "dateTime" => 2,
+                    "authorityId" => 3,
+                    "authority" => 4,
+                    "signature" => 5,
+                    _ => continue,
+                };
+                found[slot] = Some(field);
+            }
+        }
         Bindings {
-            value: get(&["value"]),
-            update_time: get(&["updateTime", "dateTime"]),
-            authority_id: get(&["authorityId", "authority"]),
-            signature: get(&["signature"]),
+            value: found[0].unwrap_or(&NULL),
+            update_time: found[1].or(found[2]).unwrap_or(&NULL),
+            authority_id: found[3].or(found[4]).unwrap_or(&NULL),
+            signature: found[5].unwrap_or(&NULL),
             now: None,
         }
     }
@@ -206,7 +224,7 @@ impl Value {
             Val::Number(n) => Value::Number(*n),
             Val::Str(s) => Value::String((*s).to_owned()),
             Val::OwnedStr(s) => Value::String(s.to_string()),
-            Val::JsonArray(_) | Val::Array(_) => {
+            Val::JsonArray(_) | Val::Array(_) | Val::Column { .. } => {
                 Value::Array(v.elements().expect("an array").iter().map(|e| Value::from_val(&e)).collect())
             }
             Val::JsonObject(map) => {

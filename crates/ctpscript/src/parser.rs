@@ -6,7 +6,7 @@
 use crate::builtins::{self, FunctionRef};
 use crate::error::SyntaxError;
 use crate::lexer::{Punct, Token, TokenKind};
-use crate::program::{BinaryOp, Identifier, Node, NodeKind};
+use crate::program::{BinaryOp, Identifier, Node, NodeKind, PathKey, PathStep};
 use crate::{MAX_CONDITION_BYTES, MAX_NESTING};
 
 /// Parses a whole condition into its compiled tree.
@@ -92,7 +92,7 @@ impl<'s> Parser<'s> {
         if depth > MAX_NESTING {
             return Err(self.too_deep(offset));
         }
-        Ok((Node { kind, offset: offset as u32 }, depth))
+        Ok((crate::optimize::optimize(Node { kind, offset: offset as u32 }), depth))
     }
 
     fn too_deep(&self, offset: usize) -> SyntaxError {
@@ -259,7 +259,12 @@ impl<'s> Parser<'s> {
                             format!("expected a property name after `.`, found {}", name_token.kind.describe()),
                         ));
                     };
-                    let kind = NodeKind::Field { object: Box::new(node), name: name.into_boxed_str() };
+                    let is_method_call = self.at(Punct::LParen);
+                    let kind = if is_method_call {
+                        NodeKind::Field { object: Box::new(node), name: name.into_boxed_str() }
+                    } else {
+                        extend_path(node, PathKey::Name(name.into_boxed_str()), start)
+                    };
                     self.build(kind, start, depth)?
                 }
                 TokenKind::Punct(Punct::LBracket) => {
@@ -267,7 +272,11 @@ impl<'s> Parser<'s> {
                     let (index, index_depth) = self.expression(0)?;
                     let source = self.source;
                     self.expect(Punct::RBracket, || format!("to close the `[` at {}", place(source, start)))?;
-                    let kind = NodeKind::Index { object: Box::new(node), index: Box::new(index) };
+                    let kind = match index.kind {
+                        NodeKind::Number(n) => extend_path(node, PathKey::from_number(n), start),
+                        NodeKind::String(name) => extend_path(node, PathKey::Name(name), start),
+                        _ => NodeKind::Index { object: Box::new(node), index: Box::new(index) },
+                    };
                     self.build(kind, start, depth.max(index_depth))?
                 }
                 TokenKind::Punct(Punct::LParen) => {
@@ -316,4 +325,30 @@ fn resolve_name(name: String) -> NodeKind {
 fn place(source: &str, offset: usize) -> String {
     let position = crate::error::Position::of_offset(source, offset);
     format!("column {}", position.column)
+}
+
+/// `node.key` or `node[key]` with a constant key: a step added to the node's path when it
+/// is an identifier or a path already, else a plain field or index node.
+fn extend_path(node: Node, key: PathKey, offset: usize) -> NodeKind {
+    let step = PathStep { key, offset: offset as u32 };
+    match node.kind {
+        NodeKind::Identifier(root) => NodeKind::Path { root, steps: vec![step] },
+        NodeKind::Path { root, mut steps } => {
+            steps.push(step);
+            NodeKind::Path { root, steps }
+        }
+        kind => {
+            let object = Box::new(Node { kind, offset: node.offset });
+            match step.key {
+                PathKey::Name(name) => NodeKind::Field { object, name },
+                PathKey::Element(i) => NodeKind::Index {
+                    object,
+                    index: Box::new(Node { kind: NodeKind::Number(i as f64), offset: step.offset }),
+                },
+                PathKey::Number(n) => {
+                    NodeKind::Index { object, index: Box::new(Node { kind: NodeKind::Number(n), offset: step.offset }) }
+                }
+            }
+        }
+    }
 }

@@ -11,6 +11,12 @@
 
 use std::fmt::Write;
 
+use regex_automata::dfa::{dense, Automaton, StartKind};
+use regex_automata::nfa::thompson;
+use regex_automata::util::primitives::StateID;
+use regex_automata::util::start;
+use regex_automata::Anchored;
+
 /// Largest repetition count of an interval `{m,n}` (POSIX's `RE_DUP_MAX`).
 const RE_DUP_MAX: u32 = 255;
 
@@ -18,18 +24,90 @@ const RE_DUP_MAX: u32 = 255;
 /// measurement result cannot make the server allocate without bound.
 const COMPILED_SIZE_LIMIT: usize = 1 << 20;
 
+/// Fully built DFAs larger than this are not kept; the pattern is then matched by the
+/// `regex` crate's lazy engines alone.
+const DFA_SIZE_LIMIT: usize = 256 << 10;
+
+/// A compiled POSIX ERE that answers one question: does a string contain a match?
+///
+/// Small patterns, which are the common case in objectives and triggers, are also compiled
+/// into a complete DFA ahead of time, so that matching a short cell costs a few
+/// instructions per byte instead of the lazy engines' per-search set-up.
+#[derive(Debug)]
+pub(crate) struct Matcher {
+    dfa: Option<Dfa>,
+    regex: regex::Regex,
+}
+
+/// A complete DFA and its start state for an unanchored search from the beginning of a
+/// string, which is the same for every search and so is computed once.
+#[derive(Debug)]
+struct Dfa {
+    automaton: dense::DFA<Vec<u32>>,
+    start: StateID,
+}
+
+impl Dfa {
+    fn build(translated: &str) -> Option<Dfa> {
+        let automaton = dense::Builder::new()
+            .configure(
+                dense::Config::new()
+                    .dfa_size_limit(Some(DFA_SIZE_LIMIT))
+                    .determinize_size_limit(Some(DFA_SIZE_LIMIT))
+                    .start_kind(StartKind::Unanchored),
+            )
+            .thompson(thompson::Config::new().nfa_size_limit(Some(COMPILED_SIZE_LIMIT)))
+            .build(translated)
+            .ok()?;
+        let start = automaton.start_state(&start::Config::new().anchored(Anchored::No)).ok()?;
+        Some(Dfa { automaton, start })
+    }
+
+    /// Whether `haystack` contains a match, or `None` if the DFA gave up (a quit state).
+    fn is_match(&self, haystack: &[u8]) -> Option<bool> {
+        let dfa = &self.automaton;
+        let mut state = self.start;
+        for &byte in haystack {
+            state = dfa.next_state(state, byte);
+            if dfa.is_special_state(state) {
+                if dfa.is_match_state(state) {
+                    return Some(true);
+                } else if dfa.is_dead_state(state) {
+                    return Some(false);
+                } else if dfa.is_quit_state(state) {
+                    return None;
+                }
+            }
+        }
+        // Matches are reported one byte late; the end of the input is that last byte.
+        Some(dfa.is_match_state(dfa.next_eoi_state(state)))
+    }
+}
+
+impl Matcher {
+    /// Whether `haystack` contains a match anywhere (an unanchored search).
+    pub fn is_match(&self, haystack: &str) -> bool {
+        if let Some(found) = self.dfa.as_ref().and_then(|dfa| dfa.is_match(haystack.as_bytes())) {
+            return found;
+        }
+        self.regex.is_match(haystack)
+    }
+}
+
 /// Compiles a POSIX ERE, or explains why `pattern` is not one.
-pub(crate) fn compile(pattern: &str) -> Result<regex::Regex, String> {
+pub(crate) fn compile(pattern: &str) -> Result<Matcher, String> {
     let translated = translate(pattern)
         .map_err(|reason| format!("{pattern:?} is not a valid POSIX extended regular expression: {reason}"))?;
-    regex::RegexBuilder::new(&translated)
+    let regex = regex::RegexBuilder::new(&translated)
         .size_limit(COMPILED_SIZE_LIMIT)
         .dfa_size_limit(COMPILED_SIZE_LIMIT)
         .build()
         .map_err(|e| match e {
             regex::Error::CompiledTooBig(_) => format!("the regular expression {pattern:?} is too large"),
             other => format!("{pattern:?} is not a valid POSIX extended regular expression: {other}"),
-        })
+        })?;
+    let dfa = Dfa::build(&translated);
+    Ok(Matcher { dfa, regex })
 }
 
 /// Translates a POSIX ERE into the syntax of the `regex` crate.

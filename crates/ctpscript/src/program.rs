@@ -51,9 +51,16 @@ pub(crate) enum BinaryOp {
     Ne,
 }
 
+impl BinaryOp {
+    /// Whether the operator is one of `<`, `<=`, `>`, `>=`, `==`, `!=`.
+    pub fn is_comparison(self) -> bool {
+        matches!(self, BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge | BinaryOp::Eq | BinaryOp::Ne)
+    }
+}
+
 /// A regular expression compiled with the condition, or the reason it is not a POSIX ERE,
 /// raised as an exception each time the call is evaluated.
-pub(crate) type CompiledRegex = Result<Arc<regex::Regex>, String>;
+pub(crate) type CompiledRegex = Result<Arc<crate::posix::Matcher>, String>;
 
 #[derive(Debug, Clone)]
 pub(crate) enum NodeKind {
@@ -68,7 +75,13 @@ pub(crate) enum NodeKind {
     UnknownName(Box<str>),
     Array(Vec<Node>),
     Object(Vec<(Box<str>, Node)>),
-    /// `object.name`
+    /// `value[0].level`: an identifier followed by constant field names and indexes, walked
+    /// directly on the measurement result.
+    Path {
+        root: Identifier,
+        steps: Vec<PathStep>,
+    },
+    /// `object.name`, a method before its call
     Field {
         object: Box<Node>,
         name: Box<str>,
@@ -90,6 +103,12 @@ pub(crate) enum NodeKind {
     },
     Not(Box<Node>),
     Negate(Box<Node>),
+    /// `lhs op constant` for a comparison operator and a number literal.
+    CompareWithNumber {
+        op: BinaryOp,
+        lhs: Box<Node>,
+        constant: f64,
+    },
     Binary {
         op: BinaryOp,
         lhs: Box<Node>,
@@ -97,4 +116,47 @@ pub(crate) enum NodeKind {
     },
     And(Box<Node>, Box<Node>),
     Or(Box<Node>, Box<Node>),
+}
+
+/// One `.name` or `[constant]` of a [`NodeKind::Path`], and where it is written.
+#[derive(Debug, Clone)]
+pub(crate) struct PathStep {
+    pub key: PathKey,
+    pub offset: u32,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum PathKey {
+    Name(Box<str>),
+    /// An index that is an integral number (5.4.3) and not negative.
+    Element(usize),
+    /// Any other number: no element, but still a step that fails on null.
+    Number(f64),
+}
+
+impl PathKey {
+    /// The key for a number literal used as an index.
+    pub fn from_number(n: f64) -> PathKey {
+        if n.fract() == 0.0 && (0.0..=2_147_483_647.0).contains(&n) {
+            PathKey::Element(n as usize)
+        } else {
+            PathKey::Number(n)
+        }
+    }
+
+    /// The key as a CTPScript value, for the general rules of `getField`.
+    pub fn to_prop(&self) -> crate::value::Val<'_> {
+        match self {
+            PathKey::Name(name) => crate::value::Val::Str(name),
+            PathKey::Element(i) => crate::value::Val::Number(*i as f64),
+            PathKey::Number(n) => crate::value::Val::Number(*n),
+        }
+    }
+}
+
+impl NodeKind {
+    /// Whether the node is a literal null, boolean, number or string.
+    pub fn is_constant(&self) -> bool {
+        matches!(self, NodeKind::Null | NodeKind::Bool(_) | NodeKind::Number(_) | NodeKind::String(_))
+    }
 }

@@ -27,8 +27,14 @@ pub(crate) enum Val<'a> {
     JsonArray(&'a [Json]),
     /// An object of the result.
     JsonObject(&'a Map<String, Json>),
-    /// An array computed during evaluation (a literal, or `select`).
+    /// An array computed during evaluation (a literal, or `select` of a computed array).
     Array(Rc<Vec<Val<'a>>>),
+    /// `select(key, rows)` of an array of the result, read lazily: element `i` is the field
+    /// `key` of `rows[i]`. Nothing is allocated until an element is needed.
+    Column {
+        rows: &'a [Json],
+        key: &'a str,
+    },
     /// An object literal of the condition.
     Object(Rc<Vec<(&'a str, Val<'a>)>>),
     Function(FunctionRef),
@@ -65,6 +71,7 @@ impl Type {
 pub(crate) enum Elements<'v, 'a> {
     Json(&'a [Json]),
     Computed(&'v [Val<'a>]),
+    Column(&'a [Json], &'a str),
 }
 
 impl<'v, 'a> Elements<'v, 'a> {
@@ -72,6 +79,7 @@ impl<'v, 'a> Elements<'v, 'a> {
         match self {
             Elements::Json(items) => items.len(),
             Elements::Computed(items) => items.len(),
+            Elements::Column(rows, _) => rows.len(),
         }
     }
 
@@ -79,6 +87,7 @@ impl<'v, 'a> Elements<'v, 'a> {
         match self {
             Elements::Json(items) => Val::from_json(&items[index]),
             Elements::Computed(items) => items[index].clone(),
+            Elements::Column(rows, key) => column_cell(&rows[index], key),
         }
     }
 
@@ -110,7 +119,7 @@ impl<'a> Val<'a> {
             Val::Bool(_) => Type::Boolean,
             Val::Number(_) => Type::Number,
             Val::Str(_) | Val::OwnedStr(_) => Type::String,
-            Val::JsonArray(_) | Val::Array(_) => Type::Array,
+            Val::JsonArray(_) | Val::Array(_) | Val::Column { .. } => Type::Array,
             Val::JsonObject(_) | Val::Object(_) => Type::Object,
             Val::Function(_) => Type::Function,
         }
@@ -128,6 +137,7 @@ impl<'a> Val<'a> {
         match self {
             Val::JsonArray(items) => Some(Elements::Json(items)),
             Val::Array(items) => Some(Elements::Computed(items)),
+            Val::Column { rows, key } => Some(Elements::Column(rows, key)),
             _ => None,
         }
     }
@@ -166,11 +176,30 @@ impl<'a> Val<'a> {
             },
         };
         match self {
-            Val::JsonObject(map) => map.get(key).map_or(Val::Null, Val::from_json),
+            Val::JsonObject(map) => json_field(map, key).map_or(Val::Null, Val::from_json),
             // Later members win, as in JavaScript.
             Val::Object(members) => members.iter().rev().find(|(k, _)| *k == key).map_or(Val::Null, |(_, v)| v.clone()),
             _ => Val::Null,
         }
+    }
+}
+
+/// The field `key` of a row, as `select` reads it: null unless the row is an object or array.
+pub(crate) fn column_cell<'a>(row: &'a Json, key: &'a str) -> Val<'a> {
+    match row {
+        Json::Object(map) => json_field(map, key).map_or(Val::Null, Val::from_json),
+        Json::Array(items) => Val::JsonArray(items).field(&Val::Str(key)),
+        _ => Val::Null,
+    }
+}
+
+/// `map[key]`. Rows of a measurement result have a handful of columns, for which comparing
+/// lengths first and scanning beats the tree search.
+pub(crate) fn json_field<'a>(map: &'a Map<String, Json>, key: &str) -> Option<&'a Json> {
+    if map.len() <= 8 {
+        map.iter().find(|(k, _)| k.len() == key.len() && k.as_str() == key).map(|(_, v)| v)
+    } else {
+        map.get(key)
     }
 }
 
@@ -197,7 +226,12 @@ pub(crate) fn to_boolean(v: &Val<'_>) -> bool {
         Val::Number(n) => !(*n == 0.0 || n.is_nan()),
         Val::Str(s) => !s.is_empty(),
         Val::OwnedStr(s) => !s.is_empty(),
-        Val::JsonArray(_) | Val::JsonObject(_) | Val::Array(_) | Val::Object(_) | Val::Function(_) => true,
+        Val::JsonArray(_)
+        | Val::JsonObject(_)
+        | Val::Array(_)
+        | Val::Column { .. }
+        | Val::Object(_)
+        | Val::Function(_) => true,
     }
 }
 
@@ -209,7 +243,12 @@ pub(crate) fn to_number(v: &Val<'_>) -> f64 {
         Val::Number(n) => *n,
         Val::Str(s) => number::atof(s),
         Val::OwnedStr(s) => number::atof(s),
-        Val::JsonArray(_) | Val::JsonObject(_) | Val::Array(_) | Val::Object(_) | Val::Function(_) => f64::NAN,
+        Val::JsonArray(_)
+        | Val::JsonObject(_)
+        | Val::Array(_)
+        | Val::Column { .. }
+        | Val::Object(_)
+        | Val::Function(_) => f64::NAN,
     }
 }
 
@@ -249,7 +288,7 @@ fn append_string(
             out.push_str(f.name);
             out.push_str("() { [Native code] }");
         }
-        Val::JsonArray(_) | Val::Array(_) => {
+        Val::JsonArray(_) | Val::Array(_) | Val::Column { .. } => {
             if nesting >= MAX_STRING_NESTING {
                 return Err(RawEvalError::new(offset, "toString: arrays are nested too deeply"));
             }
