@@ -11,7 +11,7 @@ use serde_json::Value;
 #[derive(Debug, Args)]
 pub struct EvalArgs {
     /// The condition, for example 'value[0].level >= 7'.
-    #[arg(value_name = "EXPR")]
+    #[arg(value_name = "EXPR", allow_hyphen_values = true)]
     pub condition: String,
 
     /// The result's rows, bound to `value`: a JSON array such as '[{"level": 9}]'.
