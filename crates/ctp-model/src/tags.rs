@@ -1,0 +1,42 @@
+//! Tag-based access control (back-office API 2.2, as the decisions page reads it).
+
+/// The tag that matches every other tag.
+pub const WILDCARD: &str = "*";
+
+/// The signature tag of client-API reads, `?x=state`, trigger creation and deletion.
+pub const ROLE_USER: &str = "role:user";
+/// The signature tag of `PUT /measurements/{id}?x=result`.
+pub const ROLE_AGENT: &str = "role:agent";
+/// The signature tag of every other back-office call.
+pub const ROLE_ADMIN: &str = "role:admin";
+
+/// Two tags match when they are equal byte for byte, or one of them is the wildcard.
+pub fn tags_match(a: &str, b: &str) -> bool {
+    a == b || a == WILDCARD || b == WILDCARD
+}
+
+/// Whether one of the account's tags matches one of `tags`.
+pub fn any_match<A: AsRef<str>, B: AsRef<str>>(account_tags: &[A], tags: &[B]) -> bool {
+    account_tags.iter().any(|a| tags.iter().any(|t| tags_match(a.as_ref(), t.as_ref())))
+}
+
+/// The tag every account gets for itself: `account:{id}`.
+pub fn account_tag(account_id: &str) -> String {
+    format!("account:{account_id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matching() {
+        assert!(any_match(&["role:user", "account:a1"], &["account:a1"]));
+        assert!(!any_match(&["role:user", "account:a1"], &["account:b2"]));
+        assert!(any_match(&["*"], &["account:b2"]));
+        assert!(any_match(&["account:a1"], &["*"]));
+        assert!(!any_match::<&str, &str>(&["account:a1"], &[]));
+        assert!(!any_match::<&str, &str>(&[], &["*"]));
+        assert!(!tags_match("Role:user", "role:user"), "byte for byte");
+    }
+}
