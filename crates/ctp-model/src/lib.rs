@@ -3,14 +3,17 @@
 //! of section 5.3.2. Every storage backend and the HTTP layer share these, so the CTP
 //! semantics are decided in one place.
 
+pub mod conditions;
 pub mod id;
 pub mod metric;
+pub mod resources;
 pub mod result;
 pub mod status;
 pub mod tags;
 pub mod time;
 pub mod trigger_rules;
 
+pub use conditions::ConditionCache;
 pub use id::ResourceId;
 pub use metric::{Column, MeasurementParameter, ValueType};
 pub use result::{check_result, CheckedResult};

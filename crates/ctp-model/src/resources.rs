@@ -1,0 +1,329 @@
+//! The CTP resources as ctpd stores them (4.2), independent of their JSON encoding.
+
+use serde::{Deserialize, Serialize};
+
+use crate::id::ResourceId;
+use crate::metric::{Column, MeasurementParameter};
+use crate::status::Status;
+use crate::time::Timestamp;
+
+/// A change identifier (4.1.5): a number drawn from one increasing sequence per store, so
+/// a resource never sees the same value twice. On the wire it is a string.
+pub type ChangeId = i64;
+
+/// The kinds of resources, as they appear in URL paths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Kind {
+    /// `/serviceViews/{id}`
+    ServiceView,
+    /// `/dependencies/{id}`
+    Dependency,
+    /// `/assets/{id}`
+    Asset,
+    /// `/attributes/{id}`
+    Attribute,
+    /// `/measurements/{id}`
+    Measurement,
+    /// `/metrics/{id}`
+    Metric,
+    /// `/triggers/{id}`
+    Trigger,
+    /// `/logs/{id}`
+    Log,
+    /// `/accounts/{id}`
+    Account,
+}
+
+impl Kind {
+    /// Every kind.
+    pub const ALL: [Kind; 9] = [
+        Kind::ServiceView,
+        Kind::Dependency,
+        Kind::Asset,
+        Kind::Attribute,
+        Kind::Measurement,
+        Kind::Metric,
+        Kind::Trigger,
+        Kind::Log,
+        Kind::Account,
+    ];
+
+    /// The path segment of the kind: `serviceViews`, `assets`...
+    pub fn segment(self) -> &'static str {
+        match self {
+            Kind::ServiceView => "serviceViews",
+            Kind::Dependency => "dependencies",
+            Kind::Asset => "assets",
+            Kind::Attribute => "attributes",
+            Kind::Measurement => "measurements",
+            Kind::Metric => "metrics",
+            Kind::Trigger => "triggers",
+            Kind::Log => "logs",
+            Kind::Account => "accounts",
+        }
+    }
+
+    /// The kind of a path segment.
+    pub fn from_segment(segment: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.segment() == segment)
+    }
+
+    /// A singular name for messages: "service view", "asset"...
+    pub fn noun(self) -> &'static str {
+        match self {
+            Kind::ServiceView => "service view",
+            Kind::Dependency => "dependency",
+            Kind::Asset => "asset",
+            Kind::Attribute => "attribute",
+            Kind::Measurement => "measurement",
+            Kind::Metric => "metric",
+            Kind::Trigger => "trigger",
+            Kind::Log => "log entry",
+            Kind::Account => "account",
+        }
+    }
+}
+
+/// A reference to one resource.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Ref {
+    /// Its kind.
+    pub kind: Kind,
+    /// Its identifier.
+    pub id: ResourceId,
+}
+
+/// The fields every named resource has.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Header {
+    /// The alternate identifier (4.1.5), possibly empty.
+    pub name: String,
+    /// Human-readable text, possibly empty.
+    pub annotation: String,
+}
+
+/// A service view or a dependency (4.2.2, 4.2.9): a dependency is encoded like a service
+/// view, with its parent as scope.
+#[derive(Debug, Clone, PartialEq)]
+pub struct View {
+    /// Identifier.
+    pub id: ResourceId,
+    /// `None` for a service view; the service view or dependency a dependency belongs to.
+    pub parent: Option<Ref>,
+    /// Name and annotation.
+    pub header: Header,
+    /// Who is legally responsible for the service.
+    pub provider: String,
+    /// The service class, if any.
+    pub service_class: Option<String>,
+    /// The change identifier.
+    pub change_id: ChangeId,
+    /// Who may access it.
+    pub access_tags: Vec<String>,
+}
+
+/// An asset (4.2.3).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Asset {
+    /// Identifier.
+    pub id: ResourceId,
+    /// The service view it belongs to.
+    pub view_id: ResourceId,
+    /// Name and annotation.
+    pub header: Header,
+    /// The asset class, if any.
+    pub asset_class: Option<String>,
+    /// The change identifier.
+    pub change_id: ChangeId,
+    /// Who may access it.
+    pub access_tags: Vec<String>,
+}
+
+/// A security attribute (4.2.4).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attribute {
+    /// Identifier.
+    pub id: ResourceId,
+    /// The asset it applies to.
+    pub asset_id: ResourceId,
+    /// Name and annotation.
+    pub header: Header,
+    /// The change identifier.
+    pub change_id: ChangeId,
+    /// Who may access it.
+    pub access_tags: Vec<String>,
+}
+
+/// A metric (4.2.5).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metric {
+    /// Identifier.
+    pub id: ResourceId,
+    /// Name and annotation.
+    pub header: Header,
+    /// The document that standardizes the metric.
+    pub base_metric: String,
+    /// Parameter values.
+    pub parameters: Vec<MeasurementParameter>,
+    /// The columns of every result.
+    pub result_format: Vec<Column>,
+    /// The change identifier.
+    pub change_id: ChangeId,
+    /// Who may access it.
+    pub access_tags: Vec<String>,
+}
+
+/// The monitoring state of a measurement (4.2.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MeasurementState {
+    /// Monitored: results may be pushed and read.
+    Activated,
+    /// Not monitored: no result.
+    Deactivated,
+    /// Activated, waiting for its first result.
+    Pending,
+}
+
+impl MeasurementState {
+    /// The wire string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MeasurementState::Activated => "activated",
+            MeasurementState::Deactivated => "deactivated",
+            MeasurementState::Pending => "pending",
+        }
+    }
+
+    /// Reads the wire string.
+    pub fn parse(text: &str) -> Option<MeasurementState> {
+        match text {
+            "activated" => Some(MeasurementState::Activated),
+            "deactivated" => Some(MeasurementState::Deactivated),
+            "pending" => Some(MeasurementState::Pending),
+            _ => None,
+        }
+    }
+}
+
+/// A condition with the status of its last evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluated {
+    /// The CTPScript condition.
+    pub condition: String,
+    /// The status of the last evaluation (`false` before the first).
+    pub status: Status,
+    /// When the status was last updated (the creation time before the first evaluation).
+    pub status_update_time: Timestamp,
+}
+
+/// A measurement (4.2.6).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measurement {
+    /// Identifier.
+    pub id: ResourceId,
+    /// The attribute it measures.
+    pub attribute_id: ResourceId,
+    /// The service view it is part of (through its attribute and asset).
+    pub view_id: ResourceId,
+    /// The metric it implements.
+    pub metric_id: ResourceId,
+    /// Name and annotation.
+    pub header: Header,
+    /// The current result, as stored (see `ctp_model::result`); `None` when there is none.
+    pub result: Option<String>,
+    /// The objective, if any.
+    pub objective: Option<Evaluated>,
+    /// Whether customers may create triggers on it.
+    pub triggers_allowed: bool,
+    /// Whether customers activate it themselves (`PUT ?x=state`).
+    pub user_activated: bool,
+    /// Its monitoring state.
+    pub state: MeasurementState,
+    /// The change identifier.
+    pub change_id: ChangeId,
+    /// Who may access it.
+    pub access_tags: Vec<String>,
+}
+
+/// A trigger (4.2.7).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trigger {
+    /// Identifier.
+    pub id: ResourceId,
+    /// The service view it is defined in.
+    pub view_id: ResourceId,
+    /// The measurement it watches.
+    pub measurement_id: ResourceId,
+    /// Name and annotation.
+    pub header: Header,
+    /// The condition and its status.
+    pub evaluated: Evaluated,
+    /// Where alerts are sent: an `xmpp:` or `http(s):` URI, or empty.
+    pub notification: String,
+    /// Seconds between two alerts.
+    pub guard_time: f64,
+    /// Tags copied into its normal log entries.
+    pub tags: Vec<String>,
+    /// The change identifier.
+    pub change_id: ChangeId,
+    /// Who may access it.
+    pub access_tags: Vec<String>,
+}
+
+/// What a log entry records (4.2.8).
+#[derive(Debug, Clone, PartialEq)]
+pub enum LogBody {
+    /// A normal entry: the result (as stored) that made the condition true.
+    Result(String),
+    /// An error entry: why the condition could not be evaluated.
+    Error(String),
+}
+
+/// A log entry (4.2.8).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogEntry {
+    /// Identifier.
+    pub id: ResourceId,
+    /// The service view it belongs to.
+    pub view_id: ResourceId,
+    /// The trigger that wrote it.
+    pub trigger_id: ResourceId,
+    /// When it was written.
+    pub creation_time: Timestamp,
+    /// The result or the error.
+    pub body: LogBody,
+    /// The trigger's tags, or `["error"]`.
+    pub tags: Vec<String>,
+    /// Who may access it.
+    pub access_tags: Vec<String>,
+}
+
+/// An account of the back office (3.2): a hashed token and the tags it grants.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Account {
+    /// Identifier.
+    pub id: ResourceId,
+    /// Name and annotation.
+    pub header: Header,
+    /// What the principal may access (always includes `account:{id}`).
+    pub account_tags: Vec<String>,
+    /// Who may read or delete the account itself.
+    pub access_tags: Vec<String>,
+    /// SHA-256 of the token, hex; the token itself is never stored.
+    pub token_hash: String,
+    /// The change identifier.
+    pub change_id: ChangeId,
+}
+
+/// One member of a collection: enough to list and to check access, without the whole
+/// resource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    /// Identifier.
+    pub id: ResourceId,
+    /// The alternate identifier, omitted from the listing when empty.
+    pub name: String,
+    /// Who may access it (global collections list only what the caller may see).
+    pub access_tags: Vec<String>,
+}

@@ -1,0 +1,834 @@
+//! The embedded store of ctpd: one SQLite file in WAL mode.
+//!
+//! Reads run on a small pool of reader connections, directly in the calling task (point
+//! reads by primary key take microseconds). Writes go to the single writer thread of
+//! [`writer`], which commits concurrent writes together (group commit) with
+//! `synchronous = FULL`: a write is acknowledged only once it is on disk.
+
+mod rows;
+mod schema;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use ctp_model::resources::{
+    Account, Asset, Attribute, Evaluated, Kind, LogBody, LogEntry, Measurement, MeasurementState, Member, Metric, Ref,
+    Trigger, View,
+};
+use ctp_model::trigger_rules::{self, Alert, TriggerState};
+use ctp_model::{tags, CheckedResult, ConditionCache, ResourceId, Status, Timestamp};
+use ctp_store::{
+    LogFilter, NewAccount, NewAsset, NewAttribute, NewMeasurement, NewMetric, NewTrigger, NewView, PushOutcome, Store,
+    StoreError, StoreResult, Window,
+};
+use rusqlite::{params, Connection, OpenFlags};
+
+use crate::rows::{backend, tags_to_text};
+use crate::writer::Writer;
+
+/// Reader connections kept open between requests.
+const MAX_IDLE_READERS: usize = 16;
+
+/// The embedded store.
+pub struct SqliteStore {
+    path: PathBuf,
+    idle_readers: Mutex<Vec<Connection>>,
+    writer: Writer,
+}
+
+impl SqliteStore {
+    /// Opens (creating when missing, with its folder) the database file at `path` and
+    /// applies the schema migrations.
+    pub fn open(path: &Path) -> StoreResult<Arc<SqliteStore>> {
+        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(folder)
+                .map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", folder.display())))?;
+        }
+        let mut conn = Connection::open(path).map_err(backend)?;
+        schema::configure(&conn).map_err(backend)?;
+        schema::migrate(&mut conn).map_err(backend)?;
+        let writer = Writer::start(conn).map_err(|e| StoreError::Backend(e.to_string()))?;
+        Ok(Arc::new(SqliteStore { path: path.to_owned(), idle_readers: Mutex::new(Vec::new()), writer }))
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn read<T>(&self, query: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let idle = self.idle_readers.lock().expect("reader pool lock").pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => {
+                let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                let conn = Connection::open_with_flags(&self.path, flags).map_err(backend)?;
+                conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(backend)?;
+                conn.set_prepared_statement_cache_capacity(128);
+                conn
+            }
+        };
+        let result = query(&conn);
+        let mut idle = self.idle_readers.lock().expect("reader pool lock");
+        if idle.len() < MAX_IDLE_READERS {
+            idle.push(conn);
+        }
+        result
+    }
+}
+
+fn header_params(header: &ctp_model::resources::Header) -> (&str, &str) {
+    (&header.name, &header.annotation)
+}
+
+/// Writes a log entry for a trigger's alert.
+fn insert_log(
+    conn: &Connection,
+    trigger: &Trigger,
+    alert: Alert,
+    result: &str,
+    now: Timestamp,
+) -> StoreResult<LogEntry> {
+    let (body, tags) = match alert {
+        Alert::Normal => (LogBody::Result(result.to_owned()), trigger.tags.clone()),
+        Alert::Error(message) => (LogBody::Error(message), vec!["error".to_owned()]),
+    };
+    let entry = LogEntry {
+        id: ResourceId::generate(),
+        view_id: trigger.view_id.clone(),
+        trigger_id: trigger.id.clone(),
+        creation_time: now,
+        body,
+        tags,
+        access_tags: trigger.access_tags.clone(),
+    };
+    let (result_text, error_text) = match &entry.body {
+        LogBody::Result(r) => (Some(r.as_str()), None),
+        LogBody::Error(e) => (None, Some(e.as_str())),
+    };
+    conn.prepare_cached(
+        "INSERT INTO logs (id, view_id, trigger_id, creation_time, result, error, tags, access_tags) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            entry.id.as_str(),
+            entry.view_id.as_str(),
+            entry.trigger_id.as_str(),
+            now.millis(),
+            result_text,
+            error_text,
+            tags_to_text(&entry.tags),
+            tags_to_text(&entry.access_tags)
+        ])
+    })
+    .map_err(backend)?;
+    Ok(entry)
+}
+
+/// Applies 5.3.2 to one trigger on `result`: updates its status and writes its log entry.
+fn process_trigger(
+    conn: &Connection,
+    trigger: &Trigger,
+    result_raw: &str,
+    result_value: &serde_json::Value,
+    now: Timestamp,
+    change: i64,
+    conditions: &Arc<ConditionCache>,
+) -> StoreResult<Option<LogEntry>> {
+    let state = TriggerState {
+        status: trigger.evaluated.status,
+        status_update_time: trigger.evaluated.status_update_time,
+        guard_time: trigger.guard_time,
+    };
+    let step = trigger_rules::process(state, now, || {
+        conditions.evaluate(&trigger.evaluated.condition, result_value, now.seconds())
+    });
+    if let Some((status, time)) = step.new_status {
+        conn.prepare_cached("UPDATE triggers SET status = ?1, status_time = ?2, change_id = ?3 WHERE id = ?4")
+            .and_then(|mut s| s.execute(params![status.as_str(), time.millis(), change, trigger.id.as_str()]))
+            .map_err(backend)?;
+        rows::touch_trigger(conn, trigger, change)?;
+    }
+    step.alert.map(|alert| insert_log(conn, trigger, alert, result_raw, now)).transpose()
+}
+
+/// The status of an objective on a result (or `false` without one).
+fn objective_status(
+    condition: &str,
+    result: Option<&serde_json::Value>,
+    now: Timestamp,
+    conditions: &ConditionCache,
+) -> Status {
+    match result {
+        Some(value) => Status::of(&conditions.evaluate(condition, value, now.seconds())),
+        None => Status::False,
+    }
+}
+
+fn decode_result(raw: &str) -> StoreResult<serde_json::Value> {
+    serde_json::from_str(raw).map_err(|e| StoreError::Backend(format!("a stored result is not JSON: {e}")))
+}
+
+fn table_of(kind: Kind) -> &'static str {
+    match kind {
+        Kind::ServiceView | Kind::Dependency => "views",
+        Kind::Asset => "assets",
+        Kind::Attribute => "attributes",
+        Kind::Measurement => "measurements",
+        Kind::Metric => "metrics",
+        Kind::Trigger => "triggers",
+        Kind::Log => "logs",
+        Kind::Account => "accounts",
+    }
+}
+
+/// Makes sure a resource exists (of the right kind, for views), or answers `NotFound`.
+fn require(conn: &Connection, resource: &Ref) -> StoreResult<()> {
+    match resource.kind {
+        Kind::ServiceView | Kind::Dependency => rows::load_view(conn, resource.kind, &resource.id).map(drop),
+        kind => {
+            let sql = format!("SELECT 1 FROM {} WHERE id = ?1", table_of(kind));
+            let found =
+                conn.prepare_cached(&sql).and_then(|mut s| s.exists([resource.id.as_str()])).map_err(backend)?;
+            if found {
+                Ok(())
+            } else {
+                Err(StoreError::NotFound(kind, resource.id.clone()))
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn account_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<Account>> {
+        self.read(|conn| rows::account_by_token_hash(conn, token_hash))
+    }
+
+    async fn create_account(&self, account: NewAccount) -> StoreResult<Account> {
+        self.writer
+            .write(move |conn| {
+                if rows::account_by_token_hash(conn, &account.token_hash)?.is_some() {
+                    return Err(StoreError::Conflict("an account already has this token".into()));
+                }
+                if rows::load_account(conn, &account.id).is_ok() {
+                    return Err(StoreError::Conflict(format!("an account with id {} exists", account.id)));
+                }
+                insert_account(conn, &account)?;
+                rows::load_account(conn, &account.id)
+            })
+            .await
+    }
+
+    async fn ensure_account(&self, account: NewAccount) -> StoreResult<Account> {
+        self.writer
+            .write(move |conn| {
+                conn.execute(
+                    "DELETE FROM accounts WHERE id = ?1 OR token_hash = ?2",
+                    params![account.id.as_str(), account.token_hash],
+                )
+                .map_err(backend)?;
+                insert_account(conn, &account)?;
+                rows::load_account(conn, &account.id)
+            })
+            .await
+    }
+
+    async fn account(&self, id: &ResourceId) -> StoreResult<Account> {
+        self.read(|conn| rows::load_account(conn, id))
+    }
+
+    async fn accounts(&self) -> StoreResult<Vec<Member>> {
+        self.read(|conn| rows::members(conn, "SELECT id, name, access_tags FROM accounts ORDER BY seq", []))
+    }
+
+    async fn delete_account(&self, id: &ResourceId) -> StoreResult<()> {
+        self.delete(&Ref { kind: Kind::Account, id: id.clone() }).await
+    }
+
+    async fn view(&self, kind: Kind, id: &ResourceId) -> StoreResult<View> {
+        self.read(|conn| rows::load_view(conn, kind, id))
+    }
+
+    async fn asset(&self, id: &ResourceId) -> StoreResult<Asset> {
+        self.read(|conn| rows::load_asset(conn, id))
+    }
+
+    async fn attribute(&self, id: &ResourceId) -> StoreResult<Attribute> {
+        self.read(|conn| rows::load_attribute(conn, id))
+    }
+
+    async fn measurement(&self, id: &ResourceId) -> StoreResult<Measurement> {
+        self.read(|conn| rows::load_measurement(conn, id))
+    }
+
+    async fn metric(&self, id: &ResourceId) -> StoreResult<Metric> {
+        self.read(|conn| rows::load_metric(conn, id))
+    }
+
+    async fn trigger(&self, id: &ResourceId) -> StoreResult<Trigger> {
+        self.read(|conn| rows::load_trigger(conn, id))
+    }
+
+    async fn log_entry(&self, id: &ResourceId) -> StoreResult<LogEntry> {
+        self.read(|conn| rows::load_log(conn, id))
+    }
+
+    async fn service_views(&self) -> StoreResult<Vec<Member>> {
+        self.read(|conn| {
+            rows::members(conn, "SELECT id, name, access_tags FROM views WHERE parent_kind IS NULL ORDER BY seq", [])
+        })
+    }
+
+    async fn dependencies(&self, parent: &Ref) -> StoreResult<Vec<Member>> {
+        self.read(|conn| {
+            rows::members(
+                conn,
+                "SELECT id, name, access_tags FROM views WHERE parent_kind = ?1 AND parent_id = ?2 ORDER BY seq",
+                params![parent.kind.segment(), parent.id.as_str()],
+            )
+        })
+    }
+
+    async fn assets(&self, view_id: &ResourceId) -> StoreResult<Vec<Member>> {
+        self.read(|conn| {
+            rows::members(
+                conn,
+                "SELECT id, name, access_tags FROM assets WHERE view_id = ?1 ORDER BY seq",
+                [view_id.as_str()],
+            )
+        })
+    }
+
+    async fn attributes(&self, asset_id: &ResourceId) -> StoreResult<Vec<Member>> {
+        self.read(|conn| {
+            rows::members(
+                conn,
+                "SELECT id, name, access_tags FROM attributes WHERE asset_id = ?1 ORDER BY seq",
+                [asset_id.as_str()],
+            )
+        })
+    }
+
+    async fn measurements(&self, attribute_id: &ResourceId) -> StoreResult<Vec<Member>> {
+        self.read(|conn| {
+            rows::members(
+                conn,
+                "SELECT id, name, access_tags FROM measurements WHERE attribute_id = ?1 ORDER BY seq",
+                [attribute_id.as_str()],
+            )
+        })
+    }
+
+    async fn metrics(&self) -> StoreResult<Vec<Member>> {
+        self.read(|conn| rows::members(conn, "SELECT id, name, access_tags FROM metrics ORDER BY seq", []))
+    }
+
+    async fn triggers(&self, view_id: &ResourceId) -> StoreResult<Vec<Member>> {
+        self.read(|conn| {
+            rows::members(
+                conn,
+                "SELECT id, name, access_tags FROM triggers WHERE view_id = ?1 ORDER BY seq",
+                [view_id.as_str()],
+            )
+        })
+    }
+
+    async fn logs(
+        &self,
+        view_id: Option<&ResourceId>,
+        filter: &LogFilter,
+        window: Option<Window>,
+    ) -> StoreResult<(u64, Vec<Member>)> {
+        self.read(|conn| {
+            // Filters in SQL; the tag filter needs every tag, which SQLite's json_each
+            // expresses as a count of matches.
+            let mut conditions = vec!["(?1 IS NULL OR view_id = ?1)", "(?2 IS NULL OR creation_time >= ?2)"];
+            conditions.push("(?3 IS NULL OR creation_time < ?3)");
+            conditions.push(
+                "(SELECT COUNT(*) FROM json_each(?4) AS wanted WHERE wanted.value IN \
+                 (SELECT value FROM json_each(logs.tags))) = json_array_length(?4)",
+            );
+            let filter_sql = conditions.join(" AND ");
+            let wanted = tags_to_text(&filter.tags);
+            let view = view_id.map(ResourceId::as_str);
+            let oldest = filter.oldest.map(Timestamp::millis);
+            let newest = filter.newest.map(Timestamp::millis);
+            let total: i64 = conn
+                .prepare_cached(&format!("SELECT COUNT(*) FROM logs WHERE {filter_sql}"))
+                .and_then(|mut s| s.query_row(params![view, oldest, newest, wanted], |row| row.get(0)))
+                .map_err(backend)?;
+            let (offset, limit) = window.map_or((0, -1), |w| (w.offset as i64, w.limit as i64));
+            let listed = rows::members(
+                conn,
+                &format!(
+                    "SELECT id, '' AS name, access_tags FROM logs WHERE {filter_sql} \
+                     ORDER BY creation_time, seq LIMIT ?6 OFFSET ?5"
+                ),
+                params![view, oldest, newest, wanted, offset, limit],
+            )?;
+            Ok((total as u64, listed))
+        })
+    }
+
+    async fn create_view(&self, parent: Option<&Ref>, view: NewView) -> StoreResult<View> {
+        let parent = parent.cloned();
+        self.writer
+            .write(move |conn| {
+                let inherited = match &parent {
+                    None => Vec::new(),
+                    Some(p) => rows::load_view(conn, p.kind, &p.id)?.access_tags,
+                };
+                let id = ResourceId::generate();
+                let change = rows::next_change_id(conn)?;
+                let (name, annotation) = header_params(&view.header);
+                conn.execute(
+                    "INSERT INTO views (id, parent_kind, parent_id, name, annotation, provider, service_class, change_id, access_tags) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    params![
+                        id.as_str(),
+                        parent.as_ref().map(|p| p.kind.segment()),
+                        parent.as_ref().map(|p| p.id.as_str()),
+                        name,
+                        annotation,
+                        view.provider,
+                        view.service_class,
+                        change,
+                        tags_to_text(view.access_tags.as_ref().unwrap_or(&inherited))
+                    ],
+                )
+                .map_err(backend)?;
+                if let Some(p) = &parent {
+                    rows::touch_view(conn, &p.id, change)?;
+                }
+                let kind = if parent.is_some() { Kind::Dependency } else { Kind::ServiceView };
+                rows::load_view(conn, kind, &id)
+            })
+            .await
+    }
+
+    async fn create_asset(&self, view_id: &ResourceId, asset: NewAsset) -> StoreResult<Asset> {
+        let view_id = view_id.clone();
+        self.writer
+            .write(move |conn| {
+                let view = rows::load_view(conn, Kind::ServiceView, &view_id)?;
+                let id = ResourceId::generate();
+                let change = rows::next_change_id(conn)?;
+                let (name, annotation) = header_params(&asset.header);
+                conn.execute(
+                    "INSERT INTO assets (id, view_id, name, annotation, asset_class, change_id, access_tags) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        id.as_str(),
+                        view_id.as_str(),
+                        name,
+                        annotation,
+                        asset.asset_class,
+                        change,
+                        tags_to_text(asset.access_tags.as_ref().unwrap_or(&view.access_tags))
+                    ],
+                )
+                .map_err(backend)?;
+                rows::touch_view(conn, &view_id, change)?;
+                rows::load_asset(conn, &id)
+            })
+            .await
+    }
+
+    async fn create_attribute(&self, asset_id: &ResourceId, attribute: NewAttribute) -> StoreResult<Attribute> {
+        let asset_id = asset_id.clone();
+        self.writer
+            .write(move |conn| {
+                let asset = rows::load_asset(conn, &asset_id)?;
+                let id = ResourceId::generate();
+                let change = rows::next_change_id(conn)?;
+                let (name, annotation) = header_params(&attribute.header);
+                conn.execute(
+                    "INSERT INTO attributes (id, asset_id, name, annotation, change_id, access_tags) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![
+                        id.as_str(),
+                        asset_id.as_str(),
+                        name,
+                        annotation,
+                        change,
+                        tags_to_text(attribute.access_tags.as_ref().unwrap_or(&asset.access_tags))
+                    ],
+                )
+                .map_err(backend)?;
+                rows::touch_asset(conn, &asset, change)?;
+                rows::load_attribute(conn, &id)
+            })
+            .await
+    }
+
+    async fn create_metric(&self, metric: NewMetric) -> StoreResult<Metric> {
+        self.writer
+            .write(move |conn| {
+                let id = ResourceId::generate();
+                let change = rows::next_change_id(conn)?;
+                let (name, annotation) = header_params(&metric.header);
+                let default_tags = vec![tags::ROLE_USER.to_owned()];
+                conn.execute(
+                    "INSERT INTO metrics (id, name, annotation, base_metric, parameters, result_format, change_id, access_tags) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![
+                        id.as_str(),
+                        name,
+                        annotation,
+                        metric.base_metric,
+                        serde_json::to_string(&metric.parameters).map_err(|e| StoreError::Backend(e.to_string()))?,
+                        serde_json::to_string(&metric.result_format).map_err(|e| StoreError::Backend(e.to_string()))?,
+                        change,
+                        tags_to_text(metric.access_tags.as_ref().unwrap_or(&default_tags))
+                    ],
+                )
+                .map_err(backend)?;
+                rows::load_metric(conn, &id)
+            })
+            .await
+    }
+
+    async fn create_measurement(
+        &self,
+        attribute_id: &ResourceId,
+        measurement: NewMeasurement,
+        now: Timestamp,
+    ) -> StoreResult<Measurement> {
+        let attribute_id = attribute_id.clone();
+        self.writer
+            .write(move |conn| {
+                let attribute = rows::load_attribute(conn, &attribute_id)?;
+                let asset = rows::load_asset(conn, &attribute.asset_id)?;
+                rows::load_metric(conn, &measurement.metric_id).map_err(|_| {
+                    StoreError::Invalid(format!("no metric with id {} (create the metric first)", measurement.metric_id))
+                })?;
+                let id = ResourceId::generate();
+                let change = rows::next_change_id(conn)?;
+                let (name, annotation) = header_params(&measurement.header);
+                let objective_status = measurement.objective.as_ref().map(|_| Status::False.as_str());
+                let objective_time = measurement.objective.as_ref().map(|_| now.millis());
+                conn.execute(
+                    "INSERT INTO measurements (id, attribute_id, view_id, metric_id, name, annotation, result, \
+                     objective_condition, objective_status, objective_time, triggers_allowed, user_activated, state, \
+                     change_id, access_tags) VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                    params![
+                        id.as_str(),
+                        attribute_id.as_str(),
+                        asset.view_id.as_str(),
+                        measurement.metric_id.as_str(),
+                        name,
+                        annotation,
+                        measurement.objective,
+                        objective_status,
+                        objective_time,
+                        measurement.triggers_allowed,
+                        measurement.user_activated,
+                        measurement.state.as_str(),
+                        change,
+                        tags_to_text(measurement.access_tags.as_ref().unwrap_or(&attribute.access_tags))
+                    ],
+                )
+                .map_err(backend)?;
+                rows::touch_attribute(conn, &attribute, change)?;
+                rows::load_measurement(conn, &id)
+            })
+            .await
+    }
+
+    async fn create_trigger(
+        &self,
+        view_id: &ResourceId,
+        trigger: NewTrigger,
+        now: Timestamp,
+        conditions: &Arc<ConditionCache>,
+    ) -> StoreResult<(Trigger, Vec<LogEntry>)> {
+        let view_id = view_id.clone();
+        let conditions = Arc::clone(conditions);
+        self.writer
+            .write(move |conn| {
+                rows::load_view(conn, Kind::ServiceView, &view_id)?;
+                let measurement = rows::load_measurement(conn, &trigger.measurement_id).map_err(|_| {
+                    StoreError::Invalid(format!("no measurement with id {} in this service view", trigger.measurement_id))
+                })?;
+                if measurement.view_id != view_id {
+                    return Err(StoreError::Invalid(format!(
+                        "measurement {} is not part of service view {view_id}",
+                        measurement.id
+                    )));
+                }
+                if !measurement.triggers_allowed {
+                    return Err(StoreError::Invalid(format!(
+                        "measurement {} does not allow triggers (its createTrigger is null)",
+                        measurement.id
+                    )));
+                }
+                let id = ResourceId::generate();
+                let change = rows::next_change_id(conn)?;
+                let (name, annotation) = header_params(&trigger.header);
+                conn.execute(
+                    "INSERT INTO triggers (id, view_id, measurement_id, name, annotation, condition, status, status_time, \
+                     notification, guard_time, tags, change_id, access_tags) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'false', ?7, ?8, ?9, ?10, ?11, ?12)",
+                    params![
+                        id.as_str(),
+                        view_id.as_str(),
+                        measurement.id.as_str(),
+                        name,
+                        annotation,
+                        trigger.condition,
+                        now.millis(),
+                        trigger.notification,
+                        trigger.guard_time,
+                        tags_to_text(&trigger.tags),
+                        change,
+                        tags_to_text(&measurement.access_tags)
+                    ],
+                )
+                .map_err(backend)?;
+                rows::touch_view(conn, &view_id, change)?;
+                let created = rows::load_trigger(conn, &id)?;
+                let mut logs = Vec::new();
+                if let Some(raw) = &measurement.result {
+                    let value = decode_result(raw)?;
+                    logs.extend(process_trigger(conn, &created, raw, &value, now, change, &conditions)?);
+                }
+                Ok((rows::load_trigger(conn, &id)?, logs))
+            })
+            .await
+    }
+
+    async fn push_result(
+        &self,
+        measurement_id: &ResourceId,
+        result: CheckedResult,
+        now: Timestamp,
+        conditions: &Arc<ConditionCache>,
+    ) -> StoreResult<PushOutcome> {
+        let measurement_id = measurement_id.clone();
+        let conditions = Arc::clone(conditions);
+        self.writer
+            .write(move |conn| {
+                let measurement = rows::load_measurement(conn, &measurement_id)?;
+                if measurement.state == MeasurementState::Deactivated {
+                    return Err(StoreError::Conflict(format!(
+                        "measurement {measurement_id} is deactivated: it takes no result until it is activated"
+                    )));
+                }
+                let change = rows::next_change_id(conn)?;
+                let objective = measurement.objective.as_ref().map(|o| Evaluated {
+                    condition: o.condition.clone(),
+                    status: objective_status(&o.condition, Some(&result.value), now, &conditions),
+                    status_update_time: now,
+                });
+                conn.prepare_cached(
+                    "UPDATE measurements SET result = ?1, state = 'activated', objective_status = ?2, \
+                     objective_time = ?3, change_id = ?4 WHERE id = ?5",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        result.raw,
+                        objective.as_ref().map(|o| o.status.as_str()),
+                        objective.as_ref().map(|o| o.status_update_time.millis()),
+                        change,
+                        measurement_id.as_str()
+                    ])
+                })
+                .map_err(backend)?;
+                rows::touch_measurement(conn, &measurement, change)?;
+                let mut logs = Vec::new();
+                for trigger in rows::triggers_of_measurement(conn, &measurement_id)? {
+                    logs.extend(process_trigger(conn, &trigger, &result.raw, &result.value, now, change, &conditions)?);
+                }
+                let measurement = Measurement {
+                    result: Some(result.raw),
+                    state: MeasurementState::Activated,
+                    objective,
+                    change_id: change,
+                    ..measurement
+                };
+                Ok(PushOutcome { measurement, logs })
+            })
+            .await
+    }
+
+    async fn set_objective(
+        &self,
+        measurement_id: &ResourceId,
+        condition: Option<String>,
+        now: Timestamp,
+        conditions: &Arc<ConditionCache>,
+    ) -> StoreResult<Measurement> {
+        let measurement_id = measurement_id.clone();
+        let conditions = Arc::clone(conditions);
+        self.writer
+            .write(move |conn| {
+                let measurement = rows::load_measurement(conn, &measurement_id)?;
+                let change = rows::next_change_id(conn)?;
+                let status = match (&condition, &measurement.result) {
+                    (Some(c), Some(raw)) => Some(objective_status(c, Some(&decode_result(raw)?), now, &conditions)),
+                    (Some(_), None) => Some(Status::False),
+                    (None, _) => None,
+                };
+                conn.execute(
+                    "UPDATE measurements SET objective_condition = ?1, objective_status = ?2, objective_time = ?3, \
+                     change_id = ?4 WHERE id = ?5",
+                    params![
+                        condition,
+                        status.map(Status::as_str),
+                        status.map(|_| now.millis()),
+                        change,
+                        measurement_id.as_str()
+                    ],
+                )
+                .map_err(backend)?;
+                rows::touch_measurement(conn, &measurement, change)?;
+                rows::load_measurement(conn, &measurement_id)
+            })
+            .await
+    }
+
+    async fn set_state(&self, measurement_id: &ResourceId, state: MeasurementState) -> StoreResult<Measurement> {
+        let measurement_id = measurement_id.clone();
+        self.writer
+            .write(move |conn| {
+                let measurement = rows::load_measurement(conn, &measurement_id)?;
+                if !measurement.user_activated {
+                    return Err(StoreError::Conflict(format!(
+                        "measurement {measurement_id} is not user-activated: its state is managed by the provider"
+                    )));
+                }
+                let (new_state, clear_result) = match (measurement.state, state) {
+                    (MeasurementState::Deactivated, MeasurementState::Activated) => (MeasurementState::Pending, false),
+                    (_, MeasurementState::Deactivated) => (MeasurementState::Deactivated, true),
+                    (current, _) => (current, false),
+                };
+                if new_state == measurement.state && !clear_result {
+                    return Ok(measurement);
+                }
+                let change = rows::next_change_id(conn)?;
+                conn.execute(
+                    "UPDATE measurements SET state = ?1, result = CASE WHEN ?2 THEN NULL ELSE result END, \
+                     change_id = ?3 WHERE id = ?4",
+                    params![new_state.as_str(), clear_result, change, measurement_id.as_str()],
+                )
+                .map_err(backend)?;
+                rows::touch_measurement(conn, &measurement, change)?;
+                rows::load_measurement(conn, &measurement_id)
+            })
+            .await
+    }
+
+    async fn access_tags(&self, resource: &Ref) -> StoreResult<Vec<String>> {
+        self.read(|conn| {
+            require(conn, resource)?;
+            let sql = format!("SELECT access_tags FROM {} WHERE id = ?1", table_of(resource.kind));
+            let text: String = conn
+                .prepare_cached(&sql)
+                .and_then(|mut s| s.query_row([resource.id.as_str()], |row| row.get(0)))
+                .map_err(backend)?;
+            serde_json::from_str(&text).map_err(|e| StoreError::Backend(e.to_string()))
+        })
+    }
+
+    async fn set_access_tags(&self, resource: &Ref, tags: Vec<String>) -> StoreResult<Vec<String>> {
+        let resource = resource.clone();
+        self.writer
+            .write(move |conn| {
+                require(conn, &resource)?;
+                let text = tags_to_text(&tags);
+                let table = table_of(resource.kind);
+                if resource.kind == Kind::Log {
+                    conn.execute("UPDATE logs SET access_tags = ?1 WHERE id = ?2", params![text, resource.id.as_str()])
+                } else {
+                    let change = rows::next_change_id(conn)?;
+                    conn.execute(
+                        &format!("UPDATE {table} SET access_tags = ?1, change_id = ?2 WHERE id = ?3"),
+                        params![text, change, resource.id.as_str()],
+                    )
+                }
+                .map_err(backend)?;
+                Ok(tags)
+            })
+            .await
+    }
+
+    async fn delete(&self, resource: &Ref) -> StoreResult<()> {
+        let resource = resource.clone();
+        self.writer
+            .write(move |conn| {
+                require(conn, &resource)?;
+                let change = rows::next_change_id(conn)?;
+                // The parents whose collections change, for their change identifiers.
+                match resource.kind {
+                    Kind::Dependency => {
+                        let view = rows::load_view(conn, Kind::Dependency, &resource.id)?;
+                        if let Some(parent) = view.parent {
+                            rows::touch_view(conn, &parent.id, change)?;
+                        }
+                    }
+                    Kind::Asset => {
+                        let asset = rows::load_asset(conn, &resource.id)?;
+                        rows::touch_view(conn, &asset.view_id, change)?;
+                    }
+                    Kind::Attribute => {
+                        let attribute = rows::load_attribute(conn, &resource.id)?;
+                        rows::touch_asset(conn, &rows::load_asset(conn, &attribute.asset_id)?, change)?;
+                    }
+                    Kind::Measurement => {
+                        let measurement = rows::load_measurement(conn, &resource.id)?;
+                        rows::touch_attribute(conn, &rows::load_attribute(conn, &measurement.attribute_id)?, change)?;
+                    }
+                    Kind::Trigger => {
+                        let trigger = rows::load_trigger(conn, &resource.id)?;
+                        rows::touch_view(conn, &trigger.view_id, change)?;
+                    }
+                    Kind::Metric => {
+                        let users: i64 = conn
+                            .query_row(
+                                "SELECT COUNT(*) FROM measurements WHERE metric_id = ?1",
+                                [resource.id.as_str()],
+                                |r| r.get(0),
+                            )
+                            .map_err(backend)?;
+                        if users > 0 {
+                            return Err(StoreError::Conflict(format!(
+                                "metric {} is used by {users} measurement(s); delete them first",
+                                resource.id
+                            )));
+                        }
+                    }
+                    Kind::ServiceView | Kind::Log | Kind::Account => {}
+                }
+                // Cascades (assets, attributes, measurements, triggers, logs, dependencies)
+                // follow from the schema's foreign keys.
+                conn.execute(&format!("DELETE FROM {} WHERE id = ?1", table_of(resource.kind)), [resource.id.as_str()])
+                    .map_err(backend)?;
+                Ok(())
+            })
+            .await
+    }
+}
+
+fn insert_account(conn: &Connection, account: &NewAccount) -> StoreResult<()> {
+    let change = rows::next_change_id(conn)?;
+    let (name, annotation) = header_params(&account.header);
+    conn.execute(
+        "INSERT INTO accounts (id, name, annotation, account_tags, access_tags, token_hash, change_id) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            account.id.as_str(),
+            name,
+            annotation,
+            tags_to_text(&account.account_tags),
+            tags_to_text(&account.access_tags),
+            account.token_hash,
+            change
+        ],
+    )
+    .map_err(backend)?;
+    Ok(())
+}

@@ -1,0 +1,102 @@
+//! The single writer of the embedded store, with group commit.
+//!
+//! SQLite allows one writer at a time, and a durable commit costs an fsync. Writes are
+//! therefore sent to one thread, which takes every write that is waiting, runs each in its
+//! own savepoint (a failing write is rolled back alone), commits them together with one
+//! fsync, and only then answers each caller. Under load, many pushes share one fsync;
+//! alone, a write is committed at once.
+
+use std::sync::mpsc;
+use std::thread;
+
+use ctp_store::{StoreError, StoreResult};
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+/// The most writes committed together.
+const MAX_BATCH: usize = 256;
+
+/// Runs a write on the writer's connection; returns whether it succeeded (so the savepoint
+/// is kept or rolled back) and what to do with the outcome of the commit.
+type Job = Box<dyn FnOnce(&Connection) -> (bool, Box<dyn FnOnce(StoreResult<()>) + Send>) + Send>;
+
+/// A handle to the writer thread.
+pub(crate) struct Writer {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    /// Starts the writer thread on `conn`.
+    pub fn start(conn: Connection) -> std::io::Result<Writer> {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        thread::Builder::new().name("ctpd-sqlite-writer".into()).spawn(move || run(conn, queue))?;
+        Ok(Writer { jobs })
+    }
+
+    /// Runs `operation` in the next transaction and returns its value once that transaction
+    /// is durably committed.
+    pub async fn write<T: Send + 'static>(
+        &self,
+        operation: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let outcome = operation(conn);
+            let ok = outcome.is_ok();
+            let complete = Box::new(move |committed: StoreResult<()>| {
+                let _ = reply.send(committed.and(outcome));
+            });
+            (ok, complete)
+        });
+        self.jobs.send(job).map_err(|_| StoreError::Backend("the writer thread has stopped".into()))?;
+        answer.await.map_err(|_| StoreError::Backend("the writer thread dropped a write".into()))?
+    }
+}
+
+fn run(conn: Connection, queue: mpsc::Receiver<Job>) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        commit_batch(&conn, batch);
+    }
+}
+
+fn commit_batch(conn: &Connection, batch: Vec<Job>) {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let failure = StoreError::Backend(format!("cannot begin a transaction: {e}"));
+        for job in batch {
+            // The job must still run to hand back its reply channel; its writes are discarded.
+            let (_, complete) = job(conn);
+            complete(Err(StoreError::Backend(failure.to_string())));
+        }
+        return;
+    }
+    let mut completions = Vec::with_capacity(batch.len());
+    for job in batch {
+        let savepoint = conn.execute_batch("SAVEPOINT write");
+        let (ok, complete) = job(conn);
+        let closed = match (savepoint, ok) {
+            (Ok(()), true) => conn.execute_batch("RELEASE write"),
+            (Ok(()), false) => conn.execute_batch("ROLLBACK TO write; RELEASE write"),
+            (Err(e), _) => Err(e),
+        };
+        completions.push((complete, closed.map_err(|e| e.to_string())));
+    }
+    let committed = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+    if committed.is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    for (complete, closed) in completions {
+        let outcome = match (&committed, closed) {
+            (Ok(()), Ok(())) => Ok(()),
+            (Err(e), _) => Err(StoreError::Backend(format!("commit failed: {e}"))),
+            (_, Err(e)) => Err(StoreError::Backend(format!("savepoint failed: {e}"))),
+        };
+        complete(outcome);
+    }
+}

@@ -1,0 +1,324 @@
+//! The embedded store against a real SQLite file: the hierarchy, change identifiers, the
+//! trigger rules inside a push's transaction, cascades, and group commit under concurrency.
+
+use std::sync::Arc;
+
+use ctp_model::resources::{Header, Kind, LogBody, MeasurementState, Ref};
+use ctp_model::{check_result, Column, ConditionCache, ResourceId, Status, Timestamp, ValueType};
+use ctp_store::{LogFilter, NewAsset, NewAttribute, NewMeasurement, NewMetric, NewTrigger, NewView, Store, StoreError};
+use ctp_store_sqlite::SqliteStore;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    store: Arc<SqliteStore>,
+    conditions: Arc<ConditionCache>,
+    view: ResourceId,
+    asset: ResourceId,
+    attribute: ResourceId,
+    metric: ResourceId,
+    measurement: ResourceId,
+}
+
+fn at(seconds: i64) -> Timestamp {
+    Timestamp::from_millis(1_795_000_000_000 + seconds * 1000).unwrap()
+}
+
+fn named(name: &str) -> Header {
+    Header { name: name.into(), annotation: String::new() }
+}
+
+fn columns() -> Vec<Column> {
+    vec![Column { name: "level".into(), value_type: ValueType::Number }]
+}
+
+async fn fixture(user_activated: bool) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("nested/ctpd.db")).unwrap();
+    let view = store
+        .create_view(
+            None,
+            NewView {
+                header: named("glucose cloud"),
+                provider: "Acme".into(),
+                access_tags: Some(vec!["account:c1".into()]),
+                ..NewView::default()
+            },
+        )
+        .await
+        .unwrap();
+    let asset = store.create_asset(&view.id, NewAsset { header: named("api"), ..NewAsset::default() }).await.unwrap();
+    let attribute = store
+        .create_attribute(&asset.id, NewAttribute { header: named("intrusions"), ..NewAttribute::default() })
+        .await
+        .unwrap();
+    let metric = store
+        .create_metric(NewMetric { header: named("ossec-level"), result_format: columns(), ..NewMetric::default() })
+        .await
+        .unwrap();
+    let measurement = store
+        .create_measurement(
+            &attribute.id,
+            NewMeasurement {
+                header: named("max level"),
+                metric_id: metric.id.clone(),
+                objective: Some("value[0].level < 10".into()),
+                triggers_allowed: true,
+                user_activated,
+                state: if user_activated { MeasurementState::Deactivated } else { MeasurementState::Pending },
+                access_tags: None,
+            },
+            at(0),
+        )
+        .await
+        .unwrap();
+    Fixture {
+        _dir: dir,
+        store,
+        conditions: Arc::new(ConditionCache::default()),
+        view: view.id,
+        asset: asset.id,
+        attribute: attribute.id,
+        metric: metric.id,
+        measurement: measurement.id,
+    }
+}
+
+fn level(level: i64, time: Timestamp) -> ctp_model::CheckedResult {
+    check_result(&format!(r#"{{"value": [{{"level": {level}}}]}}"#), &columns(), time).unwrap()
+}
+
+impl Fixture {
+    async fn trigger(&self, condition: &str, guard_time: f64, now: Timestamp) -> ResourceId {
+        let new = NewTrigger {
+            header: named("alert"),
+            measurement_id: self.measurement.clone(),
+            condition: condition.into(),
+            notification: String::new(),
+            guard_time,
+            tags: vec!["severity:high".into()],
+        };
+        self.store.create_trigger(&self.view, new, now, &self.conditions).await.unwrap().0.id
+    }
+
+    async fn push(&self, value: i64, now: Timestamp) -> usize {
+        self.store.push_result(&self.measurement, level(value, now), now, &self.conditions).await.unwrap().logs.len()
+    }
+
+    async fn log_count(&self) -> u64 {
+        self.store.logs(Some(&self.view), &LogFilter::default(), None).await.unwrap().0
+    }
+}
+
+#[tokio::test]
+async fn tags_are_inherited_down_the_hierarchy() {
+    let f = fixture(false).await;
+    assert_eq!(f.store.asset(&f.asset).await.unwrap().access_tags, vec!["account:c1"]);
+    assert_eq!(f.store.attribute(&f.attribute).await.unwrap().access_tags, vec!["account:c1"]);
+    assert_eq!(f.store.measurement(&f.measurement).await.unwrap().access_tags, vec!["account:c1"]);
+    assert_eq!(f.store.metric(&f.metric).await.unwrap().access_tags, vec!["role:user"]);
+}
+
+#[tokio::test]
+async fn a_push_changes_the_change_ids_up_to_the_service_view() {
+    let f = fixture(false).await;
+    let before = (
+        f.store.measurement(&f.measurement).await.unwrap().change_id,
+        f.store.attribute(&f.attribute).await.unwrap().change_id,
+        f.store.asset(&f.asset).await.unwrap().change_id,
+        f.store.view(Kind::ServiceView, &f.view).await.unwrap().change_id,
+    );
+    let metric_before = f.store.metric(&f.metric).await.unwrap().change_id;
+    f.push(3, at(1)).await;
+    let after = (
+        f.store.measurement(&f.measurement).await.unwrap().change_id,
+        f.store.attribute(&f.attribute).await.unwrap().change_id,
+        f.store.asset(&f.asset).await.unwrap().change_id,
+        f.store.view(Kind::ServiceView, &f.view).await.unwrap().change_id,
+    );
+    assert!(after.0 > before.0 && after.1 > before.1 && after.2 > before.2 && after.3 > before.3);
+    assert_eq!(f.store.metric(&f.metric).await.unwrap().change_id, metric_before, "metrics are not in the scope");
+}
+
+#[tokio::test]
+async fn a_push_activates_a_pending_measurement_and_evaluates_its_objective() {
+    let f = fixture(false).await;
+    let created = f.store.measurement(&f.measurement).await.unwrap();
+    assert_eq!(created.state, MeasurementState::Pending);
+    assert_eq!(created.objective.as_ref().unwrap().status, Status::False);
+    assert_eq!(created.objective.as_ref().unwrap().status_update_time, at(0));
+    f.push(3, at(5)).await;
+    let pushed = f.store.measurement(&f.measurement).await.unwrap();
+    assert_eq!(pushed.state, MeasurementState::Activated);
+    assert_eq!(pushed.objective.as_ref().unwrap().status, Status::True);
+    assert_eq!(pushed.objective.as_ref().unwrap().status_update_time, at(5));
+    assert!(pushed.result.unwrap().contains(r#""level": 3"#));
+    f.push(12, at(6)).await;
+    assert_eq!(f.store.measurement(&f.measurement).await.unwrap().objective.unwrap().status, Status::False);
+}
+
+#[tokio::test]
+async fn triggers_honour_the_guard_time() {
+    let f = fixture(false).await;
+    let trigger = f.trigger("value[0].level >= 7", 60.0, at(0)).await;
+    assert_eq!(f.push(3, at(1)).await, 0);
+    assert_eq!(f.push(9, at(2)).await, 1, "false to true: an alert");
+    assert_eq!(f.push(9, at(30)).await, 0, "within the guard time: nothing");
+    assert_eq!(f.store.trigger(&trigger).await.unwrap().evaluated.status_update_time, at(2), "not even evaluated");
+    assert_eq!(f.push(9, at(63)).await, 1, "past the guard time and still true: another alert");
+    assert_eq!(f.push(2, at(200)).await, 0);
+    assert_eq!(f.store.trigger(&trigger).await.unwrap().evaluated.status, Status::False);
+    assert_eq!(f.push(8, at(201)).await, 1, "false to true again: at once");
+    assert_eq!(f.log_count().await, 3);
+    let (_, entries) = f.store.logs(Some(&f.view), &LogFilter::default(), None).await.unwrap();
+    let first = f.store.log_entry(&entries[0].id).await.unwrap();
+    assert_eq!(first.creation_time, at(2));
+    assert_eq!(first.tags, vec!["severity:high"]);
+    assert_eq!(first.access_tags, vec!["account:c1"], "a log entry inherits its trigger's tags");
+    assert!(matches!(first.body, LogBody::Result(ref r) if r.contains(r#""level": 9"#)));
+}
+
+#[tokio::test]
+async fn an_error_is_logged_once_and_sticks() {
+    let f = fixture(false).await;
+    let trigger = f.trigger("value[0].missing.field > 1", 0.0, at(0)).await;
+    assert_eq!(f.push(3, at(1)).await, 1);
+    assert_eq!(f.push(4, at(2)).await, 0);
+    assert_eq!(f.push(5, at(3)).await, 0);
+    let stored = f.store.trigger(&trigger).await.unwrap();
+    assert_eq!(stored.evaluated.status, Status::Error);
+    assert_eq!(stored.evaluated.status_update_time, at(1));
+    let (_, entries) = f.store.logs(Some(&f.view), &LogFilter::default(), None).await.unwrap();
+    let entry = f.store.log_entry(&entries[0].id).await.unwrap();
+    assert_eq!(entry.tags, vec!["error"]);
+    assert!(
+        matches!(entry.body, LogBody::Error(ref m) if m.contains("cannot read field `field` of null")),
+        "{entry:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_new_trigger_is_evaluated_at_once_on_an_existing_result() {
+    let f = fixture(false).await;
+    f.push(9, at(1)).await;
+    let new = NewTrigger {
+        header: named("late"),
+        measurement_id: f.measurement.clone(),
+        condition: "value[0].level >= 7".into(),
+        notification: String::new(),
+        guard_time: 0.0,
+        tags: vec![],
+    };
+    let (trigger, logs) = f.store.create_trigger(&f.view, new, at(2), &f.conditions).await.unwrap();
+    assert_eq!(trigger.evaluated.status, Status::True);
+    assert_eq!(logs.len(), 1);
+}
+
+#[tokio::test]
+async fn triggers_need_a_measurement_of_the_view_that_allows_them() {
+    let f = fixture(false).await;
+    let other = f.store.create_view(None, NewView::default()).await.unwrap();
+    let new = NewTrigger {
+        header: named("elsewhere"),
+        measurement_id: f.measurement.clone(),
+        condition: "true".into(),
+        notification: String::new(),
+        guard_time: 0.0,
+        tags: vec![],
+    };
+    let err = f.store.create_trigger(&other.id, new, at(1), &f.conditions).await.unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(ref m) if m.contains("not part of service view")), "{err}");
+}
+
+#[tokio::test]
+async fn the_user_activation_state_machine() {
+    let f = fixture(true).await;
+    let push = f.store.push_result(&f.measurement, level(1, at(1)), at(1), &f.conditions).await;
+    assert!(matches!(push, Err(StoreError::Conflict(_))), "a deactivated measurement takes no result");
+    let m = f.store.set_state(&f.measurement, MeasurementState::Activated).await.unwrap();
+    assert_eq!(m.state, MeasurementState::Pending);
+    f.push(1, at(2)).await;
+    assert_eq!(f.store.measurement(&f.measurement).await.unwrap().state, MeasurementState::Activated);
+    let m = f.store.set_state(&f.measurement, MeasurementState::Deactivated).await.unwrap();
+    assert_eq!((m.state, m.result), (MeasurementState::Deactivated, None));
+
+    let provider_managed = fixture(false).await;
+    let err = provider_managed.store.set_state(&provider_managed.measurement, MeasurementState::Activated).await;
+    assert!(matches!(err, Err(StoreError::Conflict(_))));
+}
+
+#[tokio::test]
+async fn deleting_a_service_view_takes_everything_in_it() {
+    let f = fixture(false).await;
+    let trigger = f.trigger("true", 0.0, at(0)).await;
+    f.push(1, at(1)).await;
+    let dependency = f
+        .store
+        .create_view(Some(&Ref { kind: Kind::ServiceView, id: f.view.clone() }), NewView::default())
+        .await
+        .unwrap();
+    assert_eq!(dependency.access_tags, vec!["account:c1"]);
+    let err = f.store.delete(&Ref { kind: Kind::Metric, id: f.metric.clone() }).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(ref m) if m.contains("used by 1 measurement")), "{err}");
+
+    f.store.delete(&Ref { kind: Kind::ServiceView, id: f.view.clone() }).await.unwrap();
+    assert!(matches!(f.store.asset(&f.asset).await, Err(StoreError::NotFound(Kind::Asset, _))));
+    assert!(matches!(f.store.attribute(&f.attribute).await, Err(StoreError::NotFound(..))));
+    assert!(matches!(f.store.measurement(&f.measurement).await, Err(StoreError::NotFound(..))));
+    assert!(matches!(f.store.trigger(&trigger).await, Err(StoreError::NotFound(..))));
+    assert!(matches!(f.store.view(Kind::Dependency, &dependency.id).await, Err(StoreError::NotFound(..))));
+    assert_eq!(f.store.logs(None, &LogFilter::default(), None).await.unwrap().0, 0);
+    f.store.delete(&Ref { kind: Kind::Metric, id: f.metric.clone() }).await.unwrap();
+}
+
+#[tokio::test]
+async fn log_filters_and_windows() {
+    let f = fixture(false).await;
+    f.trigger("value[0].level >= 7", 0.0, at(0)).await;
+    for (i, value) in [9, 2, 9, 2, 9].iter().enumerate() {
+        f.push(*value, at(10 * (i as i64 + 1))).await;
+    }
+    let all = LogFilter::default();
+    assert_eq!(f.store.logs(Some(&f.view), &all, None).await.unwrap().0, 3);
+    let since = LogFilter { oldest: Some(at(30)), ..LogFilter::default() };
+    assert_eq!(f.store.logs(Some(&f.view), &since, None).await.unwrap().0, 2, "oldest is inclusive");
+    let before = LogFilter { newest: Some(at(30)), ..LogFilter::default() };
+    assert_eq!(f.store.logs(Some(&f.view), &before, None).await.unwrap().0, 1, "newest is exclusive");
+    let tagged = LogFilter { tags: vec!["severity:high".into()], ..LogFilter::default() };
+    assert_eq!(f.store.logs(Some(&f.view), &tagged, None).await.unwrap().0, 3);
+    let both = LogFilter { tags: vec!["severity:high".into(), "other".into()], ..LogFilter::default() };
+    assert_eq!(f.store.logs(Some(&f.view), &both, None).await.unwrap().0, 0, "every tag must match");
+    let (total, page) =
+        f.store.logs(Some(&f.view), &all, Some(ctp_store::Window { offset: 2, limit: 2 })).await.unwrap();
+    assert_eq!((total, page.len()), (3, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_pushes_are_all_durable_and_change_ids_never_repeat() {
+    let f = Arc::new(fixture(false).await);
+    f.trigger("value[0].level >= 0", 0.0, at(0)).await;
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let f = Arc::clone(&f);
+        tasks.push(tokio::spawn(async move {
+            let outcome = f.store.push_result(&f.measurement, level(i, at(i)), at(i), &f.conditions).await.unwrap();
+            (outcome.measurement.change_id, outcome.logs.len() as u64)
+        }));
+    }
+    let mut change_ids = Vec::new();
+    let mut acknowledged_logs = 0;
+    for task in tasks {
+        let (change_id, logs) = task.await.unwrap();
+        change_ids.push(change_id);
+        acknowledged_logs += logs;
+    }
+    change_ids.sort();
+    change_ids.dedup();
+    assert_eq!(change_ids.len(), 200, "every push got its own change identifier");
+    // Every log entry a push acknowledged is in the store, and reopening the file finds
+    // them all: they were committed.
+    assert!(acknowledged_logs >= 1);
+    assert_eq!(f.log_count().await, acknowledged_logs);
+    let path = f.store.path().to_owned();
+    let reopened = SqliteStore::open(&path).unwrap();
+    assert_eq!(reopened.logs(None, &LogFilter::default(), None).await.unwrap().0, acknowledged_logs);
+}

@@ -1,0 +1,279 @@
+//! The storage interface of ctpd. The HTTP layer talks only to [`Store`]; each backend
+//! (`ctp-store-sqlite`, and PostgreSQL next) implements it. Every method is one
+//! transaction: a write either happens whole, with every change it implies (change
+//! identifiers up the scope hierarchy, trigger processing and log entries for a pushed
+//! result), or not at all. The CTP rules themselves live in `ctp-model`, so that every
+//! backend applies the same ones.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use ctp_model::resources::{
+    Account, Asset, Attribute, Header, Kind, LogEntry, Measurement, MeasurementState, Member, Metric, Ref, Trigger,
+    View,
+};
+use ctp_model::{CheckedResult, Column, ConditionCache, MeasurementParameter, ResourceId, Timestamp};
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No such resource (404).
+    #[error("no {noun} with id {id}", noun = .0.noun(), id = .1)]
+    NotFound(Kind, ResourceId),
+    /// The operation contradicts the state of the store (409), for example deleting a
+    /// metric still in use.
+    #[error("{0}")]
+    Conflict(String),
+    /// The request names something that cannot be used this way (400), for example a
+    /// trigger on a measurement of another service view.
+    #[error("{0}")]
+    Invalid(String),
+    /// The backend failed (500); the message is for the server's log, not for clients.
+    #[error("storage failure: {0}")]
+    Backend(String),
+}
+
+/// A store result.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A new service view or dependency.
+#[derive(Debug, Clone, Default)]
+pub struct NewView {
+    /// Name and annotation.
+    pub header: Header,
+    /// The provider responsible for it.
+    pub provider: String,
+    /// The service class, if any.
+    pub service_class: Option<String>,
+    /// Access tags; `None` takes the default (none for a service view, the parent's for a
+    /// dependency).
+    pub access_tags: Option<Vec<String>>,
+}
+
+/// A new asset.
+#[derive(Debug, Clone, Default)]
+pub struct NewAsset {
+    /// Name and annotation.
+    pub header: Header,
+    /// The asset class, if any.
+    pub asset_class: Option<String>,
+    /// Access tags; `None` inherits the service view's.
+    pub access_tags: Option<Vec<String>>,
+}
+
+/// A new attribute.
+#[derive(Debug, Clone, Default)]
+pub struct NewAttribute {
+    /// Name and annotation.
+    pub header: Header,
+    /// Access tags; `None` inherits the asset's.
+    pub access_tags: Option<Vec<String>>,
+}
+
+/// A new metric.
+#[derive(Debug, Clone, Default)]
+pub struct NewMetric {
+    /// Name and annotation.
+    pub header: Header,
+    /// The document that standardizes it.
+    pub base_metric: String,
+    /// Parameter values.
+    pub parameters: Vec<MeasurementParameter>,
+    /// Result columns.
+    pub result_format: Vec<Column>,
+    /// Access tags; `None` gives `role:user`.
+    pub access_tags: Option<Vec<String>>,
+}
+
+/// A new measurement.
+#[derive(Debug, Clone)]
+pub struct NewMeasurement {
+    /// Name and annotation.
+    pub header: Header,
+    /// The metric it implements.
+    pub metric_id: ResourceId,
+    /// An objective condition, already compiled once to reject syntax errors.
+    pub objective: Option<String>,
+    /// Whether customers may create triggers on it.
+    pub triggers_allowed: bool,
+    /// Whether customers activate it.
+    pub user_activated: bool,
+    /// Its first state.
+    pub state: MeasurementState,
+    /// Access tags; `None` inherits the attribute's.
+    pub access_tags: Option<Vec<String>>,
+}
+
+/// A new trigger.
+#[derive(Debug, Clone)]
+pub struct NewTrigger {
+    /// Name and annotation.
+    pub header: Header,
+    /// The measurement it watches, which must be in the service view and allow triggers.
+    pub measurement_id: ResourceId,
+    /// The condition, already compiled once to reject syntax errors.
+    pub condition: String,
+    /// Where alerts go.
+    pub notification: String,
+    /// Seconds between two alerts.
+    pub guard_time: f64,
+    /// Tags for its log entries.
+    pub tags: Vec<String>,
+}
+
+/// A new account; the token is hashed by the caller.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    /// Identifier (given, so that the caller can add `account:{id}` to the tags).
+    pub id: ResourceId,
+    /// Name and annotation.
+    pub header: Header,
+    /// What the principal may access.
+    pub account_tags: Vec<String>,
+    /// Who may read the account.
+    pub access_tags: Vec<String>,
+    /// SHA-256 of the token, hex.
+    pub token_hash: String,
+}
+
+/// Filters of a log collection (5.2.18).
+#[derive(Debug, Clone, Default)]
+pub struct LogFilter {
+    /// Only entries created at or after this instant.
+    pub oldest: Option<Timestamp>,
+    /// Only entries created before this instant.
+    pub newest: Option<Timestamp>,
+    /// Only entries carrying every one of these tags.
+    pub tags: Vec<String>,
+}
+
+/// A slice of a collection: `items` members from index `page * items`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// Index of the first member.
+    pub offset: u64,
+    /// How many members at most.
+    pub limit: u64,
+}
+
+/// What a pushed result changed.
+#[derive(Debug, Clone)]
+pub struct PushOutcome {
+    /// The measurement with its new result.
+    pub measurement: Measurement,
+    /// The log entries the measurement's triggers wrote.
+    pub logs: Vec<LogEntry>,
+}
+
+/// The storage of ctpd. See the crate documentation for the transaction guarantee.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // ----- accounts and authentication -----
+
+    /// The account whose token hashes to `token_hash`.
+    async fn account_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<Account>>;
+    /// Creates an account; a token hash already in use is a conflict.
+    async fn create_account(&self, account: NewAccount) -> StoreResult<Account>;
+    /// Makes sure an account with this id, tags and token hash exists (creating or updating it).
+    async fn ensure_account(&self, account: NewAccount) -> StoreResult<Account>;
+    /// One account.
+    async fn account(&self, id: &ResourceId) -> StoreResult<Account>;
+    /// Every account.
+    async fn accounts(&self) -> StoreResult<Vec<Member>>;
+    /// Deletes an account.
+    async fn delete_account(&self, id: &ResourceId) -> StoreResult<()>;
+
+    // ----- reads of single resources -----
+
+    /// A service view (`Kind::ServiceView`) or a dependency (`Kind::Dependency`).
+    async fn view(&self, kind: Kind, id: &ResourceId) -> StoreResult<View>;
+    /// An asset.
+    async fn asset(&self, id: &ResourceId) -> StoreResult<Asset>;
+    /// An attribute.
+    async fn attribute(&self, id: &ResourceId) -> StoreResult<Attribute>;
+    /// A measurement.
+    async fn measurement(&self, id: &ResourceId) -> StoreResult<Measurement>;
+    /// A metric.
+    async fn metric(&self, id: &ResourceId) -> StoreResult<Metric>;
+    /// A trigger.
+    async fn trigger(&self, id: &ResourceId) -> StoreResult<Trigger>;
+    /// A log entry.
+    async fn log_entry(&self, id: &ResourceId) -> StoreResult<LogEntry>;
+
+    // ----- collections, in a stable order (creation order; logs chronologically) -----
+
+    /// Every service view.
+    async fn service_views(&self) -> StoreResult<Vec<Member>>;
+    /// The dependencies directly under a service view or a dependency.
+    async fn dependencies(&self, parent: &Ref) -> StoreResult<Vec<Member>>;
+    /// The assets of a service view.
+    async fn assets(&self, view_id: &ResourceId) -> StoreResult<Vec<Member>>;
+    /// The attributes of an asset.
+    async fn attributes(&self, asset_id: &ResourceId) -> StoreResult<Vec<Member>>;
+    /// The measurements of an attribute.
+    async fn measurements(&self, attribute_id: &ResourceId) -> StoreResult<Vec<Member>>;
+    /// Every metric.
+    async fn metrics(&self) -> StoreResult<Vec<Member>>;
+    /// The triggers of a service view.
+    async fn triggers(&self, view_id: &ResourceId) -> StoreResult<Vec<Member>>;
+    /// The number of matching log entries (of one service view, or all) and the window of them.
+    async fn logs(
+        &self,
+        view_id: Option<&ResourceId>,
+        filter: &LogFilter,
+        window: Option<Window>,
+    ) -> StoreResult<(u64, Vec<Member>)>;
+
+    // ----- writes -----
+
+    /// Creates a service view, or a dependency under `parent`.
+    async fn create_view(&self, parent: Option<&Ref>, view: NewView) -> StoreResult<View>;
+    /// Creates an asset in a service view.
+    async fn create_asset(&self, view_id: &ResourceId, asset: NewAsset) -> StoreResult<Asset>;
+    /// Creates an attribute of an asset.
+    async fn create_attribute(&self, asset_id: &ResourceId, attribute: NewAttribute) -> StoreResult<Attribute>;
+    /// Creates a metric.
+    async fn create_metric(&self, metric: NewMetric) -> StoreResult<Metric>;
+    /// Creates a measurement of an attribute, evaluating its objective (no result yet).
+    async fn create_measurement(
+        &self,
+        attribute_id: &ResourceId,
+        measurement: NewMeasurement,
+        now: Timestamp,
+    ) -> StoreResult<Measurement>;
+    /// Creates a trigger in a service view; it starts `"false"` and is evaluated at once by
+    /// the `"false"` rule when its measurement has a result.
+    async fn create_trigger(
+        &self,
+        view_id: &ResourceId,
+        trigger: NewTrigger,
+        now: Timestamp,
+        conditions: &Arc<ConditionCache>,
+    ) -> StoreResult<(Trigger, Vec<LogEntry>)>;
+    /// Stores a result (checked against the metric by the caller with [`Store::metric`]),
+    /// evaluates the objective and processes every trigger of the measurement (5.3.2), all
+    /// in one transaction.
+    async fn push_result(
+        &self,
+        measurement_id: &ResourceId,
+        result: CheckedResult,
+        now: Timestamp,
+        conditions: &Arc<ConditionCache>,
+    ) -> StoreResult<PushOutcome>;
+    /// Sets (or with `None` removes) the objective of a measurement and evaluates it.
+    async fn set_objective(
+        &self,
+        measurement_id: &ResourceId,
+        condition: Option<String>,
+        now: Timestamp,
+        conditions: &Arc<ConditionCache>,
+    ) -> StoreResult<Measurement>;
+    /// Activates or deactivates a user-activated measurement (5.2.11).
+    async fn set_state(&self, measurement_id: &ResourceId, state: MeasurementState) -> StoreResult<Measurement>;
+    /// The access tags of any resource.
+    async fn access_tags(&self, resource: &Ref) -> StoreResult<Vec<String>>;
+    /// Replaces the access tags of any resource.
+    async fn set_access_tags(&self, resource: &Ref, tags: Vec<String>) -> StoreResult<Vec<String>>;
+    /// Deletes a resource and everything in its scope; a metric still used is a conflict.
+    async fn delete(&self, resource: &Ref) -> StoreResult<()>;
+}
