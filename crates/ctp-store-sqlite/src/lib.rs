@@ -414,7 +414,7 @@ impl Store for SqliteStore {
         let view_id = view_id.clone();
         self.writer
             .write(move |conn| {
-                let view = rows::load_view(conn, Kind::ServiceView, &view_id)?;
+                let view = rows::load_any_view(conn, &view_id)?;
                 let id = ResourceId::generate();
                 let change = rows::next_change_id(conn)?;
                 let (name, annotation) = header_params(&asset.header);
@@ -550,7 +550,7 @@ impl Store for SqliteStore {
         let conditions = Arc::clone(conditions);
         self.writer
             .write(move |conn| {
-                rows::load_view(conn, Kind::ServiceView, &view_id)?;
+                rows::load_any_view(conn, &view_id)?;
                 let measurement = rows::load_measurement(conn, &trigger.measurement_id).map_err(|_| {
                     StoreError::Invalid(format!("no measurement with id {} in this service view", trigger.measurement_id))
                 })?;

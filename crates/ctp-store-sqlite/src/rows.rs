@@ -95,6 +95,12 @@ pub(crate) fn load_view(conn: &Connection, kind: Kind, id: &ResourceId) -> Store
     one(conn, sql, kind, id, view_row)
 }
 
+/// A service view or a dependency, whichever `id` is.
+pub(crate) fn load_any_view(conn: &Connection, id: &ResourceId) -> StoreResult<View> {
+    let sql = "SELECT id, parent_kind, parent_id, name, annotation, provider, service_class, change_id, access_tags FROM views WHERE id = ?1";
+    one(conn, sql, Kind::ServiceView, id, view_row)
+}
+
 pub(crate) fn load_asset(conn: &Connection, id: &ResourceId) -> StoreResult<Asset> {
     let sql = "SELECT id, view_id, name, annotation, asset_class, change_id, access_tags FROM assets WHERE id = ?1";
     one(conn, sql, Kind::Asset, id, |row| {

@@ -22,11 +22,20 @@ enum Command {
     ///
     /// Exit status: 0 for true, 1 for false, 2 for error, like test(1).
     Eval(commands::eval::EvalArgs),
+    /// Serve the CTP API (client and back office) on the embedded store.
+    Serve(commands::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Eval(args) => commands::eval::run(&args),
+        Command::Serve(args) => match commands::serve::run(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("ctpd: {e:#}");
+                ExitCode::from(1)
+            }
+        },
     }
 }

@@ -1,3 +1,4 @@
 //! One module per `ctpd` subcommand.
 
 pub mod eval;
+pub mod serve;

@@ -1,0 +1,331 @@
+//! The demo data set of `ctpd serve --demo`: the cloud of a medical-device vendor that runs a
+//! continuous glucose-monitoring service (an API endpoint, a patient-data store, a
+//! mobile-app backend), its security measurements with objectives and first results, a
+//! user-activated vulnerability scan, a dependency on its IaaS provider, and a customer
+//! (a hospital), a monitoring agent and their tokens.
+
+use std::sync::Arc;
+
+use ctp_model::resources::{Header, Kind, MeasurementState, Ref};
+use ctp_model::{check_result, Column, ConditionCache, MeasurementParameter, ResourceId, Timestamp, ValueType};
+use ctp_store::{
+    NewAccount, NewAsset, NewAttribute, NewMeasurement, NewMetric, NewTrigger, NewView, Store, StoreResult,
+};
+
+use crate::auth::{generate_token, token_hash};
+
+/// The tag of the demo customer's resources.
+pub const CUSTOMER_TAG: &str = "customer:st-mary-hospital";
+/// The tag of the resources the demo provider's agent may push to.
+pub const PROVIDER_TAG: &str = "provider:acme-diabetes-care";
+/// The name of the demo service view, which marks a store as seeded.
+pub const SERVICE_VIEW_NAME: &str = "GlucoCloud continuous glucose monitoring";
+
+/// What was seeded, for the start-up message.
+#[derive(Debug, Clone)]
+pub struct DemoData {
+    /// The service view.
+    pub service_view: ResourceId,
+    /// The intrusion-alert measurement (a good one to push to).
+    pub intrusion_measurement: ResourceId,
+    /// A fresh token of the customer account (`role:user`).
+    pub customer_token: String,
+    /// A fresh token of the agent account (`role:agent`).
+    pub agent_token: String,
+}
+
+fn header(name: &str, annotation: &str) -> Header {
+    Header { name: name.into(), annotation: annotation.into() }
+}
+
+fn columns(spec: &[(&str, ValueType)]) -> Vec<Column> {
+    spec.iter().map(|(name, value_type)| Column { name: (*name).into(), value_type: *value_type }).collect()
+}
+
+fn parameter(name: &str, value: serde_json::Value) -> MeasurementParameter {
+    let value_type = match &value {
+        serde_json::Value::Bool(_) => ValueType::Boolean,
+        serde_json::Value::Number(_) => ValueType::Number,
+        _ => ValueType::String,
+    };
+    MeasurementParameter { name: name.into(), value_type, value }
+}
+
+/// One measurement to seed: attribute, metric, objective, first result.
+struct Planned {
+    attribute: &'static str,
+    metric: usize,
+    name: &'static str,
+    objective: &'static str,
+    result: Option<serde_json::Value>,
+    user_activated: bool,
+}
+
+/// Seeds the demo data set (once: a store that has it already is left as it is) and gives
+/// the demo customer and agent new tokens.
+pub async fn seed(store: &Arc<dyn Store>, conditions: &Arc<ConditionCache>) -> StoreResult<DemoData> {
+    let customer_token = generate_token();
+    let agent_token = generate_token();
+    store
+        .ensure_account(NewAccount {
+            id: ResourceId::parse("demo-customer").expect("valid id"),
+            header: header("St Mary's Hospital (demo customer)", "a hospital using GlucoCloud"),
+            account_tags: vec!["role:user".into(), CUSTOMER_TAG.into(), "account:demo-customer".into()],
+            access_tags: vec!["role:admin".into()],
+            token_hash: token_hash(&customer_token),
+        })
+        .await?;
+    store
+        .ensure_account(NewAccount {
+            id: ResourceId::parse("demo-agent").expect("valid id"),
+            header: header("Acme monitoring agent (demo)", "pushes GlucoCloud measurement results"),
+            account_tags: vec!["role:agent".into(), PROVIDER_TAG.into(), "account:demo-agent".into()],
+            access_tags: vec!["role:admin".into()],
+            token_hash: token_hash(&agent_token),
+        })
+        .await?;
+
+    for member in store.service_views().await? {
+        if member.name == SERVICE_VIEW_NAME {
+            let intrusion_measurement = find_intrusion_measurement(store, &member.id).await?;
+            return Ok(DemoData { service_view: member.id, intrusion_measurement, customer_token, agent_token });
+        }
+    }
+    let tags = Some(vec![CUSTOMER_TAG.to_owned(), PROVIDER_TAG.to_owned()]);
+    let metrics = seed_metrics(store).await?;
+    let view = store
+        .create_view(
+            None,
+            NewView {
+                header: header(SERVICE_VIEW_NAME, "Cloud service storing and processing CGM readings of patients"),
+                provider: "Acme Diabetes Care".into(),
+                service_class: None,
+                access_tags: tags.clone(),
+            },
+        )
+        .await?;
+    store
+        .create_view(
+            Some(&Ref { kind: Kind::ServiceView, id: view.id.clone() }),
+            NewView {
+                header: header("ExampleCloud IaaS eu-west-1", "compute and block storage hosting GlucoCloud"),
+                provider: "ExampleCloud".into(),
+                service_class: Some("iaas".into()),
+                access_tags: None,
+            },
+        )
+        .await?;
+
+    let now = Timestamp::now();
+    let update_time = now.to_string();
+    let assets = [
+        ("api.glucocloud.example", "REST API endpoint receiving readings from devices and apps"),
+        ("patient-data-store", "PostgreSQL cluster holding patients' glucose readings (eu-west-1)"),
+        ("mobile-backend", "sync service of the iOS and Android apps"),
+    ];
+    let mut intrusion_measurement = None;
+    for (asset_index, (asset_name, asset_annotation)) in assets.iter().enumerate() {
+        let asset = store
+            .create_asset(
+                &view.id,
+                NewAsset { header: header(asset_name, asset_annotation), asset_class: None, access_tags: None },
+            )
+            .await?;
+        for planned in planned_measurements(asset_index, &update_time) {
+            let attribute = store
+                .create_attribute(&asset.id, NewAttribute { header: header(planned.attribute, ""), access_tags: None })
+                .await?;
+            let (metric_id, metric_columns) = &metrics[planned.metric];
+            let measurement = store
+                .create_measurement(
+                    &attribute.id,
+                    NewMeasurement {
+                        header: header(planned.name, ""),
+                        metric_id: metric_id.clone(),
+                        objective: Some(planned.objective.into()),
+                        triggers_allowed: true,
+                        user_activated: planned.user_activated,
+                        state: if planned.user_activated {
+                            MeasurementState::Deactivated
+                        } else {
+                            MeasurementState::Pending
+                        },
+                        access_tags: None,
+                    },
+                    now,
+                )
+                .await?;
+            if let Some(result) = planned.result {
+                let checked = check_result(&result.to_string(), metric_columns, now)
+                    .map_err(|e| ctp_store::StoreError::Invalid(format!("demo result: {e}")))?;
+                store.push_result(&measurement.id, checked, now, conditions).await?;
+            }
+            if planned.attribute == "intrusion alerts" && intrusion_measurement.is_none() {
+                intrusion_measurement = Some(measurement.id.clone());
+                store
+                    .create_trigger(
+                        &view.id,
+                        NewTrigger {
+                            header: header("high-level intrusion alert", "OSSEC/Wazuh alert of level 10 or more"),
+                            measurement_id: measurement.id.clone(),
+                            condition: "select(\"level\", value).max() >= 10".into(),
+                            notification: String::new(),
+                            guard_time: 300.0,
+                            tags: vec!["severity:high".into(), "source:ossec".into()],
+                        },
+                        now,
+                        conditions,
+                    )
+                    .await?;
+            }
+        }
+    }
+    Ok(DemoData {
+        service_view: view.id,
+        intrusion_measurement: intrusion_measurement.expect("the API asset has intrusion alerts"),
+        customer_token,
+        agent_token,
+    })
+}
+
+async fn find_intrusion_measurement(store: &Arc<dyn Store>, view_id: &ResourceId) -> StoreResult<ResourceId> {
+    for asset in store.assets(view_id).await? {
+        for attribute in store.attributes(&asset.id).await? {
+            if attribute.name == "intrusion alerts" {
+                if let Some(first) = store.measurements(&attribute.id).await?.into_iter().next() {
+                    return Ok(first.id);
+                }
+            }
+        }
+    }
+    Err(ctp_store::StoreError::Invalid("the demo service view has no intrusion-alert measurement".into()))
+}
+
+/// The demo metrics, with their ids and result columns, in the order `planned_measurements` uses.
+async fn seed_metrics(store: &Arc<dyn Store>) -> StoreResult<Vec<(ResourceId, Vec<Column>)>> {
+    use serde_json::json;
+    use ValueType::{Number, String as Text};
+    let definitions = vec![
+        (
+            "availability",
+            "Share of successful requests over the period (CSA CCM BCR-11)",
+            vec![parameter("period", json!("month")), parameter("max_response_ms", json!(2000))],
+            columns(&[("percentage", Number)]),
+        ),
+        (
+            "encryption-strength-at-rest",
+            "Cipher and key length protecting stored data",
+            vec![],
+            columns(&[("algorithm", Text), ("key_length", Number)]),
+        ),
+        (
+            "tls-strength",
+            "Protocol and symmetric key length negotiated by the endpoint",
+            vec![parameter("probe", json!("testssl.sh"))],
+            columns(&[("protocol", Text), ("tls_symmetric_key_length", Number)]),
+        ),
+        (
+            "intrusion-alerts",
+            "OSSEC/Wazuh alerts of the last hour: one row per alert",
+            vec![parameter("window_seconds", json!(3600)), parameter("min_level", json!(3))],
+            columns(&[("level", Number), ("rule", Number), ("description", Text), ("agent", Text)]),
+        ),
+        (
+            "patch-level",
+            "Security updates pending on the hosts",
+            vec![],
+            columns(&[("pending_security_updates", Number), ("oldest_pending_days", Number)]),
+        ),
+        (
+            "vulnerability-scan",
+            "Findings of an authenticated scan, one row per CVE",
+            vec![parameter("scanner", json!("OpenVAS")), parameter("authenticated", json!(true))],
+            columns(&[("cve", Text), ("cvss", Number)]),
+        ),
+    ];
+    let mut metrics = Vec::new();
+    for (name, annotation, parameters, result_format) in definitions {
+        let metric = store
+            .create_metric(NewMetric {
+                header: header(name, annotation),
+                base_metric: format!("https://ctpd.example/metrics/{name}"),
+                parameters,
+                result_format: result_format.clone(),
+                access_tags: None,
+            })
+            .await?;
+        metrics.push((metric.id, result_format));
+    }
+    Ok(metrics)
+}
+
+fn planned_measurements(asset_index: usize, update_time: &str) -> Vec<Planned> {
+    use serde_json::json;
+    let availability = [99.97, 99.95, 99.99][asset_index.min(2)];
+    let mut planned = vec![
+        Planned {
+            attribute: "availability",
+            metric: 0,
+            name: "monthly availability",
+            objective: "value[0].percentage >= 99.9",
+            result: Some(json!({"value": [{"percentage": availability}], "updateTime": update_time})),
+            user_activated: false,
+        },
+        Planned {
+            attribute: "intrusion alerts",
+            metric: 3,
+            name: "OSSEC alerts, last hour",
+            objective: "select(\"level\", value).max() < 10",
+            result: Some(json!({"value": [
+                {"level": 5, "rule": 5715, "description": "sshd: authentication success.", "agent": "api-1"},
+                {"level": 7, "rule": 5712, "description": "sshd: brute force trying to get access to the system.", "agent": "api-2"}
+            ], "updateTime": update_time})),
+            user_activated: false,
+        },
+        Planned {
+            attribute: "patch level",
+            metric: 4,
+            name: "pending security updates",
+            objective: "value[0].pending_security_updates == 0 || value[0].oldest_pending_days < 7",
+            result: Some(
+                json!({"value": [{"pending_security_updates": 2, "oldest_pending_days": 3}], "updateTime": update_time}),
+            ),
+            user_activated: false,
+        },
+    ];
+    match asset_index {
+        0 => planned.push(Planned {
+            attribute: "TLS strength",
+            metric: 2,
+            name: "TLS of the public endpoint",
+            objective:
+                "value[0].tls_symmetric_key_length >= 128 && matchRegexp(\"^TLSv1\\\\.[23]$\", value[0].protocol)",
+            result: Some(
+                json!({"value": [{"protocol": "TLSv1.3", "tls_symmetric_key_length": 256}], "updateTime": update_time}),
+            ),
+            user_activated: false,
+        }),
+        1 => {
+            planned.push(Planned {
+                attribute: "encryption strength at rest",
+                metric: 1,
+                name: "disk encryption",
+                objective: "value[0].key_length >= 256",
+                result: Some(
+                    json!({"value": [{"algorithm": "AES-XTS", "key_length": 512}], "updateTime": update_time}),
+                ),
+                user_activated: false,
+            });
+            planned.push(Planned {
+                attribute: "vulnerabilities",
+                metric: 5,
+                name: "on-demand vulnerability scan",
+                objective: "value.length == 0 || select(\"cvss\", value).max() < 7",
+                result: None,
+                user_activated: true,
+            });
+        }
+        _ => {}
+    }
+    planned
+}

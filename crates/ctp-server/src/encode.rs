@@ -1,0 +1,397 @@
+//! The JSON encodings of section 4.2, with the wire names of the decisions page. Each
+//! resource is a struct whose fields are in the specification's order; results are
+//! embedded as stored, so that a signature over them still verifies.
+
+use ctp_model::resources::{
+    Account, Asset, Attribute, Evaluated, Kind, LogBody, LogEntry, Measurement, Member, Metric, Trigger, View,
+};
+use ctp_model::{Column, MeasurementParameter};
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use crate::context::Ctx;
+
+/// A whole number prints without a fraction (`60`, not `60.0`).
+fn number(n: f64) -> serde_json::Value {
+    if n.fract() == 0.0 && n.abs() < 9e15 {
+        serde_json::Value::from(n as i64)
+    } else {
+        serde_json::Value::from(n)
+    }
+}
+
+/// A stored result, embedded verbatim.
+fn raw(text: &str) -> Box<RawValue> {
+    RawValue::from_string(text.to_owned())
+        .unwrap_or_else(|_| RawValue::from_string("null".to_owned()).expect("null is JSON"))
+}
+
+/// 4.2.1
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EntryPointJson {
+    #[serde(rename = "self")]
+    self_link: String,
+    name: String,
+    annotation: String,
+    version: &'static str,
+    provider: String,
+    service_views: String,
+    metrics: String,
+}
+
+/// The entry point.
+pub fn entry_point(ctx: &Ctx) -> EntryPointJson {
+    let config = &ctx.state.config;
+    EntryPointJson {
+        self_link: ctx.base.clone(),
+        name: config.name.clone(),
+        annotation: config.annotation.clone(),
+        version: "1.0",
+        provider: config.provider.clone(),
+        service_views: format!("{}serviceViews", ctx.base),
+        metrics: format!("{}metrics", ctx.base),
+    }
+}
+
+/// 4.2.2 and 4.2.9
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ViewJson {
+    #[serde(rename = "self")]
+    self_link: String,
+    scope: String,
+    change_id: String,
+    name: String,
+    annotation: String,
+    provider: String,
+    dependencies: String,
+    assets: String,
+    service_class: Option<String>,
+    logs: String,
+    triggers: String,
+}
+
+/// A service view or a dependency.
+pub fn view(ctx: &Ctx, view: &View) -> ViewJson {
+    let kind = if view.parent.is_some() { Kind::Dependency } else { Kind::ServiceView };
+    ViewJson {
+        self_link: ctx.link(kind, &view.id),
+        scope: match &view.parent {
+            None => ctx.base.clone(),
+            Some(parent) => ctx.link(parent.kind, &parent.id),
+        },
+        change_id: view.change_id.to_string(),
+        name: view.header.name.clone(),
+        annotation: view.header.annotation.clone(),
+        provider: view.provider.clone(),
+        dependencies: ctx.sub_link(kind, &view.id, "dependencies"),
+        assets: ctx.sub_link(kind, &view.id, "assets"),
+        service_class: view.service_class.clone(),
+        logs: ctx.sub_link(kind, &view.id, "logs"),
+        triggers: ctx.sub_link(kind, &view.id, "triggers"),
+    }
+}
+
+/// 4.2.3
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssetJson {
+    #[serde(rename = "self")]
+    self_link: String,
+    scope: String,
+    change_id: String,
+    name: String,
+    annotation: String,
+    attributes: String,
+    asset_class: Option<String>,
+}
+
+/// An asset.
+pub fn asset(ctx: &Ctx, asset: &Asset) -> AssetJson {
+    AssetJson {
+        self_link: ctx.link(Kind::Asset, &asset.id),
+        scope: ctx.link(Kind::ServiceView, &asset.view_id),
+        change_id: asset.change_id.to_string(),
+        name: asset.header.name.clone(),
+        annotation: asset.header.annotation.clone(),
+        attributes: ctx.sub_link(Kind::Asset, &asset.id, "attributes"),
+        asset_class: asset.asset_class.clone(),
+    }
+}
+
+/// 4.2.4
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttributeJson {
+    #[serde(rename = "self")]
+    self_link: String,
+    scope: String,
+    change_id: String,
+    name: String,
+    annotation: String,
+    measurements: String,
+}
+
+/// An attribute.
+pub fn attribute(ctx: &Ctx, attribute: &Attribute) -> AttributeJson {
+    AttributeJson {
+        self_link: ctx.link(Kind::Attribute, &attribute.id),
+        scope: ctx.link(Kind::Asset, &attribute.asset_id),
+        change_id: attribute.change_id.to_string(),
+        name: attribute.header.name.clone(),
+        annotation: attribute.header.annotation.clone(),
+        measurements: ctx.sub_link(Kind::Attribute, &attribute.id, "measurements"),
+    }
+}
+
+/// 4.2.5
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricJson {
+    #[serde(rename = "self")]
+    self_link: String,
+    scope: String,
+    change_id: String,
+    name: String,
+    annotation: String,
+    base_metric: String,
+    measurement_parameters: Vec<MeasurementParameter>,
+    result_format: Vec<Column>,
+}
+
+/// A metric.
+pub fn metric(ctx: &Ctx, metric: &Metric) -> MetricJson {
+    MetricJson {
+        self_link: ctx.link(Kind::Metric, &metric.id),
+        scope: ctx.base.clone(),
+        change_id: metric.change_id.to_string(),
+        name: metric.header.name.clone(),
+        annotation: metric.header.annotation.clone(),
+        base_metric: metric.base_metric.clone(),
+        measurement_parameters: metric.parameters.clone(),
+        result_format: metric.result_format.clone(),
+    }
+}
+
+/// An objective or a trigger's condition with its status.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectiveJson {
+    condition: String,
+    status: &'static str,
+    status_update_time: String,
+}
+
+fn objective(evaluated: &Evaluated) -> ObjectiveJson {
+    ObjectiveJson {
+        condition: evaluated.condition.clone(),
+        status: evaluated.status.as_str(),
+        status_update_time: evaluated.status_update_time.to_string(),
+    }
+}
+
+/// 4.2.6
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MeasurementJson {
+    #[serde(rename = "self")]
+    self_link: String,
+    scope: String,
+    change_id: String,
+    name: String,
+    annotation: String,
+    metric: String,
+    result: Option<Box<RawValue>>,
+    objective: Option<ObjectiveJson>,
+    create_trigger: Option<String>,
+    user_activated: bool,
+    state: &'static str,
+}
+
+/// A measurement.
+pub fn measurement(ctx: &Ctx, measurement: &Measurement) -> MeasurementJson {
+    MeasurementJson {
+        self_link: ctx.link(Kind::Measurement, &measurement.id),
+        scope: ctx.link(Kind::Attribute, &measurement.attribute_id),
+        change_id: measurement.change_id.to_string(),
+        name: measurement.header.name.clone(),
+        annotation: measurement.header.annotation.clone(),
+        metric: ctx.link(Kind::Metric, &measurement.metric_id),
+        result: measurement.result.as_deref().map(raw),
+        objective: measurement.objective.as_ref().map(objective),
+        create_trigger: measurement
+            .triggers_allowed
+            .then(|| ctx.sub_link(Kind::ServiceView, &measurement.view_id, "triggers")),
+        user_activated: measurement.user_activated,
+        state: measurement.state.as_str(),
+    }
+}
+
+/// 4.2.7
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TriggerJson {
+    #[serde(rename = "self")]
+    self_link: String,
+    scope: String,
+    change_id: String,
+    name: String,
+    annotation: String,
+    measurement: String,
+    condition: String,
+    notification: String,
+    guard_time: serde_json::Value,
+    tags: Vec<String>,
+    status: &'static str,
+    status_update_time: String,
+}
+
+/// A trigger.
+pub fn trigger(ctx: &Ctx, trigger: &Trigger) -> TriggerJson {
+    TriggerJson {
+        self_link: ctx.link(Kind::Trigger, &trigger.id),
+        scope: ctx.link(Kind::ServiceView, &trigger.view_id),
+        change_id: trigger.change_id.to_string(),
+        name: trigger.header.name.clone(),
+        annotation: trigger.header.annotation.clone(),
+        measurement: ctx.link(Kind::Measurement, &trigger.measurement_id),
+        condition: trigger.evaluated.condition.clone(),
+        notification: trigger.notification.clone(),
+        guard_time: number(trigger.guard_time),
+        tags: trigger.tags.clone(),
+        status: trigger.evaluated.status.as_str(),
+        status_update_time: trigger.evaluated.status_update_time.to_string(),
+    }
+}
+
+/// 4.2.8, both forms.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogJson {
+    #[serde(rename = "self")]
+    self_link: String,
+    scope: String,
+    trigger: String,
+    creation_time: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<Box<RawValue>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    tags: Vec<String>,
+}
+
+/// A log entry, normal or error.
+pub fn log_entry(ctx: &Ctx, entry: &LogEntry) -> LogJson {
+    let (result, error) = match &entry.body {
+        LogBody::Result(text) => (Some(raw(text)), None),
+        LogBody::Error(message) => (None, Some(message.clone())),
+    };
+    LogJson {
+        self_link: ctx.link(Kind::Log, &entry.id),
+        scope: ctx.link(Kind::ServiceView, &entry.view_id),
+        trigger: ctx.link(Kind::Trigger, &entry.trigger_id),
+        creation_time: entry.creation_time.to_string(),
+        result,
+        error,
+        tags: entry.tags.clone(),
+    }
+}
+
+/// An account of the back office (3.2); the token appears only in the answer that creates it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountJson {
+    #[serde(rename = "self")]
+    self_link: String,
+    change_id: String,
+    name: String,
+    annotation: String,
+    account_tags: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<String>,
+}
+
+/// An account, with its token when it was just created.
+pub fn account(ctx: &Ctx, account: &Account, token: Option<String>) -> AccountJson {
+    AccountJson {
+        self_link: ctx.link(Kind::Account, &account.id),
+        change_id: account.change_id.to_string(),
+        name: account.header.name.clone(),
+        annotation: account.header.annotation.clone(),
+        account_tags: account.account_tags.clone(),
+        token,
+    }
+}
+
+/// A tag resource (back office 3.1).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TagsJson {
+    #[serde(rename = "self")]
+    self_link: String,
+    access_tags: Vec<String>,
+}
+
+/// The access tags of a resource.
+pub fn tags(self_link: String, access_tags: Vec<String>) -> TagsJson {
+    TagsJson { self_link, access_tags }
+}
+
+/// One link of a collection.
+#[derive(Serialize)]
+pub struct LinkJson {
+    link: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    name: String,
+}
+
+/// 4.1.6
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CollectionJson {
+    #[serde(rename = "self")]
+    self_link: String,
+    scope: String,
+    collection_length: u64,
+    returned_length: u64,
+    collection_type: &'static str,
+    collection: Vec<LinkJson>,
+}
+
+/// What a collection lists, and how it names its type.
+#[derive(Debug, Clone, Copy)]
+pub struct Listing {
+    /// The kind of the members, for their links.
+    pub kind: Kind,
+    /// The `collectionType` (5.2.4: dependencies are listed as "serviceViews").
+    pub collection_type: &'static str,
+}
+
+impl Listing {
+    /// Members of `kind`, named after it.
+    pub fn of(kind: Kind) -> Listing {
+        let collection_type = if kind == Kind::Dependency { "serviceViews" } else { kind.segment() };
+        Listing { kind, collection_type }
+    }
+}
+
+/// A collection: `members` are the returned ones, `total` counts the whole collection.
+pub fn collection(
+    ctx: &Ctx,
+    self_link: String,
+    scope: String,
+    listing: Listing,
+    total: u64,
+    members: Vec<Member>,
+) -> CollectionJson {
+    let kind = listing.kind;
+    CollectionJson {
+        self_link,
+        scope,
+        collection_length: total,
+        returned_length: members.len() as u64,
+        collection_type: listing.collection_type,
+        collection: members.into_iter().map(|m| LinkJson { link: ctx.link(kind, &m.id), name: m.name }).collect(),
+    }
+}

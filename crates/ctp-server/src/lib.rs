@@ -1,0 +1,81 @@
+//! The HTTP API of ctpd: the CTP client API (2.14) and the back-office API, over any
+//! [`ctp_store::Store`]. `router` builds the whole application; `serve` runs it on a
+//! listener until a shutdown signal, finishing requests in flight.
+
+pub mod auth;
+pub mod context;
+pub mod demo;
+pub mod encode;
+pub mod error;
+pub mod query;
+mod routes;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use ctp_model::ConditionCache;
+use ctp_store::Store;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+pub use context::{AppState, ServerConfig};
+use error::ApiError;
+
+impl AppState {
+    /// The state of a server on `store`.
+    pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> AppState {
+        AppState { store, conditions: Arc::new(ConditionCache::default()), config: Arc::new(config) }
+    }
+}
+
+/// The whole application: the API under the base path, `GET /healthz`, JSON errors for
+/// unknown paths (404), known paths with another method (405 with `Allow`) and bodies over
+/// the limit (413).
+pub fn router(state: AppState) -> Router {
+    let limit = state.config.body_limit;
+    routes::api_routes(&state.config.base_path)
+        .route("/healthz", get(|| async { "ok\n" }))
+        .fallback(|| async { ApiError::not_found("no such resource (note: paths do not end with '/')") })
+        .layer(axum::middleware::map_response(json_status_bodies))
+        .layer(DefaultBodyLimit::disable())
+        .layer(RequestBodyLimitLayer::new(limit))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Gives the 405 and 413 answers made by the framework a JSON body, as the decisions page
+/// wants every error body to be.
+async fn json_status_bodies(response: Response) -> Response {
+    let message = match response.status() {
+        StatusCode::METHOD_NOT_ALLOWED => {
+            "this path does not take this method; the Allow header lists those it takes".to_owned()
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => "the request body is larger than the server accepts".to_owned(),
+        _ => return response,
+    };
+    let is_json =
+        response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json {
+        return response;
+    }
+    let allow = response.headers().get(header::ALLOW).cloned();
+    let mut json = ApiError { status: response.status(), message }.into_response();
+    if let Some(allow) = allow {
+        json.headers_mut().insert(header::ALLOW, allow);
+    }
+    json
+}
+
+/// Serves `router` on `listener` until `shutdown` completes; requests in flight finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}

@@ -1,0 +1,95 @@
+//! Accounts of the back office (2.1, 3.2): tokens are returned once, at creation, and
+//! stored only hashed.
+
+use axum::body::Bytes;
+use axum::extract::Path;
+use axum::response::Response;
+use ctp_model::resources::{Header, Kind, Ref};
+use ctp_model::tags::{account_tag, ROLE_ADMIN};
+use ctp_model::ResourceId;
+use ctp_store::NewAccount;
+use serde::Deserialize;
+
+use super::{body, collection_response, created, delete_resource, get_or_tags, ok, put_tags_only};
+use crate::auth::{generate_token, token_hash};
+use crate::context::{parse_id, Ctx};
+use crate::encode;
+use crate::error::{ApiError, ApiResult};
+
+/// `GET /accounts`
+pub async fn list_accounts(ctx: Ctx) -> ApiResult<Response> {
+    ctx.caller.require_role(ROLE_ADMIN)?;
+    let members = ctx.state.store.accounts().await?;
+    collection_response(&ctx, "accounts", ctx.base.clone(), Kind::Account, members, true)
+}
+
+/// `GET /accounts/{id}` and `?x=tags`.
+pub async fn get_account(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    let id = parse_id(&id)?;
+    get_or_tags(ctx, Ref { kind: Kind::Account, id: id.clone() }, |ctx| async move {
+        ctx.caller.require_role(ROLE_ADMIN)?;
+        let account = ctx.state.store.account(&id).await?;
+        ctx.caller.require_access(&account.access_tags, "this account")?;
+        Ok(ok(&encode::account(&ctx, &account, None)))
+    })
+    .await
+}
+
+/// `PUT /accounts/{id}?x=tags` (the access tags; account tags do not change).
+pub async fn put_account(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> ApiResult<Response> {
+    put_tags_only(ctx, Ref { kind: Kind::Account, id: parse_id(&id)? }, bytes).await
+}
+
+/// `DELETE /accounts/{id}`
+pub async fn delete_account(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    delete_resource(&ctx, Ref { kind: Kind::Account, id: parse_id(&id)? }).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct AccountBody {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    annotation: String,
+    #[serde(default)]
+    account_tags: Vec<String>,
+    #[serde(default)]
+    access_tags: Option<Vec<String>>,
+    #[serde(default)]
+    token: Option<String>,
+}
+
+/// Shortest token accepted when the caller chooses it.
+const MIN_TOKEN_LENGTH: usize = 16;
+
+/// `POST /accounts`: creates an account with a generated or a given token; the answer is
+/// the only place the token ever appears.
+pub async fn create_account(ctx: Ctx, bytes: Bytes) -> ApiResult<Response> {
+    ctx.caller.require_role(ROLE_ADMIN)?;
+    let new: AccountBody = body(&bytes)?;
+    let token = match new.token {
+        Some(token) if token.len() < MIN_TOKEN_LENGTH || token.contains(char::is_whitespace) => {
+            return Err(ApiError::bad_request(format!(
+                "token must be at least {MIN_TOKEN_LENGTH} characters without white space"
+            )))
+        }
+        Some(token) => token,
+        None => generate_token(),
+    };
+    let id = ResourceId::generate();
+    let mut account_tags = new.account_tags;
+    account_tags.push(account_tag(id.as_str()));
+    let account = ctx
+        .state
+        .store
+        .create_account(NewAccount {
+            id,
+            header: Header { name: new.name, annotation: new.annotation },
+            account_tags,
+            access_tags: new.access_tags.unwrap_or_else(|| vec![ROLE_ADMIN.to_owned()]),
+            token_hash: token_hash(&token),
+        })
+        .await?;
+    Ok(created(ctx.link(Kind::Account, &account.id), &encode::account(&ctx, &account, Some(token))))
+}

@@ -1,0 +1,203 @@
+//! Measurements (5.2.9-5.2.11) and their back-office operations: creation, `?x=result`
+//! (agents push results), `?x=objective`, `?x=tags`, deletion.
+
+use axum::body::Bytes;
+use axum::extract::Path;
+use axum::response::Response;
+use ctp_model::resources::{Header, Kind, MeasurementState, Ref};
+use ctp_model::tags::{ROLE_ADMIN, ROLE_AGENT, ROLE_USER};
+use ctp_model::{check_result, ResourceId, Timestamp};
+use ctp_store::NewMeasurement;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::{body, collection_response, created, delete_resource, get_or_tags, ok, tags_operation, unknown_operation};
+use crate::context::{id_from_link, parse_id, Ctx};
+use crate::encode;
+use crate::error::{ApiError, ApiResult};
+
+/// 5.2.9 `GET /attributes/{id}/measurements`
+pub async fn list_measurements(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    ctx.caller.require_role(ROLE_USER)?;
+    let attribute = ctx.state.store.attribute(&parse_id(&id)?).await?;
+    ctx.caller.require_access(&attribute.access_tags, "this attribute")?;
+    let members = ctx.state.store.measurements(&attribute.id).await?;
+    let path = format!("attributes/{}/measurements", attribute.id);
+    collection_response(&ctx, &path, ctx.link(Kind::Attribute, &attribute.id), Kind::Measurement, members, false)
+}
+
+/// 5.2.10 `GET /measurements/{id}` and `?x=tags`.
+pub async fn get_measurement(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    let id = parse_id(&id)?;
+    get_or_tags(ctx, Ref { kind: Kind::Measurement, id: id.clone() }, |ctx| async move {
+        ctx.caller.require_role(ROLE_USER)?;
+        let measurement = ctx.state.store.measurement(&id).await?;
+        ctx.caller.require_access(&measurement.access_tags, "this measurement")?;
+        Ok(ok(&encode::measurement(&ctx, &measurement)))
+    })
+    .await
+}
+
+/// `PUT /measurements/{id}?x=state|result|objective|tags`.
+pub async fn put_measurement(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> ApiResult<Response> {
+    let id = parse_id(&id)?;
+    match crate::query::operation(ctx.query.as_deref()).as_deref() {
+        Some("state") => put_state(ctx, id, bytes).await,
+        Some("result") => put_result(ctx, id, bytes).await,
+        Some("objective") => put_objective(ctx, id, bytes).await,
+        Some("tags") => tags_operation(&ctx, Ref { kind: Kind::Measurement, id }, Some(&bytes)).await,
+        Some(x) => Err(unknown_operation(x, "PUT", "/measurements/{id}")),
+        None => Err(ApiError::bad_request("PUT /measurements/{id} needs ?x=state, ?x=result, ?x=objective or ?x=tags")),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateBody {
+    state: String,
+}
+
+/// 5.2.11 `PUT /measurements/{id}?x=state`: a customer activates or deactivates a
+/// user-activated measurement.
+async fn put_state(ctx: Ctx, id: ResourceId, bytes: Bytes) -> ApiResult<Response> {
+    ctx.caller.require_role(ROLE_USER)?;
+    let measurement = ctx.state.store.measurement(&id).await?;
+    ctx.caller.require_access(&measurement.access_tags, "this measurement")?;
+    let StateBody { state } = body(&bytes)?;
+    let target = match MeasurementState::parse(&state) {
+        Some(s @ (MeasurementState::Activated | MeasurementState::Deactivated)) => s,
+        _ => {
+            return Err(ApiError::bad_request(format!("state must be \"activated\" or \"deactivated\", got {state:?}")))
+        }
+    };
+    let updated = ctx.state.store.set_state(&id, target).await?;
+    Ok(ok(&encode::measurement(&ctx, &updated)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResultBody {
+    result: Box<RawValue>,
+}
+
+/// Back office 4.20 `PUT /measurements/{id}?x=result`: an agent pushes a result. It is
+/// checked against the metric's result format, stored, and the objective and triggers are
+/// evaluated in the same transaction.
+async fn put_result(ctx: Ctx, id: ResourceId, bytes: Bytes) -> ApiResult<Response> {
+    ctx.caller.require_role(ROLE_AGENT)?;
+    let store = &ctx.state.store;
+    let measurement = store.measurement(&id).await?;
+    ctx.caller.require_access(&measurement.access_tags, "this measurement")?;
+    let ResultBody { result } = body(&bytes)?;
+    let metric = store.metric(&measurement.metric_id).await?;
+    let now = Timestamp::now();
+    let checked = check_result(result.get(), &metric.result_format, now).map_err(ApiError::bad_request)?;
+    let outcome = store.push_result(&id, checked, now, &ctx.state.conditions).await?;
+    Ok(ok(&encode::measurement(&ctx, &outcome.measurement)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ObjectiveBody {
+    objective: Option<ObjectiveCondition>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ObjectiveCondition {
+    condition: String,
+}
+
+/// Checks a condition's syntax: a syntax error is a 400 when an objective or trigger is
+/// created (the decisions page).
+pub(crate) fn check_condition(ctx: &Ctx, condition: &str, what: &str) -> ApiResult<()> {
+    ctx.state.conditions.get(condition).map(drop).map_err(|e| ApiError::bad_request(format!("{what}: {e}")))
+}
+
+/// Back office 4.21 `PUT /measurements/{id}?x=objective`; `{"objective": null}` removes it.
+async fn put_objective(ctx: Ctx, id: ResourceId, bytes: Bytes) -> ApiResult<Response> {
+    ctx.caller.require_role(ROLE_ADMIN)?;
+    let measurement = ctx.state.store.measurement(&id).await?;
+    ctx.caller.require_access(&measurement.access_tags, "this measurement")?;
+    let ObjectiveBody { objective } = body(&bytes)?;
+    let condition = objective.map(|o| o.condition);
+    if let Some(c) = &condition {
+        check_condition(&ctx, c, "objective.condition")?;
+    }
+    let updated = ctx.state.store.set_objective(&id, condition, Timestamp::now(), &ctx.state.conditions).await?;
+    Ok(ok(&encode::measurement(&ctx, &updated)))
+}
+
+/// `DELETE /measurements/{id}`
+pub async fn delete_measurement(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    delete_resource(&ctx, Ref { kind: Kind::Measurement, id: parse_id(&id)? }).await
+}
+
+/// The body that creates a measurement.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct MeasurementBody {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    annotation: String,
+    /// The metric's link (as the encoding shows it) or its id.
+    metric: String,
+    #[serde(default)]
+    objective: Option<ObjectiveCondition>,
+    /// Whether customers may create triggers (the encoding's `createTrigger` is then a link).
+    #[serde(default)]
+    create_trigger: Option<serde_json::Value>,
+    #[serde(default, alias = "userInitiated")]
+    user_activated: bool,
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    access_tags: Option<Vec<String>>,
+}
+
+/// `POST /attributes/{id}/measurements` (back office 4.25).
+pub async fn create_measurement(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> ApiResult<Response> {
+    ctx.caller.require_role(ROLE_ADMIN)?;
+    let attribute = ctx.state.store.attribute(&parse_id(&id)?).await?;
+    ctx.caller.require_access(&attribute.access_tags, "this attribute")?;
+    let new: MeasurementBody = body(&bytes)?;
+    let metric_id = id_from_link(&new.metric, Kind::Metric)?;
+    if let Some(objective) = &new.objective {
+        check_condition(&ctx, &objective.condition, "objective.condition")?;
+    }
+    let triggers_allowed = match &new.create_trigger {
+        None | Some(serde_json::Value::Null) | Some(serde_json::Value::Bool(false)) => false,
+        Some(serde_json::Value::Bool(true)) | Some(serde_json::Value::String(_)) => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "createTrigger must be true, false, null or a link, got {other}"
+            )))
+        }
+    };
+    let default_state = if new.user_activated { MeasurementState::Deactivated } else { MeasurementState::Pending };
+    let state = match new.state.as_deref() {
+        None => default_state,
+        Some(text) => MeasurementState::parse(text).ok_or_else(|| {
+            ApiError::bad_request(format!("state must be \"activated\", \"deactivated\" or \"pending\", got {text:?}"))
+        })?,
+    };
+    let measurement = ctx
+        .state
+        .store
+        .create_measurement(
+            &attribute.id,
+            NewMeasurement {
+                header: Header { name: new.name, annotation: new.annotation },
+                metric_id,
+                objective: new.objective.map(|o| o.condition),
+                triggers_allowed,
+                user_activated: new.user_activated,
+                state,
+                access_tags: new.access_tags,
+            },
+            Timestamp::now(),
+        )
+        .await?;
+    Ok(created(ctx.link(Kind::Measurement, &measurement.id), &encode::measurement(&ctx, &measurement)))
+}

@@ -1,0 +1,80 @@
+//! Metrics (5.2.12, 5.2.13) and their back-office creation and deletion.
+
+use axum::body::Bytes;
+use axum::extract::Path;
+use axum::response::Response;
+use ctp_model::metric::check_metric;
+use ctp_model::resources::{Header, Kind, Ref};
+use ctp_model::tags::{ROLE_ADMIN, ROLE_USER};
+use ctp_model::{Column, MeasurementParameter};
+use ctp_store::NewMetric;
+use serde::Deserialize;
+
+use super::{body, collection_response, created, delete_resource, get_or_tags, ok, put_tags_only};
+use crate::context::{parse_id, Ctx};
+use crate::encode;
+use crate::error::{ApiError, ApiResult};
+
+/// 5.2.12 `GET /metrics`: only those the caller may access.
+pub async fn list_metrics(ctx: Ctx) -> ApiResult<Response> {
+    ctx.caller.require_role(ROLE_USER)?;
+    let members = ctx.state.store.metrics().await?;
+    collection_response(&ctx, "metrics", ctx.base.clone(), Kind::Metric, members, true)
+}
+
+/// 5.2.13 `GET /metrics/{id}` and `?x=tags`.
+pub async fn get_metric(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    let id = parse_id(&id)?;
+    get_or_tags(ctx, Ref { kind: Kind::Metric, id: id.clone() }, |ctx| async move {
+        ctx.caller.require_role(ROLE_USER)?;
+        let metric = ctx.state.store.metric(&id).await?;
+        ctx.caller.require_access(&metric.access_tags, "this metric")?;
+        Ok(ok(&encode::metric(&ctx, &metric)))
+    })
+    .await
+}
+
+/// `PUT /metrics/{id}?x=tags`
+pub async fn put_metric(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> ApiResult<Response> {
+    put_tags_only(ctx, Ref { kind: Kind::Metric, id: parse_id(&id)? }, bytes).await
+}
+
+/// `DELETE /metrics/{id}`: a metric still used by a measurement is a 409.
+pub async fn delete_metric(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    delete_resource(&ctx, Ref { kind: Kind::Metric, id: parse_id(&id)? }).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct MetricBody {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    annotation: String,
+    #[serde(default)]
+    base_metric: String,
+    #[serde(default)]
+    measurement_parameters: Vec<MeasurementParameter>,
+    result_format: Vec<Column>,
+    #[serde(default)]
+    access_tags: Option<Vec<String>>,
+}
+
+/// `POST /metrics` (back office 4.26).
+pub async fn create_metric(ctx: Ctx, bytes: Bytes) -> ApiResult<Response> {
+    ctx.caller.require_role(ROLE_ADMIN)?;
+    let new: MetricBody = body(&bytes)?;
+    check_metric(&new.measurement_parameters, &new.result_format).map_err(ApiError::bad_request)?;
+    let metric = ctx
+        .state
+        .store
+        .create_metric(NewMetric {
+            header: Header { name: new.name, annotation: new.annotation },
+            base_metric: new.base_metric,
+            parameters: new.measurement_parameters,
+            result_format: new.result_format,
+            access_tags: new.access_tags,
+        })
+        .await?;
+    Ok(created(ctx.link(Kind::Metric, &metric.id), &encode::metric(&ctx, &metric)))
+}

@@ -1,0 +1,210 @@
+//! The route table (one place to check against the specification) and the helpers every
+//! handler shares. Each submodule serves the URLs of one resource kind; `?x=` selects the
+//! back-office operation on a resource URL.
+
+mod accounts;
+mod measurements;
+mod metrics;
+mod scoped;
+mod triggers;
+mod views;
+
+use axum::body::Bytes;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use ctp_model::resources::{Kind, Member, Ref};
+use ctp_model::tags::ROLE_ADMIN;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::context::{AppState, Ctx};
+use crate::encode;
+use crate::error::{ApiError, ApiResult};
+use crate::query::CollectionQuery;
+
+/// All routes of the API under `base_path` (which starts and ends with `/`).
+pub fn api_routes(base_path: &str) -> Router<AppState> {
+    let at = |path: &str| format!("{base_path}{path}");
+    Router::new()
+        .route(base_path, get(views::entry_point))
+        .route(&at("serviceViews"), get(views::list_service_views).post(views::create_service_view))
+        .route(
+            &at("serviceViews/{id}"),
+            get(views::get_service_view).put(views::put_service_view).delete(views::delete_service_view),
+        )
+        .route(
+            &at("serviceViews/{id}/dependencies"),
+            get(views::list_dependencies_of_view).post(views::create_dependency_of_view),
+        )
+        .route(&at("serviceViews/{id}/assets"), get(scoped::list_assets_of_view).post(scoped::create_asset))
+        .route(&at("serviceViews/{id}/triggers"), get(triggers::list_triggers_of_view).post(triggers::create_trigger))
+        .route(&at("serviceViews/{id}/logs"), get(triggers::list_logs_of_view))
+        .route(
+            &at("dependencies/{id}"),
+            get(views::get_dependency).put(views::put_dependency).delete(views::delete_dependency),
+        )
+        .route(
+            &at("dependencies/{id}/dependencies"),
+            get(views::list_dependencies_of_dependency).post(views::create_dependency_of_dependency),
+        )
+        .route(&at("dependencies/{id}/assets"), get(scoped::list_assets_of_dependency))
+        .route(&at("dependencies/{id}/triggers"), get(triggers::list_triggers_of_dependency))
+        .route(&at("dependencies/{id}/logs"), get(triggers::list_logs_of_dependency))
+        .route(&at("assets/{id}"), get(scoped::get_asset).put(scoped::put_asset).delete(scoped::delete_asset))
+        .route(&at("assets/{id}/attributes"), get(scoped::list_attributes).post(scoped::create_attribute))
+        .route(
+            &at("attributes/{id}"),
+            get(scoped::get_attribute).put(scoped::put_attribute).delete(scoped::delete_attribute),
+        )
+        .route(
+            &at("attributes/{id}/measurements"),
+            get(measurements::list_measurements).post(measurements::create_measurement),
+        )
+        .route(
+            &at("measurements/{id}"),
+            get(measurements::get_measurement)
+                .put(measurements::put_measurement)
+                .delete(measurements::delete_measurement),
+        )
+        .route(&at("metrics"), get(metrics::list_metrics).post(metrics::create_metric))
+        .route(&at("metrics/{id}"), get(metrics::get_metric).put(metrics::put_metric).delete(metrics::delete_metric))
+        .route(
+            &at("triggers/{id}"),
+            get(triggers::get_trigger).put(triggers::put_trigger).delete(triggers::delete_trigger),
+        )
+        .route(&at("logs"), get(triggers::list_all_logs))
+        .route(&at("logs/{id}"), get(triggers::get_log).put(triggers::put_log))
+        .route(&at("accounts"), get(accounts::list_accounts).post(accounts::create_account))
+        .route(
+            &at("accounts/{id}"),
+            get(accounts::get_account).put(accounts::put_account).delete(accounts::delete_account),
+        )
+}
+
+/// 200 with a JSON body.
+pub(crate) fn ok<T: Serialize>(value: &T) -> Response {
+    json_response(StatusCode::OK, value)
+}
+
+/// 201 with the new resource and its `Location`.
+pub(crate) fn created<T: Serialize>(location: String, value: &T) -> Response {
+    let mut response = json_response(StatusCode::CREATED, value);
+    if let Ok(location) = location.parse() {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
+/// 204.
+pub(crate) fn no_content() -> Response {
+    StatusCode::NO_CONTENT.into_response()
+}
+
+fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(body) => (status, [(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot encode a response");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// Decodes a JSON request body, or says precisely what is wrong with it.
+pub(crate) fn body<T: DeserializeOwned>(bytes: &Bytes) -> ApiResult<T> {
+    if bytes.is_empty() {
+        return Err(ApiError::bad_request("this call needs a JSON request body"));
+    }
+    serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(format!("request body: {e}")))
+}
+
+/// An operation `x` that a URL does not have.
+pub(crate) fn unknown_operation(x: &str, method: &str, path: &str) -> ApiError {
+    ApiError::bad_request(format!("x={x} is not an operation of {method} {path}"))
+}
+
+/// Filters a collection to the members the caller may see (for global collections), then
+/// applies `name`, `page` and `items`, and encodes it.
+pub(crate) fn collection_response(
+    ctx: &Ctx,
+    path: &str,
+    scope: String,
+    kind: Kind,
+    members: Vec<Member>,
+    visible_only: bool,
+) -> ApiResult<Response> {
+    let query = CollectionQuery::parse(ctx.query.as_deref())?;
+    let selected: Vec<Member> = members
+        .into_iter()
+        .filter(|m| !visible_only || ctx.caller.can_see(&m.access_tags))
+        .filter(|m| query.name.as_ref().is_none_or(|name| &m.name == name))
+        .collect();
+    let total = selected.len() as u64;
+    let returned = match query.window {
+        Some(window) => selected
+            .into_iter()
+            .skip(usize::try_from(window.offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(window.limit).unwrap_or(usize::MAX))
+            .collect(),
+        None => selected,
+    };
+    Ok(ok(&encode::collection(ctx, ctx.self_link(path), scope, encode::Listing::of(kind), total, returned)))
+}
+
+/// The body of `PUT ?x=tags`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct TagsBody {
+    access_tags: Vec<String>,
+}
+
+/// `GET ?x=tags` and `PUT ?x=tags` on any resource (back office 4.1-4.18): administrators
+/// only, and the resource's own tags must match theirs too.
+pub(crate) async fn tags_operation(ctx: &Ctx, resource: Ref, put: Option<&Bytes>) -> ApiResult<Response> {
+    ctx.caller.require_role(ROLE_ADMIN)?;
+    let store = &ctx.state.store;
+    let current = store.access_tags(&resource).await?;
+    ctx.caller.require_access(&current, &format!("this {}", resource.kind.noun()))?;
+    let self_link = format!("{}?x=tags", ctx.link(resource.kind, &resource.id));
+    let tags = match put {
+        None => current,
+        Some(bytes) => {
+            let TagsBody { access_tags } = body(bytes)?;
+            store.set_access_tags(&resource, access_tags).await?
+        }
+    };
+    Ok(ok(&encode::tags(self_link, tags)))
+}
+
+/// Dispatches `GET` on a resource URL: the resource itself, or `?x=tags`.
+pub(crate) async fn get_or_tags<F, Fut>(ctx: Ctx, resource: Ref, get: F) -> ApiResult<Response>
+where
+    F: FnOnce(Ctx) -> Fut,
+    Fut: std::future::Future<Output = ApiResult<Response>>,
+{
+    match crate::query::operation(ctx.query.as_deref()).as_deref() {
+        None => get(ctx).await,
+        Some("tags") => tags_operation(&ctx, resource, None).await,
+        Some(x) => Err(unknown_operation(x, "GET", &format!("/{}/{{id}}", resource.kind.segment()))),
+    }
+}
+
+/// `PUT` on a resource URL that only has `?x=tags`.
+pub(crate) async fn put_tags_only(ctx: Ctx, resource: Ref, bytes: Bytes) -> ApiResult<Response> {
+    match crate::query::operation(ctx.query.as_deref()).as_deref() {
+        Some("tags") => tags_operation(&ctx, resource, Some(&bytes)).await,
+        Some(x) => Err(unknown_operation(x, "PUT", &format!("/{}/{{id}}", resource.kind.segment()))),
+        None => Err(ApiError::bad_request(format!("PUT /{}/{{id}} needs ?x=tags", resource.kind.segment()))),
+    }
+}
+
+/// `DELETE` of a resource by an administrator whose tags match the resource's.
+pub(crate) async fn delete_resource(ctx: &Ctx, resource: Ref) -> ApiResult<Response> {
+    ctx.caller.require_role(ROLE_ADMIN)?;
+    let tags = ctx.state.store.access_tags(&resource).await?;
+    ctx.caller.require_access(&tags, &format!("this {}", resource.kind.noun()))?;
+    ctx.state.store.delete(&resource).await?;
+    Ok(no_content())
+}

@@ -1,0 +1,155 @@
+//! Assets (5.2.5-5.2.7) and attributes (5.2.8, 5.2.9), with their back-office creation
+//! and deletion.
+
+use axum::body::Bytes;
+use axum::extract::Path;
+use axum::response::Response;
+use ctp_model::resources::{Header, Kind, Ref};
+use ctp_model::tags::{ROLE_ADMIN, ROLE_USER};
+use ctp_store::{NewAsset, NewAttribute};
+use serde::Deserialize;
+
+use super::{body, collection_response, created, delete_resource, get_or_tags, ok, put_tags_only};
+use crate::context::{parse_id, Ctx};
+use crate::encode;
+use crate::error::ApiResult;
+
+async fn list_assets(ctx: Ctx, kind: Kind, id: String) -> ApiResult<Response> {
+    ctx.caller.require_role(ROLE_USER)?;
+    let view = ctx.state.store.view(kind, &parse_id(&id)?).await?;
+    ctx.caller.require_access(&view.access_tags, &format!("this {}", kind.noun()))?;
+    let members = ctx.state.store.assets(&view.id).await?;
+    let path = format!("{}/{}/assets", kind.segment(), view.id);
+    collection_response(&ctx, &path, ctx.link(kind, &view.id), Kind::Asset, members, false)
+}
+
+/// 5.2.5 `GET /serviceViews/{id}/assets`
+pub async fn list_assets_of_view(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    list_assets(ctx, Kind::ServiceView, id).await
+}
+
+/// `GET /dependencies/{id}/assets` (a dependency is encoded like a service view).
+pub async fn list_assets_of_dependency(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    list_assets(ctx, Kind::Dependency, id).await
+}
+
+/// 5.2.6 `GET /assets/{id}` and `?x=tags`.
+pub async fn get_asset(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    let id = parse_id(&id)?;
+    get_or_tags(ctx, Ref { kind: Kind::Asset, id: id.clone() }, |ctx| async move {
+        ctx.caller.require_role(ROLE_USER)?;
+        let asset = ctx.state.store.asset(&id).await?;
+        ctx.caller.require_access(&asset.access_tags, "this asset")?;
+        Ok(ok(&encode::asset(&ctx, &asset)))
+    })
+    .await
+}
+
+/// `PUT /assets/{id}?x=tags`
+pub async fn put_asset(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> ApiResult<Response> {
+    put_tags_only(ctx, Ref { kind: Kind::Asset, id: parse_id(&id)? }, bytes).await
+}
+
+/// `DELETE /assets/{id}`
+pub async fn delete_asset(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    delete_resource(&ctx, Ref { kind: Kind::Asset, id: parse_id(&id)? }).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct AssetBody {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    annotation: String,
+    #[serde(default)]
+    asset_class: Option<String>,
+    #[serde(default)]
+    access_tags: Option<Vec<String>>,
+}
+
+/// `POST /serviceViews/{id}/assets` (back office 4.23).
+pub async fn create_asset(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> ApiResult<Response> {
+    ctx.caller.require_role(ROLE_ADMIN)?;
+    let view = ctx.state.store.view(Kind::ServiceView, &parse_id(&id)?).await?;
+    ctx.caller.require_access(&view.access_tags, "this service view")?;
+    let new: AssetBody = body(&bytes)?;
+    // An empty assetClass means "undefined", as 4.2.3 encodes it.
+    let asset_class = new.asset_class.filter(|c| !c.is_empty());
+    let asset = ctx
+        .state
+        .store
+        .create_asset(
+            &view.id,
+            NewAsset {
+                header: Header { name: new.name, annotation: new.annotation },
+                asset_class,
+                access_tags: new.access_tags,
+            },
+        )
+        .await?;
+    Ok(created(ctx.link(Kind::Asset, &asset.id), &encode::asset(&ctx, &asset)))
+}
+
+/// 5.2.7 `GET /assets/{id}/attributes`
+pub async fn list_attributes(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    ctx.caller.require_role(ROLE_USER)?;
+    let asset = ctx.state.store.asset(&parse_id(&id)?).await?;
+    ctx.caller.require_access(&asset.access_tags, "this asset")?;
+    let members = ctx.state.store.attributes(&asset.id).await?;
+    let path = format!("assets/{}/attributes", asset.id);
+    collection_response(&ctx, &path, ctx.link(Kind::Asset, &asset.id), Kind::Attribute, members, false)
+}
+
+/// 5.2.8 `GET /attributes/{id}` and `?x=tags`.
+pub async fn get_attribute(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    let id = parse_id(&id)?;
+    get_or_tags(ctx, Ref { kind: Kind::Attribute, id: id.clone() }, |ctx| async move {
+        ctx.caller.require_role(ROLE_USER)?;
+        let attribute = ctx.state.store.attribute(&id).await?;
+        ctx.caller.require_access(&attribute.access_tags, "this attribute")?;
+        Ok(ok(&encode::attribute(&ctx, &attribute)))
+    })
+    .await
+}
+
+/// `PUT /attributes/{id}?x=tags`
+pub async fn put_attribute(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> ApiResult<Response> {
+    put_tags_only(ctx, Ref { kind: Kind::Attribute, id: parse_id(&id)? }, bytes).await
+}
+
+/// `DELETE /attributes/{id}`
+pub async fn delete_attribute(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    delete_resource(&ctx, Ref { kind: Kind::Attribute, id: parse_id(&id)? }).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct AttributeBody {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    annotation: String,
+    #[serde(default)]
+    access_tags: Option<Vec<String>>,
+}
+
+/// `POST /assets/{id}/attributes` (back office 4.24).
+pub async fn create_attribute(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> ApiResult<Response> {
+    ctx.caller.require_role(ROLE_ADMIN)?;
+    let asset = ctx.state.store.asset(&parse_id(&id)?).await?;
+    ctx.caller.require_access(&asset.access_tags, "this asset")?;
+    let new: AttributeBody = body(&bytes)?;
+    let attribute = ctx
+        .state
+        .store
+        .create_attribute(
+            &asset.id,
+            NewAttribute {
+                header: Header { name: new.name, annotation: new.annotation },
+                access_tags: new.access_tags,
+            },
+        )
+        .await?;
+    Ok(created(ctx.link(Kind::Attribute, &attribute.id), &encode::attribute(&ctx, &attribute)))
+}

@@ -1,0 +1,168 @@
+//! Triggers (5.2.14-5.2.17) and log entries (5.2.18, 5.2.19, back office 4.19).
+
+use axum::body::Bytes;
+use axum::extract::Path;
+use axum::response::Response;
+use ctp_model::resources::{Header, Kind, Ref};
+use ctp_model::tags::{ROLE_ADMIN, ROLE_USER};
+use ctp_model::{ResourceId, Timestamp};
+use ctp_store::NewTrigger;
+use serde::Deserialize;
+
+use super::measurements::check_condition;
+use super::{body, collection_response, created, get_or_tags, no_content, ok, put_tags_only};
+use crate::context::{id_from_link, parse_id, Ctx};
+use crate::encode::{self, Listing};
+use crate::error::{ApiError, ApiResult};
+use crate::query::CollectionQuery;
+
+/// Reads a service view or dependency the caller may access.
+async fn readable_view(ctx: &Ctx, kind: Kind, id: &str) -> ApiResult<ResourceId> {
+    ctx.caller.require_role(ROLE_USER)?;
+    let view = ctx.state.store.view(kind, &parse_id(id)?).await?;
+    ctx.caller.require_access(&view.access_tags, &format!("this {}", kind.noun()))?;
+    Ok(view.id)
+}
+
+async fn list_triggers(ctx: Ctx, kind: Kind, id: String) -> ApiResult<Response> {
+    let view_id = readable_view(&ctx, kind, &id).await?;
+    let members = ctx.state.store.triggers(&view_id).await?;
+    let path = format!("{}/{view_id}/triggers", kind.segment());
+    collection_response(&ctx, &path, ctx.link(kind, &view_id), Kind::Trigger, members, false)
+}
+
+/// 5.2.14 `GET /serviceViews/{id}/triggers`
+pub async fn list_triggers_of_view(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    list_triggers(ctx, Kind::ServiceView, id).await
+}
+
+/// `GET /dependencies/{id}/triggers`
+pub async fn list_triggers_of_dependency(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    list_triggers(ctx, Kind::Dependency, id).await
+}
+
+/// 5.2.15 `GET /triggers/{id}` and `?x=tags`.
+pub async fn get_trigger(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    let id = parse_id(&id)?;
+    get_or_tags(ctx, Ref { kind: Kind::Trigger, id: id.clone() }, |ctx| async move {
+        ctx.caller.require_role(ROLE_USER)?;
+        let trigger = ctx.state.store.trigger(&id).await?;
+        ctx.caller.require_access(&trigger.access_tags, "this trigger")?;
+        Ok(ok(&encode::trigger(&ctx, &trigger)))
+    })
+    .await
+}
+
+/// `PUT /triggers/{id}?x=tags`
+pub async fn put_trigger(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> ApiResult<Response> {
+    put_tags_only(ctx, Ref { kind: Kind::Trigger, id: parse_id(&id)? }, bytes).await
+}
+
+/// 5.2.17 `DELETE /triggers/{id}`: customers remove their own triggers.
+pub async fn delete_trigger(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    ctx.caller.require_role(ROLE_USER)?;
+    let id = parse_id(&id)?;
+    let trigger = ctx.state.store.trigger(&id).await?;
+    ctx.caller.require_access(&trigger.access_tags, "this trigger")?;
+    ctx.state.store.delete(&Ref { kind: Kind::Trigger, id }).await?;
+    Ok(no_content())
+}
+
+/// The body of `POST /serviceViews/{id}/triggers`: a trigger without `self`, `scope`,
+/// `status` and `statusUpdateTime`, which the server sets.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct TriggerBody {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    annotation: String,
+    measurement: String,
+    condition: String,
+    #[serde(default)]
+    notification: String,
+    #[serde(default)]
+    guard_time: f64,
+    #[serde(default)]
+    tags: Vec<String>,
+}
+
+/// 5.2.16 `POST /serviceViews/{id}/triggers`
+pub async fn create_trigger(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> ApiResult<Response> {
+    let view_id = readable_view(&ctx, Kind::ServiceView, &id).await?;
+    let new: TriggerBody = body(&bytes)?;
+    if !(new.guard_time.is_finite() && new.guard_time >= 0.0) {
+        return Err(ApiError::bad_request("guardTime must be a number of seconds, 0 or more"));
+    }
+    check_condition(&ctx, &new.condition, "condition")?;
+    let measurement_id = id_from_link(&new.measurement, Kind::Measurement)?;
+    let (trigger, _logs) = ctx
+        .state
+        .store
+        .create_trigger(
+            &view_id,
+            NewTrigger {
+                header: Header { name: new.name, annotation: new.annotation },
+                measurement_id,
+                condition: new.condition,
+                notification: new.notification,
+                guard_time: new.guard_time,
+                tags: new.tags,
+            },
+            Timestamp::now(),
+            &ctx.state.conditions,
+        )
+        .await?;
+    Ok(created(ctx.link(Kind::Trigger, &trigger.id), &encode::trigger(&ctx, &trigger)))
+}
+
+/// A log collection: filters and windows run in the store.
+async fn list_logs(ctx: &Ctx, view: Option<(Kind, ResourceId)>, path: &str) -> ApiResult<Response> {
+    let query = CollectionQuery::parse(ctx.query.as_deref())?;
+    let view_id = view.as_ref().map(|(_, id)| id);
+    let (total, members) = ctx.state.store.logs(view_id, &query.logs, query.window).await?;
+    let scope = match &view {
+        Some((kind, id)) => ctx.link(*kind, id),
+        None => ctx.base.clone(),
+    };
+    Ok(ok(&encode::collection(ctx, ctx.self_link(path), scope, Listing::of(Kind::Log), total, members)))
+}
+
+async fn list_logs_of(ctx: Ctx, kind: Kind, id: String) -> ApiResult<Response> {
+    let view_id = readable_view(&ctx, kind, &id).await?;
+    let path = format!("{}/{view_id}/logs", kind.segment());
+    list_logs(&ctx, Some((kind, view_id)), &path).await
+}
+
+/// 5.2.18 `GET /serviceViews/{id}/logs`
+pub async fn list_logs_of_view(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    list_logs_of(ctx, Kind::ServiceView, id).await
+}
+
+/// `GET /dependencies/{id}/logs`
+pub async fn list_logs_of_dependency(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    list_logs_of(ctx, Kind::Dependency, id).await
+}
+
+/// Back office 4.19 `GET /logs`: every log entry, for administrators.
+pub async fn list_all_logs(ctx: Ctx) -> ApiResult<Response> {
+    ctx.caller.require_role(ROLE_ADMIN)?;
+    list_logs(&ctx, None, "logs").await
+}
+
+/// 5.2.19 `GET /logs/{id}` and `?x=tags`.
+pub async fn get_log(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    let id = parse_id(&id)?;
+    get_or_tags(ctx, Ref { kind: Kind::Log, id: id.clone() }, |ctx| async move {
+        ctx.caller.require_role(ROLE_USER)?;
+        let entry = ctx.state.store.log_entry(&id).await?;
+        ctx.caller.require_access(&entry.access_tags, "this log entry")?;
+        Ok(ok(&encode::log_entry(&ctx, &entry)))
+    })
+    .await
+}
+
+/// `PUT /logs/{id}?x=tags`
+pub async fn put_log(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> ApiResult<Response> {
+    put_tags_only(ctx, Ref { kind: Kind::Log, id: parse_id(&id)? }, bytes).await
+}

@@ -1,0 +1,149 @@
+//! The entry point (5.2.1), service views (5.2.2, 5.2.3) and dependencies (5.2.4, 5.2.20),
+//! with their back-office creation and deletion.
+
+use axum::body::Bytes;
+use axum::extract::Path;
+use axum::response::Response;
+use ctp_model::resources::{Header, Kind, Ref};
+use ctp_model::tags::{ROLE_ADMIN, ROLE_USER};
+use ctp_store::NewView;
+use serde::Deserialize;
+
+use super::{body, collection_response, created, delete_resource, get_or_tags, ok, put_tags_only};
+use crate::context::{parse_id, Ctx};
+use crate::encode;
+use crate::error::ApiResult;
+
+/// 5.2.1 `GET {CtpBase}`
+pub async fn entry_point(ctx: Ctx) -> ApiResult<Response> {
+    ctx.caller.require_role(ROLE_USER)?;
+    Ok(ok(&encode::entry_point(&ctx)))
+}
+
+/// 5.2.2 `GET /serviceViews`: only those the caller may access.
+pub async fn list_service_views(ctx: Ctx) -> ApiResult<Response> {
+    ctx.caller.require_role(ROLE_USER)?;
+    let members = ctx.state.store.service_views().await?;
+    collection_response(&ctx, "serviceViews", ctx.base.clone(), Kind::ServiceView, members, true)
+}
+
+/// Reads a service view or dependency the caller may access.
+async fn readable(ctx: &Ctx, kind: Kind, id: &str) -> ApiResult<ctp_model::resources::View> {
+    ctx.caller.require_role(ROLE_USER)?;
+    let view = ctx.state.store.view(kind, &parse_id(id)?).await?;
+    ctx.caller.require_access(&view.access_tags, &format!("this {}", kind.noun()))?;
+    Ok(view)
+}
+
+async fn get_view(ctx: Ctx, kind: Kind, id: String) -> ApiResult<Response> {
+    let resource = Ref { kind, id: parse_id(&id)? };
+    get_or_tags(ctx, resource, |ctx| async move {
+        let view = readable(&ctx, kind, &id).await?;
+        Ok(ok(&encode::view(&ctx, &view)))
+    })
+    .await
+}
+
+/// 5.2.3 `GET /serviceViews/{id}` and `?x=tags`.
+pub async fn get_service_view(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    get_view(ctx, Kind::ServiceView, id).await
+}
+
+/// 5.2.20 `GET /dependencies/{id}` and `?x=tags`.
+pub async fn get_dependency(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    get_view(ctx, Kind::Dependency, id).await
+}
+
+/// `PUT /serviceViews/{id}?x=tags`.
+pub async fn put_service_view(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> ApiResult<Response> {
+    put_tags_only(ctx, Ref { kind: Kind::ServiceView, id: parse_id(&id)? }, bytes).await
+}
+
+/// `PUT /dependencies/{id}?x=tags`.
+pub async fn put_dependency(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> ApiResult<Response> {
+    put_tags_only(ctx, Ref { kind: Kind::Dependency, id: parse_id(&id)? }, bytes).await
+}
+
+/// `DELETE /serviceViews/{id}`: the view and everything in it.
+pub async fn delete_service_view(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    delete_resource(&ctx, Ref { kind: Kind::ServiceView, id: parse_id(&id)? }).await
+}
+
+/// `DELETE /dependencies/{id}`: the dependency and its subtree.
+pub async fn delete_dependency(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    delete_resource(&ctx, Ref { kind: Kind::Dependency, id: parse_id(&id)? }).await
+}
+
+async fn list_dependencies(ctx: Ctx, kind: Kind, id: String) -> ApiResult<Response> {
+    let view = readable(&ctx, kind, &id).await?;
+    let members = ctx.state.store.dependencies(&Ref { kind, id: view.id.clone() }).await?;
+    let path = format!("{}/{}/dependencies", kind.segment(), view.id);
+    let scope = ctx.link(kind, &view.id);
+    // 5.2.4: the collection type is "serviceViews"; links go to /dependencies/{id}.
+    collection_response(&ctx, &path, scope, Kind::Dependency, members, false)
+}
+
+/// 5.2.4 `GET /serviceViews/{id}/dependencies`
+pub async fn list_dependencies_of_view(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    list_dependencies(ctx, Kind::ServiceView, id).await
+}
+
+/// `GET /dependencies/{id}/dependencies`
+pub async fn list_dependencies_of_dependency(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    list_dependencies(ctx, Kind::Dependency, id).await
+}
+
+/// The body that creates a service view or a dependency.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ViewBody {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    annotation: String,
+    #[serde(default)]
+    provider: String,
+    #[serde(default)]
+    service_class: Option<String>,
+    #[serde(default)]
+    access_tags: Option<Vec<String>>,
+}
+
+impl ViewBody {
+    fn into_new(self) -> NewView {
+        NewView {
+            header: Header { name: self.name, annotation: self.annotation },
+            provider: self.provider,
+            service_class: self.service_class,
+            access_tags: self.access_tags,
+        }
+    }
+}
+
+/// `POST /serviceViews` (back office 4.22).
+pub async fn create_service_view(ctx: Ctx, bytes: Bytes) -> ApiResult<Response> {
+    ctx.caller.require_role(ROLE_ADMIN)?;
+    let new: ViewBody = body(&bytes)?;
+    let view = ctx.state.store.create_view(None, new.into_new()).await?;
+    Ok(created(ctx.link(Kind::ServiceView, &view.id), &encode::view(&ctx, &view)))
+}
+
+async fn create_dependency(ctx: Ctx, parent_kind: Kind, id: String, bytes: Bytes) -> ApiResult<Response> {
+    ctx.caller.require_role(ROLE_ADMIN)?;
+    let parent = ctx.state.store.view(parent_kind, &parse_id(&id)?).await?;
+    ctx.caller.require_access(&parent.access_tags, &format!("this {}", parent_kind.noun()))?;
+    let new: ViewBody = body(&bytes)?;
+    let parent_ref = Ref { kind: parent_kind, id: parent.id };
+    let view = ctx.state.store.create_view(Some(&parent_ref), new.into_new()).await?;
+    Ok(created(ctx.link(Kind::Dependency, &view.id), &encode::view(&ctx, &view)))
+}
+
+/// `POST /serviceViews/{id}/dependencies`
+pub async fn create_dependency_of_view(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> ApiResult<Response> {
+    create_dependency(ctx, Kind::ServiceView, id, bytes).await
+}
+
+/// `POST /dependencies/{id}/dependencies`
+pub async fn create_dependency_of_dependency(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> ApiResult<Response> {
+    create_dependency(ctx, Kind::Dependency, id, bytes).await
+}
