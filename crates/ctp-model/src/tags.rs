@@ -15,9 +15,11 @@ pub fn tags_match(a: &str, b: &str) -> bool {
     a == b || a == WILDCARD || b == WILDCARD
 }
 
-/// Whether one of the account's tags matches one of `tags`.
+/// Whether one of the account's tags matches one of `tags`. An account with the wildcard
+/// matches everything, untagged resources included (the decisions page: "`*` matches
+/// everything").
 pub fn any_match<A: AsRef<str>, B: AsRef<str>>(account_tags: &[A], tags: &[B]) -> bool {
-    account_tags.iter().any(|a| tags.iter().any(|t| tags_match(a.as_ref(), t.as_ref())))
+    account_tags.iter().any(|a| a.as_ref() == WILDCARD || tags.iter().any(|t| tags_match(a.as_ref(), t.as_ref())))
 }
 
 /// The tag every account gets for itself: `account:{id}`.
@@ -37,6 +39,7 @@ mod tests {
         assert!(any_match(&["account:a1"], &["*"]));
         assert!(!any_match::<&str, &str>(&["account:a1"], &[]));
         assert!(!any_match::<&str, &str>(&[], &["*"]));
+        assert!(any_match::<&str, &str>(&["*"], &[]), "the wildcard account sees untagged resources");
         assert!(!tags_match("Role:user", "role:user"), "byte for byte");
     }
 }
