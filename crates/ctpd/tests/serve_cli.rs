@@ -1,0 +1,171 @@
+//! `ctpd serve` as an operator runs it: the real binary on an ephemeral port, its
+//! configuration file and flags, the admin token across restarts, the demo data set, and a
+//! clean stop on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(dir: &Path, args: &[&str]) -> Server {
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let child = Command::new(env!("CARGO_BIN_EXE_ctpd"))
+            .current_dir(dir)
+            .arg("serve")
+            .args(["--listen", &listen])
+            .args(args)
+            .env_remove("CTPD_ADMIN_TOKEN")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ctpd starts");
+        let server = Server { child, port };
+        server.wait_healthy();
+        server
+    }
+
+    fn wait_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok((200, _)) = self.get("/healthz", None) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("ctpd did not answer /healthz");
+    }
+
+    /// A minimal HTTP/1.1 GET, so that this test needs no client library.
+    fn get(&self, path: &str, token: Option<&str>) -> std::io::Result<(u16, String)> {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port))?;
+        let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n{auth}Connection: close\r\n\r\n", self.port)?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response)?;
+        let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+        Ok((status, body))
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "ctpd did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn serves_with_the_default_store_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--admin-token", "first-admin-token-0123"]);
+    let (status, body) = server.get("/api/1.0/", Some("first-admin-token-0123")).unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"version\":\"1.0\""), "{body}");
+    let (status, _) = server.get("/api/1.0/", Some("wrong-token-000000000")).unwrap();
+    assert_eq!(status, 401);
+    assert!(server.terminate().success(), "a clean exit on SIGTERM");
+    assert!(dir.path().join("ctpd-data/ctpd.db").exists(), "the default store is created in ./ctpd-data");
+}
+
+#[test]
+fn the_admin_token_is_idempotent_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    for token in ["admin-token-one-0123", "admin-token-one-0123", "admin-token-two-4567"] {
+        let server = Server::start(dir.path(), &["--admin-token", token]);
+        assert_eq!(server.get("/api/1.0/accounts", Some(token)).unwrap().0, 200);
+        let (_, accounts) = server.get("/api/1.0/accounts?name=admin", Some(token)).unwrap();
+        assert!(accounts.contains("\"collectionLength\":1"), "one admin account: {accounts}");
+        server.terminate();
+    }
+    let server = Server::start(dir.path(), &["--admin-token", "admin-token-two-4567"]);
+    assert_eq!(server.get("/api/1.0/", Some("admin-token-one-0123")).unwrap().0, 401, "the old token is gone");
+}
+
+#[test]
+fn flags_override_the_configuration_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("ctpd.toml");
+    std::fs::write(
+        &config,
+        "base_path = \"/ctp/\"\ndatabase = \"sqlite:from-file/ctpd.db\"\nadmin_token = \"file-admin-token-0123\"\n\
+         public_url = \"https://ctp.example.com/ctp\"\n",
+    )
+    .unwrap();
+    let config_arg = config.to_str().unwrap();
+    let server = Server::start(dir.path(), &["--config", config_arg]);
+    let (status, body) = server.get("/ctp/", Some("file-admin-token-0123")).unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"self\":\"https://ctp.example.com/ctp/\""), "links use the public URL: {body}");
+    assert!(dir.path().join("from-file/ctpd.db").exists());
+    server.terminate();
+
+    let server = Server::start(dir.path(), &["--config", config_arg, "--base-path", "/api/2/"]);
+    assert_eq!(server.get("/api/2/", Some("file-admin-token-0123")).unwrap().0, 200, "the flag wins");
+    assert_eq!(server.get("/ctp/", Some("file-admin-token-0123")).unwrap().0, 404);
+}
+
+#[test]
+fn a_bad_configuration_is_refused_with_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bad.toml");
+    std::fs::write(&config, "listen = 8080\n").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_ctpd"))
+        .args(["serve", "--config", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("bad.toml"), "{stderr}");
+    let output = Command::new(env!("CARGO_BIN_EXE_ctpd"))
+        .current_dir(dir.path())
+        .args(["serve", "--database", "mysql://somewhere/db"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unsupported database URL"));
+}
+
+#[test]
+fn the_demo_prints_working_tokens_and_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(dir.path(), &["--demo"]);
+    let stdout = server.child.stdout.take().unwrap();
+    let lines: Vec<String> = BufReader::new(stdout).lines().take(14).map(|l| l.unwrap()).collect();
+    let token = |label: &str| {
+        lines.iter().find(|l| l.contains(label)).and_then(|l| l.split_whitespace().last()).unwrap().to_owned()
+    };
+    let customer = token("customer token");
+    let admin = token("admin token");
+    assert_eq!(lines.iter().filter(|l| l.trim_start().starts_with("curl")).count(), 3, "{lines:?}");
+    let (status, views) = server.get("/api/1.0/serviceViews", Some(&customer)).unwrap();
+    assert_eq!(status, 200);
+    assert!(views.contains("GlucoCloud"), "{views}");
+    assert_eq!(server.get("/api/1.0/accounts", Some(&admin)).unwrap().0, 200);
+    assert_eq!(server.get("/api/1.0/accounts", Some(&customer)).unwrap().0, 403);
+}
