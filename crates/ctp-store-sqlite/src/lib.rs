@@ -9,6 +9,7 @@ mod rows;
 mod schema;
 mod writer;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -36,6 +37,18 @@ pub struct SqliteStore {
     path: PathBuf,
     idle_readers: Mutex<Vec<Connection>>,
     writer: Writer,
+    /// Accounts by token hash, read on every request. Every write to `accounts` goes
+    /// through this process (one `ctpd` per database file, as SQLite's single writer
+    /// requires anyway) and invalidates it after its commit, so it is never stale.
+    accounts_by_token: Mutex<AccountCache>,
+}
+
+/// Cached accounts and a generation that each account write bumps after its commit: a
+/// reader caches what it read only if no write committed in between.
+#[derive(Default)]
+struct AccountCache {
+    generation: u64,
+    by_token_hash: HashMap<String, Account>,
 }
 
 impl SqliteStore {
@@ -50,7 +63,19 @@ impl SqliteStore {
         schema::configure(&conn).map_err(backend)?;
         schema::migrate(&mut conn).map_err(backend)?;
         let writer = Writer::start(conn).map_err(|e| StoreError::Backend(e.to_string()))?;
-        Ok(Arc::new(SqliteStore { path: path.to_owned(), idle_readers: Mutex::new(Vec::new()), writer }))
+        Ok(Arc::new(SqliteStore {
+            path: path.to_owned(),
+            idle_readers: Mutex::new(Vec::new()),
+            writer,
+            accounts_by_token: Mutex::default(),
+        }))
+    }
+
+    /// Forgets every cached account; called after each committed write to `accounts`.
+    fn accounts_changed(&self) {
+        let mut cache = self.accounts_by_token.lock().expect("account cache lock");
+        cache.generation += 1;
+        cache.by_token_hash.clear();
     }
 
     /// The database file.
@@ -205,11 +230,26 @@ fn require(conn: &Connection, resource: &Ref) -> StoreResult<()> {
 #[async_trait]
 impl Store for SqliteStore {
     async fn account_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<Account>> {
-        self.read(|conn| rows::account_by_token_hash(conn, token_hash))
+        let generation = {
+            let cache = self.accounts_by_token.lock().expect("account cache lock");
+            if let Some(account) = cache.by_token_hash.get(token_hash) {
+                return Ok(Some(account.clone()));
+            }
+            cache.generation
+        };
+        let found = self.read(|conn| rows::account_by_token_hash(conn, token_hash))?;
+        if let Some(account) = &found {
+            let mut cache = self.accounts_by_token.lock().expect("account cache lock");
+            if cache.generation == generation {
+                cache.by_token_hash.insert(token_hash.to_owned(), account.clone());
+            }
+        }
+        Ok(found)
     }
 
     async fn create_account(&self, account: NewAccount) -> StoreResult<Account> {
-        self.writer
+        let created = self
+            .writer
             .write(move |conn| {
                 if rows::account_by_token_hash(conn, &account.token_hash)?.is_some() {
                     return Err(StoreError::Conflict("an account already has this token".into()));
@@ -220,11 +260,14 @@ impl Store for SqliteStore {
                 insert_account(conn, &account)?;
                 rows::load_account(conn, &account.id)
             })
-            .await
+            .await;
+        self.accounts_changed();
+        created
     }
 
     async fn ensure_account(&self, account: NewAccount) -> StoreResult<Account> {
-        self.writer
+        let ensured = self
+            .writer
             .write(move |conn| {
                 conn.execute(
                     "DELETE FROM accounts WHERE id = ?1 OR token_hash = ?2",
@@ -234,7 +277,9 @@ impl Store for SqliteStore {
                 insert_account(conn, &account)?;
                 rows::load_account(conn, &account.id)
             })
-            .await
+            .await;
+        self.accounts_changed();
+        ensured
     }
 
     async fn account(&self, id: &ResourceId) -> StoreResult<Account> {
@@ -736,7 +781,9 @@ impl Store for SqliteStore {
 
     async fn set_access_tags(&self, resource: &Ref, tags: Vec<String>) -> StoreResult<Vec<String>> {
         let resource = resource.clone();
-        self.writer
+        let is_account = resource.kind == Kind::Account;
+        let updated = self
+            .writer
             .write(move |conn| {
                 require(conn, &resource)?;
                 let text = tags_to_text(&tags);
@@ -753,12 +800,18 @@ impl Store for SqliteStore {
                 .map_err(backend)?;
                 Ok(tags)
             })
-            .await
+            .await;
+        if is_account {
+            self.accounts_changed();
+        }
+        updated
     }
 
     async fn delete(&self, resource: &Ref) -> StoreResult<()> {
         let resource = resource.clone();
-        self.writer
+        let is_account = resource.kind == Kind::Account;
+        let deleted = self
+            .writer
             .write(move |conn| {
                 require(conn, &resource)?;
                 let change = rows::next_change_id(conn)?;
@@ -809,7 +862,11 @@ impl Store for SqliteStore {
                     .map_err(backend)?;
                 Ok(())
             })
-            .await
+            .await;
+        if is_account {
+            self.accounts_changed();
+        }
+        deleted
     }
 }
 

@@ -322,3 +322,28 @@ async fn concurrent_pushes_are_all_durable_and_change_ids_never_repeat() {
     let reopened = SqliteStore::open(&path).unwrap();
     assert_eq!(reopened.logs(None, &LogFilter::default(), None).await.unwrap().0, acknowledged_logs);
 }
+
+#[tokio::test]
+async fn a_deleted_or_replaced_account_stops_authenticating_at_once() {
+    let f = fixture(false).await;
+    let new = |token_hash: &str| ctp_store::NewAccount {
+        id: ResourceId::parse("a1").unwrap(),
+        header: named("customer"),
+        account_tags: vec!["role:user".into()],
+        access_tags: vec!["role:admin".into()],
+        token_hash: token_hash.into(),
+    };
+    f.store.create_account(new("hash-1")).await.unwrap();
+    for _ in 0..2 {
+        assert!(f.store.account_by_token_hash("hash-1").await.unwrap().is_some(), "found, then cached");
+    }
+    f.store.ensure_account(new("hash-2")).await.unwrap();
+    assert!(f.store.account_by_token_hash("hash-1").await.unwrap().is_none(), "the replaced token is refused");
+    assert!(f.store.account_by_token_hash("hash-2").await.unwrap().is_some());
+    let tags =
+        f.store.set_access_tags(&Ref { kind: Kind::Account, id: ResourceId::parse("a1").unwrap() }, vec![]).await;
+    assert_eq!(tags.unwrap(), Vec::<String>::new());
+    assert_eq!(f.store.account_by_token_hash("hash-2").await.unwrap().unwrap().access_tags, Vec::<String>::new());
+    f.store.delete(&Ref { kind: Kind::Account, id: ResourceId::parse("a1").unwrap() }).await.unwrap();
+    assert!(f.store.account_by_token_hash("hash-2").await.unwrap().is_none(), "the deleted token is refused");
+}
