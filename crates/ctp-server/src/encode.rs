@@ -3,7 +3,7 @@
 //! embedded as stored, so that a signature over them still verifies.
 
 use ctp_model::resources::{
-    Account, Asset, Attribute, Evaluated, Kind, LogBody, LogEntry, Measurement, Member, Metric, Trigger, View,
+    Account, Asset, Attribute, Evaluated, Header, Kind, LogBody, LogEntry, Measurement, Member, Metric, Trigger, View,
 };
 use ctp_model::{Column, MeasurementParameter};
 use serde::Serialize;
@@ -24,6 +24,30 @@ fn number(n: f64) -> serde_json::Value {
 fn raw(text: &str) -> Box<RawValue> {
     RawValue::from_string(text.to_owned())
         .unwrap_or_else(|_| RawValue::from_string("null".to_owned()).expect("null is JSON"))
+}
+
+/// The properties every named resource has (4.1.5), first in its encoding.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Common {
+    #[serde(rename = "self")]
+    self_link: String,
+    scope: String,
+    change_id: String,
+    name: String,
+    annotation: String,
+}
+
+impl Common {
+    fn new(self_link: String, scope: String, change_id: i64, header: &Header) -> Common {
+        Common {
+            self_link,
+            scope,
+            change_id: change_id.to_string(),
+            name: header.name.clone(),
+            annotation: header.annotation.clone(),
+        }
+    }
 }
 
 /// 4.2.1
@@ -58,12 +82,8 @@ pub fn entry_point(ctx: &Ctx) -> EntryPointJson {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ViewJson {
-    #[serde(rename = "self")]
-    self_link: String,
-    scope: String,
-    change_id: String,
-    name: String,
-    annotation: String,
+    #[serde(flatten)]
+    common: Common,
     provider: String,
     dependencies: String,
     assets: String,
@@ -75,15 +95,12 @@ pub struct ViewJson {
 /// A service view or a dependency.
 pub fn view(ctx: &Ctx, view: &View) -> ViewJson {
     let kind = if view.parent.is_some() { Kind::Dependency } else { Kind::ServiceView };
+    let scope = match &view.parent {
+        None => ctx.base.clone(),
+        Some(parent) => ctx.link(parent.kind, &parent.id),
+    };
     ViewJson {
-        self_link: ctx.link(kind, &view.id),
-        scope: match &view.parent {
-            None => ctx.base.clone(),
-            Some(parent) => ctx.link(parent.kind, &parent.id),
-        },
-        change_id: view.change_id.to_string(),
-        name: view.header.name.clone(),
-        annotation: view.header.annotation.clone(),
+        common: Common::new(ctx.link(kind, &view.id), scope, view.change_id, &view.header),
         provider: view.provider.clone(),
         dependencies: ctx.sub_link(kind, &view.id, "dependencies"),
         assets: ctx.sub_link(kind, &view.id, "assets"),
@@ -97,12 +114,8 @@ pub fn view(ctx: &Ctx, view: &View) -> ViewJson {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AssetJson {
-    #[serde(rename = "self")]
-    self_link: String,
-    scope: String,
-    change_id: String,
-    name: String,
-    annotation: String,
+    #[serde(flatten)]
+    common: Common,
     attributes: String,
     asset_class: Option<String>,
 }
@@ -110,11 +123,12 @@ pub struct AssetJson {
 /// An asset.
 pub fn asset(ctx: &Ctx, asset: &Asset) -> AssetJson {
     AssetJson {
-        self_link: ctx.link(Kind::Asset, &asset.id),
-        scope: ctx.link(Kind::ServiceView, &asset.view_id),
-        change_id: asset.change_id.to_string(),
-        name: asset.header.name.clone(),
-        annotation: asset.header.annotation.clone(),
+        common: Common::new(
+            ctx.link(Kind::Asset, &asset.id),
+            ctx.link(Kind::ServiceView, &asset.view_id),
+            asset.change_id,
+            &asset.header,
+        ),
         attributes: ctx.sub_link(Kind::Asset, &asset.id, "attributes"),
         asset_class: asset.asset_class.clone(),
     }
@@ -124,23 +138,20 @@ pub fn asset(ctx: &Ctx, asset: &Asset) -> AssetJson {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AttributeJson {
-    #[serde(rename = "self")]
-    self_link: String,
-    scope: String,
-    change_id: String,
-    name: String,
-    annotation: String,
+    #[serde(flatten)]
+    common: Common,
     measurements: String,
 }
 
 /// An attribute.
 pub fn attribute(ctx: &Ctx, attribute: &Attribute) -> AttributeJson {
     AttributeJson {
-        self_link: ctx.link(Kind::Attribute, &attribute.id),
-        scope: ctx.link(Kind::Asset, &attribute.asset_id),
-        change_id: attribute.change_id.to_string(),
-        name: attribute.header.name.clone(),
-        annotation: attribute.header.annotation.clone(),
+        common: Common::new(
+            ctx.link(Kind::Attribute, &attribute.id),
+            ctx.link(Kind::Asset, &attribute.asset_id),
+            attribute.change_id,
+            &attribute.header,
+        ),
         measurements: ctx.sub_link(Kind::Attribute, &attribute.id, "measurements"),
     }
 }
@@ -149,12 +160,8 @@ pub fn attribute(ctx: &Ctx, attribute: &Attribute) -> AttributeJson {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MetricJson {
-    #[serde(rename = "self")]
-    self_link: String,
-    scope: String,
-    change_id: String,
-    name: String,
-    annotation: String,
+    #[serde(flatten)]
+    common: Common,
     base_metric: String,
     measurement_parameters: Vec<MeasurementParameter>,
     result_format: Vec<Column>,
@@ -163,11 +170,7 @@ pub struct MetricJson {
 /// A metric.
 pub fn metric(ctx: &Ctx, metric: &Metric) -> MetricJson {
     MetricJson {
-        self_link: ctx.link(Kind::Metric, &metric.id),
-        scope: ctx.base.clone(),
-        change_id: metric.change_id.to_string(),
-        name: metric.header.name.clone(),
-        annotation: metric.header.annotation.clone(),
+        common: Common::new(ctx.link(Kind::Metric, &metric.id), ctx.base.clone(), metric.change_id, &metric.header),
         base_metric: metric.base_metric.clone(),
         measurement_parameters: metric.parameters.clone(),
         result_format: metric.result_format.clone(),
@@ -195,12 +198,8 @@ fn objective(evaluated: &Evaluated) -> ObjectiveJson {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MeasurementJson {
-    #[serde(rename = "self")]
-    self_link: String,
-    scope: String,
-    change_id: String,
-    name: String,
-    annotation: String,
+    #[serde(flatten)]
+    common: Common,
     metric: String,
     result: Option<Box<RawValue>>,
     objective: Option<ObjectiveJson>,
@@ -212,11 +211,12 @@ pub struct MeasurementJson {
 /// A measurement.
 pub fn measurement(ctx: &Ctx, measurement: &Measurement) -> MeasurementJson {
     MeasurementJson {
-        self_link: ctx.link(Kind::Measurement, &measurement.id),
-        scope: ctx.link(Kind::Attribute, &measurement.attribute_id),
-        change_id: measurement.change_id.to_string(),
-        name: measurement.header.name.clone(),
-        annotation: measurement.header.annotation.clone(),
+        common: Common::new(
+            ctx.link(Kind::Measurement, &measurement.id),
+            ctx.link(Kind::Attribute, &measurement.attribute_id),
+            measurement.change_id,
+            &measurement.header,
+        ),
         metric: ctx.link(Kind::Metric, &measurement.metric_id),
         result: measurement.result.as_deref().map(raw),
         objective: measurement.objective.as_ref().map(objective),
@@ -232,12 +232,8 @@ pub fn measurement(ctx: &Ctx, measurement: &Measurement) -> MeasurementJson {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TriggerJson {
-    #[serde(rename = "self")]
-    self_link: String,
-    scope: String,
-    change_id: String,
-    name: String,
-    annotation: String,
+    #[serde(flatten)]
+    common: Common,
     measurement: String,
     condition: String,
     notification: String,
@@ -250,11 +246,12 @@ pub struct TriggerJson {
 /// A trigger.
 pub fn trigger(ctx: &Ctx, trigger: &Trigger) -> TriggerJson {
     TriggerJson {
-        self_link: ctx.link(Kind::Trigger, &trigger.id),
-        scope: ctx.link(Kind::ServiceView, &trigger.view_id),
-        change_id: trigger.change_id.to_string(),
-        name: trigger.header.name.clone(),
-        annotation: trigger.header.annotation.clone(),
+        common: Common::new(
+            ctx.link(Kind::Trigger, &trigger.id),
+            ctx.link(Kind::ServiceView, &trigger.view_id),
+            trigger.change_id,
+            &trigger.header,
+        ),
         measurement: ctx.link(Kind::Measurement, &trigger.measurement_id),
         condition: trigger.evaluated.condition.clone(),
         notification: trigger.notification.clone(),
