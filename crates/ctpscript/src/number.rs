@@ -22,11 +22,11 @@ pub(crate) fn atof(s: &str) -> f64 {
         }
         _ => false,
     };
-    let magnitude = unsigned_subject(&bytes[pos..]).unwrap_or(0.0);
-    if negative {
-        -magnitude
-    } else {
-        magnitude
+    // Without a subject sequence the result is +0: the sign belongs to no number.
+    match unsigned_subject(&bytes[pos..]) {
+        Some(magnitude) if negative => -magnitude,
+        Some(magnitude) => magnitude,
+        None => 0.0,
     }
 }
 
@@ -234,6 +234,8 @@ mod tests {
         assert!(atof("nan(123)").is_nan());
         assert_eq!(atof("1e400"), f64::INFINITY);
         assert!(atof("-0").is_sign_negative());
+        assert!(atof("-A").is_sign_positive(), "no subject sequence: +0");
+        assert!(atof("-0x").is_sign_negative(), "the subject is -0");
     }
 
     #[test]
