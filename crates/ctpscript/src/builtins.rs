@@ -146,6 +146,20 @@ fn matches_all(regex: &crate::posix::Matcher, subject: &Val<'_>, nesting: usize)
     if nesting > 256 {
         return Err("arrays are nested too deeply".to_owned());
     }
+    if let Elements::Column(rows, key) = elements {
+        // A column of the result (`select(key, value)`): read each cell in place.
+        for row in rows {
+            let cell = value::column_cell(row, key);
+            let matched = match cell.as_str() {
+                Some(s) => regex.is_match(s),
+                None => matches_all(regex, &cell, nesting + 1)?,
+            };
+            if !matched {
+                return Ok(false);
+            }
+        }
+        return Ok(true);
+    }
     for element in elements.iter() {
         let matched = match element.as_str() {
             Some(s) => regex.is_match(s),
