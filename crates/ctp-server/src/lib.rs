@@ -41,9 +41,10 @@ pub fn router(state: AppState) -> Router {
     routes::api_routes(&state.config.base_path)
         .route("/healthz", get(|| async { "ok\n" }))
         .fallback(|| async { ApiError::not_found("no such resource (note: paths do not end with '/')") })
-        .layer(axum::middleware::map_response(json_status_bodies))
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(limit))
+        // Outside the body limit, so that its 413 gets a JSON body too.
+        .layer(axum::middleware::map_response(json_status_bodies))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
