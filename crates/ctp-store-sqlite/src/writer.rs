@@ -20,17 +20,28 @@ const MAX_BATCH: usize = 256;
 /// is kept or rolled back) and what to do with the outcome of the commit.
 type Job = Box<dyn FnOnce(&Connection) -> (bool, Box<dyn FnOnce(StoreResult<()>) + Send>) + Send>;
 
-/// A handle to the writer thread.
+/// A handle to the writer thread. Dropping it lets the thread finish the writes already
+/// queued, close its connection (which checkpoints the WAL) and exit; the drop waits for that.
 pub(crate) struct Writer {
-    jobs: mpsc::Sender<Job>,
+    jobs: Option<mpsc::Sender<Job>>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        drop(self.jobs.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl Writer {
     /// Starts the writer thread on `conn`.
     pub fn start(conn: Connection) -> std::io::Result<Writer> {
         let (jobs, queue) = mpsc::channel::<Job>();
-        thread::Builder::new().name("ctpd-sqlite-writer".into()).spawn(move || run(conn, queue))?;
-        Ok(Writer { jobs })
+        let thread = thread::Builder::new().name("ctpd-sqlite-writer".into()).spawn(move || run(conn, queue))?;
+        Ok(Writer { jobs: Some(jobs), thread: Some(thread) })
     }
 
     /// Runs `operation` in the next transaction and returns its value once that transaction
@@ -48,12 +59,14 @@ impl Writer {
             });
             (ok, complete)
         });
-        self.jobs.send(job).map_err(|_| StoreError::Backend("the writer thread has stopped".into()))?;
+        let jobs = self.jobs.as_ref().ok_or_else(|| StoreError::Backend("the store is closing".into()))?;
+        jobs.send(job).map_err(|_| StoreError::Backend("the writer thread has stopped".into()))?;
         answer.await.map_err(|_| StoreError::Backend("the writer thread dropped a write".into()))?
     }
 }
 
 fn run(conn: Connection, queue: mpsc::Receiver<Job>) {
+    // Ends when every handle is dropped and the queue is empty; `conn` closes with it.
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {

@@ -92,6 +92,10 @@ fn serves_with_the_default_store_and_stops_cleanly_on_sigterm() {
     assert_eq!(status, 401);
     assert!(server.terminate().success(), "a clean exit on SIGTERM");
     assert!(dir.path().join("ctpd-data/ctpd.db").exists(), "the default store is created in ./ctpd-data");
+    assert!(
+        !dir.path().join("ctpd-data/ctpd.db-wal").exists(),
+        "the store was closed: its last connection checkpointed and removed the WAL"
+    );
 }
 
 #[test]

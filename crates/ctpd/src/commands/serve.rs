@@ -181,7 +181,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     tracing::info!(%address, database = %settings.database, "ctpd is serving {base_url}");
     ctp_server::serve(listener, state, shutdown_signal()).await?;
-    tracing::info!("ctpd stopped");
+    // The last handle on the store: dropping it finishes queued writes and closes the file.
+    drop(store);
+    tracing::info!("ctpd stopped; the store is closed");
     Ok(())
 }
 
