@@ -32,11 +32,13 @@ pub enum Kind {
     Log,
     /// `/accounts/{id}`
     Account,
+    /// `/deliveries/{id}` (notification jobs, back office)
+    Delivery,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Kind::ServiceView,
         Kind::Dependency,
         Kind::Asset,
@@ -46,6 +48,7 @@ impl Kind {
         Kind::Trigger,
         Kind::Log,
         Kind::Account,
+        Kind::Delivery,
     ];
 
     /// The path segment of the kind: `serviceViews`, `assets`...
@@ -60,6 +63,7 @@ impl Kind {
             Kind::Trigger => "triggers",
             Kind::Log => "logs",
             Kind::Account => "accounts",
+            Kind::Delivery => "deliveries",
         }
     }
 
@@ -80,6 +84,7 @@ impl Kind {
             Kind::Trigger => "trigger",
             Kind::Log => "log entry",
             Kind::Account => "account",
+            Kind::Delivery => "delivery",
         }
     }
 }
@@ -269,6 +274,8 @@ pub struct Trigger {
     pub change_id: ChangeId,
     /// Who may access it.
     pub access_tags: Vec<String>,
+    /// The account that created it, whose webhook secret signs its notifications.
+    pub owner_id: Option<ResourceId>,
 }
 
 /// What a log entry records (4.2.8).
@@ -314,6 +321,9 @@ pub struct Account {
     pub token_hash: String,
     /// The change identifier.
     pub change_id: ChangeId,
+    /// The secret that signs webhooks of the account's triggers (`whsec_` and base64);
+    /// kept in clear because signing needs it.
+    pub webhook_secret: Option<String>,
 }
 
 /// One member of a collection: enough to list and to check access, without the whole
@@ -325,5 +335,69 @@ pub struct Member {
     /// The alternate identifier, omitted from the listing when empty.
     pub name: String,
     /// Who may access it (global collections list only what the caller may see).
+    pub access_tags: Vec<String>,
+}
+
+/// Where a notification job stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryState {
+    /// Waiting for its next attempt (or being attempted).
+    Pending,
+    /// The receiver acknowledged it.
+    Delivered,
+    /// Every attempt failed; an administrator may retry it.
+    Failed,
+}
+
+impl DeliveryState {
+    /// The wire and storage name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Failed => "failed",
+        }
+    }
+
+    /// Parses a wire or storage name.
+    pub fn parse(text: &str) -> Option<DeliveryState> {
+        match text {
+            "pending" => Some(DeliveryState::Pending),
+            "delivered" => Some(DeliveryState::Delivered),
+            "failed" => Some(DeliveryState::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// A notification job of the outbox: one log entry to send to one trigger's
+/// `notification` URI, written in the transaction that wrote the log entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    /// Identifier.
+    pub id: ResourceId,
+    /// The log entry it carries.
+    pub log_id: ResourceId,
+    /// The trigger that wrote the log entry.
+    pub trigger_id: ResourceId,
+    /// The service view of the trigger.
+    pub view_id: ResourceId,
+    /// The account whose webhook secret signs it.
+    pub owner_id: Option<ResourceId>,
+    /// Where it goes: the trigger's `notification` URI when the entry was written.
+    pub target: String,
+    /// Where it stands.
+    pub state: DeliveryState,
+    /// Attempts made since it was created or last retried by an administrator.
+    pub attempts: u32,
+    /// When it is next attempted (pending jobs); a claimed job's lease ends then.
+    pub next_attempt: Timestamp,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// When the log entry was written.
+    pub creation_time: Timestamp,
+    /// When the receiver acknowledged it.
+    pub delivery_time: Option<Timestamp>,
+    /// Who may see it: the log entry's access tags.
     pub access_tags: Vec<String>,
 }

@@ -22,6 +22,15 @@ pub fn generate_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// A new webhook secret: `whsec_` and 32 random bytes in base64 (Standard Webhooks).
+pub fn generate_webhook_secret() -> String {
+    use base64::Engine;
+    use rand::Rng;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("{}{}", crate::notify::webhook::SECRET_PREFIX, base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
 /// The token of an `Authorization: Bearer ...` header value.
 pub fn bearer_token(header: Option<&str>) -> ApiResult<&str> {
     let Some(value) = header else {

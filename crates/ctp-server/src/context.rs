@@ -52,6 +52,8 @@ pub struct AppState {
     pub conditions: Arc<ConditionCache>,
     /// Settings.
     pub config: Arc<ServerConfig>,
+    /// The notification outbox's wake-up call and counters.
+    pub outbox: Arc<crate::notify::Outbox>,
 }
 
 /// The context of one authenticated request.
@@ -94,10 +96,15 @@ fn ctp_base(config: &ServerConfig, headers: &HeaderMap) -> String {
     format!("{scheme}://{host}{}", config.base_path)
 }
 
+/// `{CtpBase}/{kind}/{id}`, for a `base` ending with `/`.
+pub fn link(base: &str, kind: Kind, id: &ResourceId) -> String {
+    format!("{base}{}/{id}", kind.segment())
+}
+
 impl Ctx {
     /// `{CtpBase}/{kind}/{id}`.
     pub fn link(&self, kind: Kind, id: &ResourceId) -> String {
-        format!("{}{}/{}", self.base, kind.segment(), id)
+        link(&self.base, kind, id)
     }
 
     /// `{CtpBase}/{kind}/{id}/{sub}`.

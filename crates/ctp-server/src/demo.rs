@@ -12,7 +12,7 @@ use ctp_store::{
     NewAccount, NewAsset, NewAttribute, NewMeasurement, NewMetric, NewTrigger, NewView, Store, StoreResult,
 };
 
-use crate::auth::{generate_token, token_hash};
+use crate::auth::{generate_token, generate_webhook_secret, token_hash};
 
 /// The tag of the demo customer's resources.
 pub const CUSTOMER_TAG: &str = "customer:st-mary-hospital";
@@ -73,6 +73,7 @@ pub async fn seed(store: &Arc<dyn Store>, conditions: &Arc<ConditionCache>) -> S
             account_tags: vec!["role:user".into(), CUSTOMER_TAG.into(), "account:demo-customer".into()],
             access_tags: vec!["role:admin".into()],
             token_hash: token_hash(&customer_token),
+            webhook_secret: generate_webhook_secret(),
         })
         .await?;
     store
@@ -82,6 +83,7 @@ pub async fn seed(store: &Arc<dyn Store>, conditions: &Arc<ConditionCache>) -> S
             account_tags: vec!["role:agent".into(), PROVIDER_TAG.into(), "account:demo-agent".into()],
             access_tags: vec!["role:admin".into()],
             token_hash: token_hash(&agent_token),
+            webhook_secret: generate_webhook_secret(),
         })
         .await?;
 
@@ -172,6 +174,7 @@ pub async fn seed(store: &Arc<dyn Store>, conditions: &Arc<ConditionCache>) -> S
                             notification: String::new(),
                             guard_time: 300.0,
                             tags: vec!["severity:high".into(), "source:ossec".into()],
+                            owner_id: Some(ResourceId::parse("demo-customer").expect("valid id")),
                         },
                         now,
                         conditions,

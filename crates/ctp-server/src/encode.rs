@@ -3,13 +3,14 @@
 //! embedded as stored, so that a signature over them still verifies.
 
 use ctp_model::resources::{
-    Account, Asset, Attribute, Evaluated, Header, Kind, LogBody, LogEntry, Measurement, Member, Metric, Trigger, View,
+    Account, Asset, Attribute, Delivery, DeliveryState, Evaluated, Header, Kind, LogBody, LogEntry, Measurement,
+    Member, Metric, Trigger, View,
 };
 use ctp_model::{Column, MeasurementParameter};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use crate::context::Ctx;
+use crate::context::{link, Ctx};
 
 /// A whole number prints without a fraction (`60`, not `60.0`).
 fn number(n: f64) -> serde_json::Value {
@@ -278,16 +279,17 @@ pub struct LogJson {
     tags: Vec<String>,
 }
 
-/// A log entry, normal or error.
-pub fn log_entry(ctx: &Ctx, entry: &LogEntry) -> LogJson {
+/// A log entry, normal or error, with links under `base` (`{CtpBase}`): the body of
+/// `GET /logs/{id}` and of every notification.
+pub fn log_entry(base: &str, entry: &LogEntry) -> LogJson {
     let (result, error) = match &entry.body {
         LogBody::Result(text) => (Some(raw(text)), None),
         LogBody::Error(message) => (None, Some(message.clone())),
     };
     LogJson {
-        self_link: ctx.link(Kind::Log, &entry.id),
-        scope: ctx.link(Kind::ServiceView, &entry.view_id),
-        trigger: ctx.link(Kind::Trigger, &entry.trigger_id),
+        self_link: link(base, Kind::Log, &entry.id),
+        scope: link(base, Kind::ServiceView, &entry.view_id),
+        trigger: link(base, Kind::Trigger, &entry.trigger_id),
         creation_time: entry.creation_time.to_string(),
         result,
         error,
@@ -307,10 +309,13 @@ pub struct AccountJson {
     account_tags: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    webhook_secret: Option<String>,
 }
 
-/// An account, with its token when it was just created.
+/// An account, with its token and webhook secret when it was just created.
 pub fn account(ctx: &Ctx, account: &Account, token: Option<String>) -> AccountJson {
+    let webhook_secret = token.as_ref().and(account.webhook_secret.clone());
     AccountJson {
         self_link: ctx.link(Kind::Account, &account.id),
         change_id: account.change_id.to_string(),
@@ -318,6 +323,7 @@ pub fn account(ctx: &Ctx, account: &Account, token: Option<String>) -> AccountJs
         annotation: account.header.annotation.clone(),
         account_tags: account.account_tags.clone(),
         token,
+        webhook_secret,
     }
 }
 
@@ -390,5 +396,45 @@ pub fn collection(
         returned_length: members.len() as u64,
         collection_type: listing.collection_type,
         collection: members.into_iter().map(|m| LinkJson { link: ctx.link(kind, &m.id), name: m.name }).collect(),
+    }
+}
+
+/// A notification job of the outbox (back office extension).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryJson {
+    #[serde(rename = "self")]
+    self_link: String,
+    log_entry: String,
+    trigger: String,
+    scope: String,
+    channel: Option<&'static str>,
+    notification: String,
+    state: &'static str,
+    attempts: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_attempt: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_error: Option<String>,
+    creation_time: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delivery_time: Option<String>,
+}
+
+/// A notification job.
+pub fn delivery(ctx: &Ctx, delivery: &Delivery) -> DeliveryJson {
+    DeliveryJson {
+        self_link: ctx.link(Kind::Delivery, &delivery.id),
+        log_entry: ctx.link(Kind::Log, &delivery.log_id),
+        trigger: ctx.link(Kind::Trigger, &delivery.trigger_id),
+        scope: ctx.link(Kind::ServiceView, &delivery.view_id),
+        channel: crate::notify::target::Target::parse(&delivery.target).ok().map(|t| t.channel().as_str()),
+        notification: delivery.target.clone(),
+        state: delivery.state.as_str(),
+        attempts: delivery.attempts,
+        next_attempt: (delivery.state == DeliveryState::Pending).then(|| delivery.next_attempt.to_string()),
+        last_error: delivery.last_error.clone(),
+        creation_time: delivery.creation_time.to_string(),
+        delivery_time: delivery.delivery_time.map(|t| t.to_string()),
     }
 }

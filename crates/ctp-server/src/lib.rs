@@ -7,6 +7,7 @@ pub mod context;
 pub mod demo;
 pub mod encode;
 pub mod error;
+pub mod notify;
 pub mod query;
 mod routes;
 
@@ -29,7 +30,12 @@ use error::ApiError;
 impl AppState {
     /// The state of a server on `store`.
     pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> AppState {
-        AppState { store, conditions: Arc::new(ConditionCache::default()), config: Arc::new(config) }
+        AppState {
+            store,
+            conditions: Arc::new(ConditionCache::default()),
+            config: Arc::new(config),
+            outbox: Arc::new(notify::Outbox::default()),
+        }
     }
 }
 
@@ -40,6 +46,7 @@ pub fn router(state: AppState) -> Router {
     let limit = state.config.body_limit;
     routes::api_routes(&state.config.base_path)
         .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(routes::metrics_text))
         .fallback(|| async { ApiError::not_found("no such resource (note: paths do not end with '/')") })
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(limit))

@@ -15,14 +15,14 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use ctp_model::resources::{
-    Account, Asset, Attribute, Evaluated, Kind, LogBody, LogEntry, Measurement, MeasurementState, Member, Metric, Ref,
-    Trigger, View,
+    Account, Asset, Attribute, Delivery, DeliveryState, Evaluated, Kind, LogBody, LogEntry, Measurement,
+    MeasurementState, Member, Metric, Ref, Trigger, View,
 };
 use ctp_model::trigger_rules::{self, Alert, TriggerState};
 use ctp_model::{tags, CheckedResult, ConditionCache, ResourceId, Status, Timestamp};
 use ctp_store::{
-    LogFilter, NewAccount, NewAsset, NewAttribute, NewMeasurement, NewMetric, NewTrigger, NewView, PushOutcome, Store,
-    StoreError, StoreResult, Window,
+    DeliveryOutcome, DueDelivery, LogFilter, NewAccount, NewAsset, NewAttribute, NewMeasurement, NewMetric, NewTrigger,
+    NewView, PushOutcome, Store, StoreError, StoreResult, Window,
 };
 use rusqlite::{params, Connection, OpenFlags};
 
@@ -150,7 +150,33 @@ fn insert_log(
         ])
     })
     .map_err(backend)?;
+    if !trigger.notification.is_empty() {
+        enqueue_delivery(conn, trigger, &entry)?;
+    }
     Ok(entry)
+}
+
+/// Writes the outbox job that sends a new log entry to its trigger's `notification`, in
+/// the transaction of the log entry.
+fn enqueue_delivery(conn: &Connection, trigger: &Trigger, entry: &LogEntry) -> StoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO deliveries (id, log_id, trigger_id, view_id, owner_id, target, state, attempts, next_attempt, \
+         claimed, creation_time, access_tags) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, ?7, 0, ?7, ?8)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            ResourceId::generate().as_str(),
+            entry.id.as_str(),
+            trigger.id.as_str(),
+            entry.view_id.as_str(),
+            trigger.owner_id.as_ref().map(ResourceId::as_str),
+            trigger.notification,
+            entry.creation_time.millis(),
+            tags_to_text(&entry.access_tags)
+        ])
+    })
+    .map_err(backend)?;
+    Ok(())
 }
 
 /// Applies 5.3.2 to one trigger on `result`: updates its status and writes its log entry.
@@ -207,6 +233,7 @@ fn table_of(kind: Kind) -> &'static str {
         Kind::Trigger => "triggers",
         Kind::Log => "logs",
         Kind::Account => "accounts",
+        Kind::Delivery => "deliveries",
     }
 }
 
@@ -269,6 +296,11 @@ impl Store for SqliteStore {
         let ensured = self
             .writer
             .write(move |conn| {
+                // The webhook secret outlives restarts: receivers keep verifying.
+                let mut account = account;
+                if let Ok(Account { webhook_secret: Some(secret), .. }) = rows::load_account(conn, &account.id) {
+                    account.webhook_secret = secret;
+                }
                 conn.execute(
                     "DELETE FROM accounts WHERE id = ?1 OR token_hash = ?2",
                     params![account.id.as_str(), account.token_hash],
@@ -616,8 +648,8 @@ impl Store for SqliteStore {
                 let (name, annotation) = header_params(&trigger.header);
                 conn.execute(
                     "INSERT INTO triggers (id, view_id, measurement_id, name, annotation, condition, status, status_time, \
-                     notification, guard_time, tags, change_id, access_tags) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'false', ?7, ?8, ?9, ?10, ?11, ?12)",
+                     notification, guard_time, tags, change_id, access_tags, owner_id) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'false', ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                     params![
                         id.as_str(),
                         view_id.as_str(),
@@ -630,7 +662,8 @@ impl Store for SqliteStore {
                         trigger.guard_time,
                         tags_to_text(&trigger.tags),
                         change,
-                        tags_to_text(&measurement.access_tags)
+                        tags_to_text(&measurement.access_tags),
+                        trigger.owner_id.as_ref().map(ResourceId::as_str)
                     ],
                 )
                 .map_err(backend)?;
@@ -854,7 +887,7 @@ impl Store for SqliteStore {
                             )));
                         }
                     }
-                    Kind::ServiceView | Kind::Log | Kind::Account => {}
+                    Kind::ServiceView | Kind::Log | Kind::Account | Kind::Delivery => {}
                 }
                 // Cascades (assets, attributes, measurements, triggers, logs, dependencies)
                 // follow from the schema's foreign keys.
@@ -868,14 +901,163 @@ impl Store for SqliteStore {
         }
         deleted
     }
+
+    async fn set_webhook_secret(&self, account_id: &ResourceId, secret: String) -> StoreResult<Account> {
+        let account_id = account_id.clone();
+        let updated = self
+            .writer
+            .write(move |conn| {
+                let change = rows::next_change_id(conn)?;
+                let changed = conn
+                    .execute(
+                        "UPDATE accounts SET webhook_secret = ?1, change_id = ?2 WHERE id = ?3",
+                        params![secret, change, account_id.as_str()],
+                    )
+                    .map_err(backend)?;
+                if changed == 0 {
+                    return Err(StoreError::NotFound(Kind::Account, account_id));
+                }
+                rows::load_account(conn, &account_id)
+            })
+            .await;
+        self.accounts_changed();
+        updated
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: usize,
+    ) -> StoreResult<Vec<DueDelivery>> {
+        self.writer
+            .write(move |conn| {
+                let due = rows::deliveries_where(
+                    conn,
+                    "WHERE state = 'pending' AND next_attempt <= ?1 ORDER BY next_attempt, seq LIMIT ?2",
+                    params![now.millis(), limit as i64],
+                )?;
+                let mut claimed = Vec::with_capacity(due.len());
+                for mut delivery in due {
+                    conn.prepare_cached("UPDATE deliveries SET next_attempt = ?1, claimed = 1 WHERE id = ?2")
+                        .and_then(|mut s| s.execute(params![lease_until.millis(), delivery.id.as_str()]))
+                        .map_err(backend)?;
+                    delivery.next_attempt = lease_until;
+                    let log = rows::load_log(conn, &delivery.log_id)?;
+                    let webhook_secret = match &delivery.owner_id {
+                        Some(owner) => rows::load_account(conn, owner).ok().and_then(|a| a.webhook_secret),
+                        None => None,
+                    };
+                    claimed.push(DueDelivery { delivery, log, webhook_secret });
+                }
+                Ok(claimed)
+            })
+            .await
+    }
+
+    async fn finish_delivery(&self, id: &ResourceId, outcome: DeliveryOutcome, now: Timestamp) -> StoreResult<()> {
+        let id = id.clone();
+        self.writer
+            .write(move |conn| {
+                let statement = |sql: &str, values: &[&dyn rusqlite::ToSql]| {
+                    conn.prepare_cached(sql).and_then(|mut s| s.execute(values)).map_err(backend)
+                };
+                // A job deleted meanwhile (with its service view) has nothing left to record.
+                match outcome {
+                    DeliveryOutcome::Delivered => statement(
+                        "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, claimed = 0, \
+                         delivery_time = ?1, last_error = NULL WHERE id = ?2",
+                        params![now.millis(), id.as_str()],
+                    )?,
+                    DeliveryOutcome::Retry { at, error } => statement(
+                        "UPDATE deliveries SET attempts = attempts + 1, claimed = 0, next_attempt = ?1, \
+                         last_error = ?2 WHERE id = ?3",
+                        params![at.millis(), error, id.as_str()],
+                    )?,
+                    DeliveryOutcome::Failed { error } => statement(
+                        "UPDATE deliveries SET state = 'failed', attempts = attempts + 1, claimed = 0, \
+                         last_error = ?1 WHERE id = ?2",
+                        params![error, id.as_str()],
+                    )?,
+                };
+                Ok(())
+            })
+            .await
+    }
+
+    async fn release_claims(&self, now: Timestamp) -> StoreResult<()> {
+        self.writer
+            .write(move |conn| {
+                conn.execute(
+                    "UPDATE deliveries SET next_attempt = ?1, claimed = 0 WHERE state = 'pending' AND claimed = 1",
+                    [now.millis()],
+                )
+                .map_err(backend)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn next_delivery_time(&self) -> StoreResult<Option<Timestamp>> {
+        self.read(|conn| {
+            let millis: Option<i64> = conn
+                .prepare_cached("SELECT MIN(next_attempt) FROM deliveries WHERE state = 'pending'")
+                .and_then(|mut s| s.query_row([], |r| r.get(0)))
+                .map_err(backend)?;
+            Ok(millis.and_then(Timestamp::from_millis))
+        })
+    }
+
+    async fn deliveries(&self, state: Option<DeliveryState>) -> StoreResult<Vec<Delivery>> {
+        self.read(|conn| match state {
+            Some(state) => rows::deliveries_where(conn, "WHERE state = ?1 ORDER BY seq", [state.as_str()]),
+            None => rows::deliveries_where(conn, "ORDER BY seq", []),
+        })
+    }
+
+    async fn delivery(&self, id: &ResourceId) -> StoreResult<Delivery> {
+        self.read(|conn| rows::load_delivery(conn, id))
+    }
+
+    async fn retry_delivery(&self, id: &ResourceId, now: Timestamp) -> StoreResult<Delivery> {
+        let id = id.clone();
+        self.writer
+            .write(move |conn| {
+                let delivery = rows::load_delivery(conn, &id)?;
+                if delivery.state == DeliveryState::Delivered {
+                    return Err(StoreError::Conflict(format!("delivery {id} was delivered; there is nothing to retry")));
+                }
+                conn.execute(
+                    "UPDATE deliveries SET state = 'pending', attempts = 0, claimed = 0, next_attempt = ?1 WHERE id = ?2",
+                    params![now.millis(), id.as_str()],
+                )
+                .map_err(backend)?;
+                rows::load_delivery(conn, &id)
+            })
+            .await
+    }
+
+    async fn prune_deliveries(&self, before: Timestamp) -> StoreResult<u64> {
+        self.writer
+            .write(move |conn| {
+                let deleted = conn
+                    .execute(
+                        "DELETE FROM deliveries WHERE state = 'delivered' AND delivery_time < ?1",
+                        [before.millis()],
+                    )
+                    .map_err(backend)?;
+                Ok(deleted as u64)
+            })
+            .await
+    }
 }
 
 fn insert_account(conn: &Connection, account: &NewAccount) -> StoreResult<()> {
     let change = rows::next_change_id(conn)?;
     let (name, annotation) = header_params(&account.header);
     conn.execute(
-        "INSERT INTO accounts (id, name, annotation, account_tags, access_tags, token_hash, change_id) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO accounts (id, name, annotation, account_tags, access_tags, token_hash, change_id, webhook_secret) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             account.id.as_str(),
             name,
@@ -883,7 +1065,8 @@ fn insert_account(conn: &Connection, account: &NewAccount) -> StoreResult<()> {
             tags_to_text(&account.account_tags),
             tags_to_text(&account.access_tags),
             account.token_hash,
-            change
+            change,
+            account.webhook_secret
         ],
     )
     .map_err(backend)?;

@@ -2,8 +2,8 @@
 //! use. One function per resource kind, so that a column list is written once.
 
 use ctp_model::resources::{
-    Account, Asset, Attribute, ChangeId, Evaluated, Header, Kind, LogBody, LogEntry, Measurement, MeasurementState,
-    Member, Metric, Ref, Trigger, View,
+    Account, Asset, Attribute, ChangeId, Delivery, DeliveryState, Evaluated, Header, Kind, LogBody, LogEntry,
+    Measurement, MeasurementState, Member, Metric, Ref, Trigger, View,
 };
 use ctp_model::{ResourceId, Status, Timestamp};
 use ctp_store::{StoreError, StoreResult};
@@ -32,6 +32,11 @@ fn tags_at(row: &Row<'_>, column: usize) -> rusqlite::Result<Vec<String>> {
 fn id_at(row: &Row<'_>, column: usize) -> rusqlite::Result<ResourceId> {
     let text: String = row.get(column)?;
     ResourceId::parse(&text).map_err(|e| conversion(column, e.to_string()))
+}
+
+fn optional_id_at(row: &Row<'_>, column: usize) -> rusqlite::Result<Option<ResourceId>> {
+    let text: Option<String> = row.get(column)?;
+    text.map(|t| ResourceId::parse(&t).map_err(|e| conversion(column, e.to_string()))).transpose()
 }
 
 fn time_at(row: &Row<'_>, column: usize) -> rusqlite::Result<Timestamp> {
@@ -177,7 +182,7 @@ pub(crate) fn load_measurement(conn: &Connection, id: &ResourceId) -> StoreResul
 }
 
 const TRIGGER_SELECT: &str = "SELECT id, view_id, measurement_id, name, annotation, condition, status, status_time, \
-                              notification, guard_time, tags, change_id, access_tags FROM triggers";
+                              notification, guard_time, tags, change_id, access_tags, owner_id FROM triggers";
 
 fn trigger_row(row: &Row<'_>) -> rusqlite::Result<Trigger> {
     Ok(Trigger {
@@ -195,6 +200,7 @@ fn trigger_row(row: &Row<'_>) -> rusqlite::Result<Trigger> {
         tags: tags_at(row, 10)?,
         change_id: row.get(11)?,
         access_tags: tags_at(row, 12)?,
+        owner_id: optional_id_at(row, 13)?,
     })
 }
 
@@ -231,7 +237,7 @@ pub(crate) fn load_log(conn: &Connection, id: &ResourceId) -> StoreResult<LogEnt
 }
 
 const ACCOUNT_SELECT: &str =
-    "SELECT id, name, annotation, account_tags, access_tags, token_hash, change_id FROM accounts";
+    "SELECT id, name, annotation, account_tags, access_tags, token_hash, change_id, webhook_secret FROM accounts";
 
 fn account_row(row: &Row<'_>) -> rusqlite::Result<Account> {
     Ok(Account {
@@ -241,6 +247,7 @@ fn account_row(row: &Row<'_>) -> rusqlite::Result<Account> {
         access_tags: tags_at(row, 4)?,
         token_hash: row.get(5)?,
         change_id: row.get(6)?,
+        webhook_secret: row.get(7)?,
     })
 }
 
@@ -319,4 +326,44 @@ pub(crate) fn touch_measurement(conn: &Connection, measurement: &Measurement, ch
 pub(crate) fn touch_trigger(conn: &Connection, trigger: &Trigger, change: ChangeId) -> StoreResult<()> {
     set_change(conn, "triggers", &trigger.id, change)?;
     touch_view(conn, &trigger.view_id, change)
+}
+
+const DELIVERY_SELECT: &str =
+    "SELECT id, log_id, trigger_id, view_id, owner_id, target, state, attempts, next_attempt, \
+                               last_error, creation_time, delivery_time, access_tags FROM deliveries";
+
+fn delivery_row(row: &Row<'_>) -> rusqlite::Result<Delivery> {
+    let state: String = row.get(6)?;
+    let delivery_time: Option<i64> = row.get(11)?;
+    Ok(Delivery {
+        id: id_at(row, 0)?,
+        log_id: id_at(row, 1)?,
+        trigger_id: id_at(row, 2)?,
+        view_id: id_at(row, 3)?,
+        owner_id: optional_id_at(row, 4)?,
+        target: row.get(5)?,
+        state: DeliveryState::parse(&state).ok_or_else(|| conversion(6, format!("{state:?} is not a state")))?,
+        attempts: row.get(7)?,
+        next_attempt: time_at(row, 8)?,
+        last_error: row.get(9)?,
+        creation_time: time_at(row, 10)?,
+        delivery_time: delivery_time.and_then(Timestamp::from_millis),
+        access_tags: tags_at(row, 12)?,
+    })
+}
+
+/// One notification job.
+pub(crate) fn load_delivery(conn: &Connection, id: &ResourceId) -> StoreResult<Delivery> {
+    one(conn, &format!("{DELIVERY_SELECT} WHERE id = ?1"), Kind::Delivery, id, delivery_row)
+}
+
+/// Notification jobs selected by `filter` (`WHERE ... ORDER BY ...`).
+pub(crate) fn deliveries_where(
+    conn: &Connection,
+    filter: &str,
+    params: impl rusqlite::Params,
+) -> StoreResult<Vec<Delivery>> {
+    let mut statement = conn.prepare_cached(&format!("{DELIVERY_SELECT} {filter}")).map_err(backend)?;
+    let rows = statement.query_map(params, delivery_row).map_err(backend)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
 }

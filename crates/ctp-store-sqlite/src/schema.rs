@@ -4,7 +4,8 @@
 use rusqlite::Connection;
 
 /// The migrations, in order. Never edit one that has shipped: add the next.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE change_counter (value INTEGER NOT NULL);
 INSERT INTO change_counter (value) VALUES (0);
 
@@ -125,7 +126,35 @@ CREATE TABLE logs (
 );
 CREATE INDEX logs_by_view_and_time ON logs(view_id, creation_time, seq);
 CREATE INDEX logs_by_time ON logs(creation_time, seq);
-"#];
+"#,
+    r#"
+-- Notifications (issue 4): who created a trigger (whose webhook secret signs its
+-- notifications), the secrets, and the outbox of delivery jobs. A job goes with its log
+-- entry (and so with its service view).
+ALTER TABLE accounts ADD COLUMN webhook_secret TEXT;
+ALTER TABLE triggers ADD COLUMN owner_id TEXT;
+
+CREATE TABLE deliveries (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    log_id TEXT NOT NULL REFERENCES logs(id) ON DELETE CASCADE,
+    trigger_id TEXT NOT NULL,
+    view_id TEXT NOT NULL,
+    owner_id TEXT,
+    target TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    next_attempt INTEGER NOT NULL,
+    claimed INTEGER NOT NULL,
+    last_error TEXT,
+    creation_time INTEGER NOT NULL,
+    delivery_time INTEGER,
+    access_tags TEXT NOT NULL
+);
+CREATE INDEX deliveries_due ON deliveries(state, next_attempt);
+CREATE INDEX deliveries_by_log ON deliveries(log_id);
+"#,
+];
 
 /// Brings the database up to the latest migration.
 pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -96,6 +96,7 @@ impl Fixture {
             notification: String::new(),
             guard_time,
             tags: vec!["severity:high".into()],
+            owner_id: None,
         };
         self.store.create_trigger(&self.view, new, now, &self.conditions).await.unwrap().0.id
     }
@@ -207,6 +208,7 @@ async fn a_new_trigger_is_evaluated_at_once_on_an_existing_result() {
         notification: String::new(),
         guard_time: 0.0,
         tags: vec![],
+        owner_id: None,
     };
     let (trigger, logs) = f.store.create_trigger(&f.view, new, at(2), &f.conditions).await.unwrap();
     assert_eq!(trigger.evaluated.status, Status::True);
@@ -224,6 +226,7 @@ async fn triggers_need_a_measurement_of_the_view_that_allows_them() {
         notification: String::new(),
         guard_time: 0.0,
         tags: vec![],
+        owner_id: None,
     };
     let err = f.store.create_trigger(&other.id, new, at(1), &f.conditions).await.unwrap_err();
     assert!(matches!(err, StoreError::Invalid(ref m) if m.contains("not part of service view")), "{err}");
@@ -332,6 +335,7 @@ async fn a_deleted_or_replaced_account_stops_authenticating_at_once() {
         account_tags: vec!["role:user".into()],
         access_tags: vec!["role:admin".into()],
         token_hash: token_hash.into(),
+        webhook_secret: "whsec_test".into(),
     };
     f.store.create_account(new("hash-1")).await.unwrap();
     for _ in 0..2 {
@@ -346,4 +350,70 @@ async fn a_deleted_or_replaced_account_stops_authenticating_at_once() {
     assert_eq!(f.store.account_by_token_hash("hash-2").await.unwrap().unwrap().access_tags, Vec::<String>::new());
     f.store.delete(&Ref { kind: Kind::Account, id: ResourceId::parse("a1").unwrap() }).await.unwrap();
     assert!(f.store.account_by_token_hash("hash-2").await.unwrap().is_none(), "the deleted token is refused");
+}
+
+/// The outbox: a job per log entry of a trigger with a `notification`, written with the
+/// entry; claims lease jobs; outcomes are recorded; a retry starts a fresh series; jobs go
+/// with their service view.
+#[tokio::test]
+async fn the_outbox_follows_its_jobs_from_log_entry_to_outcome() {
+    use ctp_model::resources::DeliveryState;
+    use ctp_store::DeliveryOutcome;
+    let f = fixture(false).await;
+    let owner = ResourceId::parse("c1").unwrap();
+    let new = NewTrigger {
+        header: named("hook"),
+        measurement_id: f.measurement.clone(),
+        condition: "value[0].level >= 7".into(),
+        notification: "https://example.com/hook".into(),
+        guard_time: 0.0,
+        tags: vec![],
+        owner_id: Some(owner.clone()),
+    };
+    f.store.create_trigger(&f.view, new, at(0), &f.conditions).await.unwrap();
+    f.trigger("value[0].level >= 7", 0.0, at(0)).await; // no notification: log only
+    let pushed = f.store.push_result(&f.measurement, level(9, at(1)), at(1), &f.conditions).await.unwrap();
+    assert_eq!(pushed.logs.len(), 2);
+    let jobs = f.store.deliveries(None).await.unwrap();
+    assert_eq!(jobs.len(), 1, "only the trigger with a notification gets a job");
+    assert_eq!(jobs[0].state, DeliveryState::Pending);
+    assert_eq!(jobs[0].target, "https://example.com/hook");
+    assert_eq!(jobs[0].owner_id.as_ref(), Some(&owner));
+    assert_eq!(f.store.next_delivery_time().await.unwrap(), Some(at(1)));
+
+    // Not due yet: nothing claimed. Due: claimed once, leased until at(60).
+    assert!(f.store.claim_deliveries(at(0), at(60), 10).await.unwrap().is_empty());
+    let claimed = f.store.claim_deliveries(at(2), at(60), 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].log.id, jobs[0].log_id);
+    assert!(f.store.claim_deliveries(at(3), at(60), 10).await.unwrap().is_empty(), "a leased job is not claimed twice");
+    // A restart of the only instance makes it due again.
+    f.store.release_claims(at(4)).await.unwrap();
+    let id = f.store.claim_deliveries(at(4), at(60), 10).await.unwrap().remove(0).delivery.id;
+
+    let retry = DeliveryOutcome::Retry { at: at(10), error: "the receiver answered 500".into() };
+    f.store.finish_delivery(&id, retry, at(5)).await.unwrap();
+    let job = f.store.delivery(&id).await.unwrap();
+    assert_eq!((job.state, job.attempts, job.next_attempt), (DeliveryState::Pending, 1, at(10)));
+    assert_eq!(job.last_error.as_deref(), Some("the receiver answered 500"));
+    f.store.claim_deliveries(at(10), at(60), 10).await.unwrap();
+    f.store.finish_delivery(&id, DeliveryOutcome::Failed { error: "still 500".into() }, at(11)).await.unwrap();
+    assert_eq!(f.store.deliveries(Some(DeliveryState::Failed)).await.unwrap().len(), 1);
+    assert_eq!(f.store.next_delivery_time().await.unwrap(), None);
+
+    let retried = f.store.retry_delivery(&id, at(20)).await.unwrap();
+    assert_eq!((retried.state, retried.attempts), (DeliveryState::Pending, 0));
+    f.store.claim_deliveries(at(20), at(60), 10).await.unwrap();
+    f.store.finish_delivery(&id, DeliveryOutcome::Delivered, at(21)).await.unwrap();
+    let done = f.store.delivery(&id).await.unwrap();
+    assert_eq!((done.state, done.attempts, done.delivery_time), (DeliveryState::Delivered, 1, Some(at(21))));
+    assert!(matches!(f.store.retry_delivery(&id, at(22)).await, Err(StoreError::Conflict(_))));
+    assert_eq!(f.store.prune_deliveries(at(21)).await.unwrap(), 0);
+    assert_eq!(f.store.prune_deliveries(at(22)).await.unwrap(), 1);
+
+    // A new job, then the service view is deleted: its jobs go with it.
+    f.store.push_result(&f.measurement, level(9, at(30)), at(30), &f.conditions).await.unwrap();
+    assert_eq!(f.store.deliveries(None).await.unwrap().len(), 1);
+    f.store.delete(&Ref { kind: Kind::ServiceView, id: f.view.clone() }).await.unwrap();
+    assert!(f.store.deliveries(None).await.unwrap().is_empty());
 }

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use ctp_model::resources::{
-    Account, Asset, Attribute, Header, Kind, LogEntry, Measurement, MeasurementState, Member, Metric, Ref, Trigger,
-    View,
+    Account, Asset, Attribute, Delivery, DeliveryState, Header, Kind, LogEntry, Measurement, MeasurementState, Member,
+    Metric, Ref, Trigger, View,
 };
 use ctp_model::{CheckedResult, Column, ConditionCache, MeasurementParameter, ResourceId, Timestamp};
 
@@ -119,6 +119,8 @@ pub struct NewTrigger {
     pub guard_time: f64,
     /// Tags for its log entries.
     pub tags: Vec<String>,
+    /// The account creating it.
+    pub owner_id: Option<ResourceId>,
 }
 
 /// A new account; the token is hashed by the caller.
@@ -134,6 +136,8 @@ pub struct NewAccount {
     pub access_tags: Vec<String>,
     /// SHA-256 of the token, hex.
     pub token_hash: String,
+    /// The secret that signs its webhooks.
+    pub webhook_secret: String,
 }
 
 /// Filters of a log collection (5.2.18).
@@ -163,6 +167,36 @@ pub struct PushOutcome {
     pub measurement: Measurement,
     /// The log entries the measurement's triggers wrote.
     pub logs: Vec<LogEntry>,
+}
+
+/// A notification job claimed for an attempt, with what sending it needs.
+#[derive(Debug, Clone)]
+pub struct DueDelivery {
+    /// The job.
+    pub delivery: Delivery,
+    /// The log entry it carries.
+    pub log: LogEntry,
+    /// The webhook secret of the trigger's owner, if the account still exists.
+    pub webhook_secret: Option<String>,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeliveryOutcome {
+    /// The receiver acknowledged the message.
+    Delivered,
+    /// The attempt failed; try again at `at`.
+    Retry {
+        /// When to try again.
+        at: Timestamp,
+        /// Why it failed.
+        error: String,
+    },
+    /// The attempt failed and was the last one.
+    Failed {
+        /// Why it failed.
+        error: String,
+    },
 }
 
 /// The storage of ctpd. See the crate documentation for the transaction guarantee.
@@ -276,4 +310,34 @@ pub trait Store: Send + Sync + 'static {
     async fn set_access_tags(&self, resource: &Ref, tags: Vec<String>) -> StoreResult<Vec<String>>;
     /// Deletes a resource and everything in its scope; a metric still used is a conflict.
     async fn delete(&self, resource: &Ref) -> StoreResult<()>;
+    /// Replaces the webhook secret of an account.
+    async fn set_webhook_secret(&self, account_id: &ResourceId, secret: String) -> StoreResult<Account>;
+
+    // ----- the notification outbox -----
+
+    /// Claims up to `limit` pending jobs due at `now`, oldest first, by moving their next
+    /// attempt to `lease_until`: another worker does not take them, and if this one dies
+    /// they are due again when the lease ends.
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: usize,
+    ) -> StoreResult<Vec<DueDelivery>>;
+    /// Records how an attempt of a claimed job ended.
+    async fn finish_delivery(&self, id: &ResourceId, outcome: DeliveryOutcome, now: Timestamp) -> StoreResult<()>;
+    /// Makes every claimed job due again; called at start by a backend's only instance
+    /// (jobs it had claimed died with it). Backends shared by several instances rely on
+    /// the lease instead and do nothing.
+    async fn release_claims(&self, now: Timestamp) -> StoreResult<()>;
+    /// When the earliest pending job is due.
+    async fn next_delivery_time(&self) -> StoreResult<Option<Timestamp>>;
+    /// Every job (in one state, or all), oldest first.
+    async fn deliveries(&self, state: Option<DeliveryState>) -> StoreResult<Vec<Delivery>>;
+    /// One job.
+    async fn delivery(&self, id: &ResourceId) -> StoreResult<Delivery>;
+    /// Makes a job pending and due at `now` with a fresh series of attempts.
+    async fn retry_delivery(&self, id: &ResourceId, now: Timestamp) -> StoreResult<Delivery>;
+    /// Deletes delivered jobs acknowledged before `before`; returns how many.
+    async fn prune_deliveries(&self, before: Timestamp) -> StoreResult<u64>;
 }

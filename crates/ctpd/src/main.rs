@@ -28,7 +28,7 @@ enum Command {
     /// Exit status: 0 for true, 1 for false, 2 for error, like test(1).
     Eval(commands::eval::EvalArgs),
     /// Serve the CTP API (client and back office) on the embedded store.
-    Serve(commands::serve::ServeArgs),
+    Serve(Box<commands::serve::ServeArgs>),
 }
 
 fn main() -> ExitCode {

@@ -11,7 +11,7 @@ use ctp_store::NewAccount;
 use serde::Deserialize;
 
 use super::{body, collection_response, created, delete_resource, get_or_tags, ok, put_tags_only};
-use crate::auth::{generate_token, token_hash};
+use crate::auth::{generate_token, generate_webhook_secret, token_hash};
 use crate::context::{parse_id, Ctx};
 use crate::encode;
 use crate::error::{ApiError, ApiResult};
@@ -23,9 +23,12 @@ pub async fn list_accounts(ctx: Ctx) -> ApiResult<Response> {
     collection_response(&ctx, "accounts", ctx.base.clone(), Kind::Account, members, true)
 }
 
-/// `GET /accounts/{id}` and `?x=tags`.
+/// `GET /accounts/{id}`, `?x=tags` and `?x=webhookSecret`.
 pub async fn get_account(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     let id = parse_id(&id)?;
+    if crate::query::operation(ctx.query.as_deref()).as_deref() == Some("webhookSecret") {
+        return webhook_secret(ctx, id, None).await;
+    }
     get_or_tags(ctx, Ref { kind: Kind::Account, id: id.clone() }, |ctx| async move {
         ctx.caller.require_role(ROLE_ADMIN)?;
         let account = ctx.state.store.account(&id).await?;
@@ -35,9 +38,50 @@ pub async fn get_account(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response
     .await
 }
 
-/// `PUT /accounts/{id}?x=tags` (the access tags; account tags do not change).
+/// `PUT /accounts/{id}?x=tags` (the access tags; account tags do not change), and
+/// `PUT /accounts/{id}?x=webhookSecret` (sets or, with `{}`, regenerates the secret that
+/// signs the webhooks of the account's triggers).
 pub async fn put_account(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> ApiResult<Response> {
-    put_tags_only(ctx, Ref { kind: Kind::Account, id: parse_id(&id)? }, bytes).await
+    let id = parse_id(&id)?;
+    if crate::query::operation(ctx.query.as_deref()).as_deref() == Some("webhookSecret") {
+        return webhook_secret(ctx, id, Some(&bytes)).await;
+    }
+    put_tags_only(ctx, Ref { kind: Kind::Account, id }, bytes).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct WebhookSecretBody {
+    #[serde(default)]
+    webhook_secret: Option<String>,
+}
+
+/// `GET` and `PUT /accounts/{id}?x=webhookSecret`: administrators read or replace the
+/// secret they hand to the account's owner for verifying webhooks.
+async fn webhook_secret(ctx: Ctx, id: ResourceId, put: Option<&Bytes>) -> ApiResult<Response> {
+    ctx.caller.require_role(ROLE_ADMIN)?;
+    let store = &ctx.state.store;
+    let account = store.account(&id).await?;
+    ctx.caller.require_access(&account.access_tags, "this account")?;
+    let account = match put {
+        None => account,
+        Some(bytes) => {
+            let WebhookSecretBody { webhook_secret } =
+                if bytes.is_empty() { WebhookSecretBody { webhook_secret: None } } else { body(bytes)? };
+            let secret = match webhook_secret {
+                Some(secret) => {
+                    crate::notify::webhook::secret_key(&secret).map_err(ApiError::bad_request)?;
+                    secret
+                }
+                None => generate_webhook_secret(),
+            };
+            store.set_webhook_secret(&id, secret).await?
+        }
+    };
+    Ok(ok(&serde_json::json!({
+        "self": format!("{}?x=webhookSecret", ctx.link(Kind::Account, &id)),
+        "webhookSecret": account.webhook_secret,
+    })))
 }
 
 /// `DELETE /accounts/{id}`
@@ -89,6 +133,7 @@ pub async fn create_account(ctx: Ctx, bytes: Bytes) -> ApiResult<Response> {
             account_tags,
             access_tags: new.access_tags.unwrap_or_else(|| vec![ROLE_ADMIN.to_owned()]),
             token_hash: token_hash(&token),
+            webhook_secret: generate_webhook_secret(),
         })
         .await?;
     Ok(created(ctx.link(Kind::Account, &account.id), &encode::account(&ctx, &account, Some(token))))

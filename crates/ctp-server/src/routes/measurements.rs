@@ -93,6 +93,9 @@ async fn put_result(ctx: Ctx, id: ResourceId, bytes: Bytes) -> ApiResult<Respons
     let now = Timestamp::now();
     let checked = check_result(result.get(), &metric.result_format, now).map_err(ApiError::bad_request)?;
     let outcome = store.push_result(&id, checked, now, &ctx.state.conditions).await?;
+    if !outcome.logs.is_empty() {
+        ctx.state.outbox.wake();
+    }
     Ok(ok(&encode::measurement(&ctx, &outcome.measurement)))
 }
 

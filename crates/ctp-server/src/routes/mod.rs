@@ -3,6 +3,7 @@
 //! back-office operation on a resource URL.
 
 mod accounts;
+mod deliveries;
 mod measurements;
 mod metrics;
 mod scoped;
@@ -77,11 +78,15 @@ pub fn api_routes(base_path: &str) -> Router<AppState> {
         .route(&at("logs"), get(triggers::list_all_logs))
         .route(&at("logs/{id}"), get(triggers::get_log).put(triggers::put_log))
         .route(&at("accounts"), get(accounts::list_accounts).post(accounts::create_account))
+        .route(&at("deliveries"), get(deliveries::list_deliveries))
+        .route(&at("deliveries/{id}"), get(deliveries::get_delivery).put(deliveries::put_delivery))
         .route(
             &at("accounts/{id}"),
             get(accounts::get_account).put(accounts::put_account).delete(accounts::delete_account),
         )
 }
+
+pub(crate) use deliveries::metrics_text;
 
 /// 200 with a JSON body.
 pub(crate) fn ok<T: Serialize>(value: &T) -> Response {

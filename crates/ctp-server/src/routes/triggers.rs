@@ -95,8 +95,9 @@ pub async fn create_trigger(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> A
         return Err(ApiError::bad_request("guardTime must be a number of seconds, 0 or more"));
     }
     check_condition(&ctx, &new.condition, "condition")?;
+    crate::notify::target::validate(&new.notification).map_err(ApiError::bad_request)?;
     let measurement_id = id_from_link(&new.measurement, Kind::Measurement)?;
-    let (trigger, _logs) = ctx
+    let (trigger, logs) = ctx
         .state
         .store
         .create_trigger(
@@ -108,11 +109,15 @@ pub async fn create_trigger(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> A
                 notification: new.notification,
                 guard_time: new.guard_time,
                 tags: new.tags,
+                owner_id: Some(ctx.caller.account.id.clone()),
             },
             Timestamp::now(),
             &ctx.state.conditions,
         )
         .await?;
+    if !logs.is_empty() {
+        ctx.state.outbox.wake();
+    }
     Ok(created(ctx.link(Kind::Trigger, &trigger.id), &encode::trigger(&ctx, &trigger)))
 }
 
@@ -157,7 +162,7 @@ pub async fn get_log(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
         ctx.caller.require_role(ROLE_USER)?;
         let entry = ctx.state.store.log_entry(&id).await?;
         ctx.caller.require_access(&entry.access_tags, "this log entry")?;
-        Ok(ok(&encode::log_entry(&ctx, &entry)))
+        Ok(ok(&encode::log_entry(&ctx.base, &entry)))
     })
     .await
 }

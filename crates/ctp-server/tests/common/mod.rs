@@ -42,6 +42,7 @@ impl TestServer {
                 account_tags: vec!["*".into(), "account:admin".into()],
                 access_tags: vec!["role:admin".into()],
                 token_hash: auth::token_hash(&admin_token),
+                webhook_secret: auth::generate_webhook_secret(),
             })
             .await
             .expect("admin account");
@@ -91,14 +92,21 @@ pub struct Client {
 pub type Answer = (StatusCode, Value);
 
 impl Client {
-    fn new(base: &str, token: Option<&str>) -> Client {
+    /// A client of the API at `base` (`{CtpBase}`) with `token`.
+    pub fn new(base: &str, token: Option<&str>) -> Client {
+        ctp_server::notify::install_crypto_provider();
         Client { http: reqwest::Client::new(), base: base.to_owned(), token: token.map(str::to_owned) }
     }
 
-    /// A full URL: links are used as they are, paths are relative to `{CtpBase}`.
+    /// A full URL: links are used as they are, paths are relative to `{CtpBase}`, and
+    /// paths starting with `/` to the server's root.
     pub fn url(&self, path_or_link: &str) -> String {
         if path_or_link.starts_with("http") {
             path_or_link.to_owned()
+        } else if path_or_link.starts_with('/') {
+            let host_end = self.base.find("://").map(|i| i + 3).unwrap_or(0);
+            let origin_end = self.base[host_end..].find('/').map_or(self.base.len(), |i| host_end + i);
+            format!("{}{path_or_link}", &self.base[..origin_end])
         } else {
             format!("{}{path_or_link}", self.base)
         }
@@ -122,6 +130,17 @@ impl Client {
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
         };
         (status, value)
+    }
+
+    /// The body of a `GET` that must succeed, as text.
+    pub async fn text(&self, path: &str) -> String {
+        let mut request = self.http.get(self.url(path));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("the server answers");
+        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+        response.text().await.expect("a body")
     }
 
     /// `GET`

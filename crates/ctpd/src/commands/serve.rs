@@ -6,12 +6,15 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
 use ctp_model::resources::Header;
 use ctp_model::tags::WILDCARD;
 use ctp_model::ResourceId;
+use ctp_server::notify::xmpp::{XmppSettings, XmppTls};
+use ctp_server::notify::NotifySettings;
 use ctp_server::{auth, demo, AppState, ServerConfig};
 use ctp_store::{NewAccount, Store};
 use ctp_store_sqlite::SqliteStore;
@@ -20,8 +23,8 @@ use serde::Deserialize;
 /// Flags of `ctpd serve`; each overrides the configuration file's key of the same name.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// TOML configuration file (keys: listen, base_path, public_url, database, admin_token,
-    /// demo, log_format).
+    /// TOML configuration file (keys: the flags' names with `_` for `-`, e.g. `base_path`,
+    /// `xmpp_jid`, `delivery_attempts`).
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
@@ -52,6 +55,43 @@ pub struct ServeArgs {
     /// Log format: text or json [default: text].
     #[arg(long, value_name = "FORMAT")]
     pub log_format: Option<String>,
+
+    /// ctpd's own XMPP address, which sends the notifications of `xmpp:` triggers.
+    #[arg(long, value_name = "JID")]
+    pub xmpp_jid: Option<String>,
+
+    /// Password of the XMPP account.
+    #[arg(long, env = "CTPD_XMPP_PASSWORD", value_name = "PASSWORD", hide_env_values = true)]
+    pub xmpp_password: Option<String>,
+
+    /// XMPP server [default: the JID's domain, port 5222].
+    #[arg(long, value_name = "HOST:PORT")]
+    pub xmpp_server: Option<String>,
+
+    /// XMPP transport security: starttls (verified) or off (loopback servers only) [default: starttls].
+    #[arg(long, value_name = "MODE")]
+    pub xmpp_tls: Option<String>,
+
+    /// A PEM file of CA certificates trusted, beside the system's, for the XMPP server.
+    #[arg(long, value_name = "PATH")]
+    pub xmpp_ca_file: Option<PathBuf>,
+
+    /// Attempts of a notification before it is kept as failed [default: 10].
+    #[arg(long, value_name = "N")]
+    pub delivery_attempts: Option<u32>,
+
+    /// Seconds to wait after a notification's first failed attempt, doubled after each
+    /// further one [default: 1].
+    #[arg(long, value_name = "SECONDS")]
+    pub delivery_backoff: Option<f64>,
+
+    /// Longest wait between two attempts, in seconds [default: 300].
+    #[arg(long, value_name = "SECONDS")]
+    pub delivery_max_backoff: Option<f64>,
+
+    /// Seconds allowed for one attempt (webhook answer, XMPP acknowledgement) [default: 10].
+    #[arg(long, value_name = "SECONDS")]
+    pub delivery_timeout: Option<f64>,
 }
 
 /// The configuration file.
@@ -65,6 +105,15 @@ struct FileConfig {
     admin_token: Option<String>,
     demo: Option<bool>,
     log_format: Option<String>,
+    xmpp_jid: Option<String>,
+    xmpp_password: Option<String>,
+    xmpp_server: Option<String>,
+    xmpp_tls: Option<String>,
+    xmpp_ca_file: Option<PathBuf>,
+    delivery_attempts: Option<u32>,
+    delivery_backoff: Option<f64>,
+    delivery_max_backoff: Option<f64>,
+    delivery_timeout: Option<f64>,
 }
 
 /// The settings in force.
@@ -77,6 +126,37 @@ struct Settings {
     admin_token: Option<String>,
     demo: bool,
     json_logs: bool,
+    xmpp: Option<XmppSettings>,
+    xmpp_ca_file: Option<PathBuf>,
+    delivery_attempts: u32,
+    delivery_backoff: Duration,
+    delivery_max_backoff: Duration,
+    delivery_timeout: Duration,
+}
+
+/// A positive number of seconds.
+fn seconds(name: &str, value: f64) -> anyhow::Result<Duration> {
+    Duration::try_from_secs_f64(value)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| anyhow::anyhow!("{name} must be a positive number of seconds, got {value}"))
+}
+
+/// ctpd's XMPP account, when a JID is configured.
+fn xmpp_settings(args: &ServeArgs, file: &FileConfig) -> anyhow::Result<Option<XmppSettings>> {
+    let Some(jid) = args.xmpp_jid.clone().or(file.xmpp_jid.clone()) else {
+        return Ok(None);
+    };
+    let jid = XmppSettings::parse_jid(&jid).map_err(|e| anyhow::anyhow!("xmpp_jid: {e}"))?;
+    let Some(password) = args.xmpp_password.clone().or(file.xmpp_password.clone()) else {
+        bail!("xmpp_jid needs a password: --xmpp-password, CTPD_XMPP_PASSWORD or xmpp_password");
+    };
+    let tls = match args.xmpp_tls.clone().or(file.xmpp_tls.clone()).as_deref().unwrap_or("starttls") {
+        "starttls" => XmppTls::StartTls,
+        "off" => XmppTls::Off,
+        other => bail!("xmpp_tls must be starttls or off, got {other:?}"),
+    };
+    Ok(Some(XmppSettings { jid, password, server: args.xmpp_server.clone().or(file.xmpp_server.clone()), tls }))
 }
 
 fn settings(args: &ServeArgs) -> anyhow::Result<Settings> {
@@ -88,6 +168,7 @@ fn settings(args: &ServeArgs) -> anyhow::Result<Settings> {
         }
         None => FileConfig::default(),
     };
+    let xmpp = xmpp_settings(args, &file)?;
     let mut base_path = args.base_path.clone().or(file.base_path).unwrap_or_else(|| "/api/1.0/".into());
     if !base_path.starts_with('/') {
         base_path.insert(0, '/');
@@ -104,6 +185,18 @@ fn settings(args: &ServeArgs) -> anyhow::Result<Settings> {
         other => bail!("log_format must be text or json, got {other:?}"),
     };
     Ok(Settings {
+        xmpp,
+        xmpp_ca_file: args.xmpp_ca_file.clone().or(file.xmpp_ca_file),
+        delivery_attempts: match args.delivery_attempts.or(file.delivery_attempts).unwrap_or(10) {
+            0 => bail!("delivery_attempts must be at least 1"),
+            n => n,
+        },
+        delivery_backoff: seconds("delivery_backoff", args.delivery_backoff.or(file.delivery_backoff).unwrap_or(1.0))?,
+        delivery_max_backoff: seconds(
+            "delivery_max_backoff",
+            args.delivery_max_backoff.or(file.delivery_max_backoff).unwrap_or(300.0),
+        )?,
+        delivery_timeout: seconds("delivery_timeout", args.delivery_timeout.or(file.delivery_timeout).unwrap_or(10.0))?,
         listen: args.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".parse().expect("valid address")),
         base_path,
         public_url,
@@ -138,6 +231,9 @@ fn init_logging(json: bool) {
 pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     let settings = settings(args)?;
     init_logging(settings.json_logs);
+    if let Some(ca_file) = &settings.xmpp_ca_file {
+        trust_extra_ca(ca_file)?;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(serve(settings))
 }
@@ -164,6 +260,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
                 account_tags: vec![WILDCARD.into(), "account:admin".into()],
                 access_tags: vec!["role:admin".into()],
                 token_hash: auth::token_hash(token),
+                webhook_secret: auth::generate_webhook_secret(),
             })
             .await
             .map_err(|e| anyhow::anyhow!("cannot set up the admin account: {e}"))?;
@@ -180,7 +277,36 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         print_demo(&base_url, &data, admin_token.as_deref().unwrap_or(""));
     }
     tracing::info!(%address, database = %settings.database, "ctpd is serving {base_url}");
-    ctp_server::serve(listener, state, shutdown_signal()).await?;
+
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut notify = NotifySettings::new(base_url.clone());
+    notify.max_attempts = settings.delivery_attempts;
+    notify.initial_backoff = settings.delivery_backoff;
+    notify.max_backoff = settings.delivery_max_backoff;
+    notify.attempt_timeout = settings.delivery_timeout;
+    notify.xmpp = settings.xmpp.clone();
+    let worker = tokio::spawn(ctp_server::notify::run(Arc::clone(&store), Arc::clone(&state.outbox), notify, {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }
+    }));
+    let server = ctp_server::serve(listener, state, {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }
+    });
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    server.await?;
+    match worker.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "the notification worker failed"),
+        Err(e) => tracing::error!(error = %e, "the notification worker panicked"),
+    }
     // The last handle on the store: dropping it finishes queued writes and closes the file.
     drop(store);
     tracing::info!("ctpd stopped; the store is closed");
@@ -210,6 +336,31 @@ Try:
         agent = data.agent_token,
         admin = admin_token,
     );
+}
+
+/// Adds the CA certificates of `ca_file` to the trust store of ctpd's outgoing TLS
+/// connections. tokio-xmpp verifies with the system's store, read by rustls-native-certs,
+/// which honours `SSL_CERT_FILE`: that variable is pointed, before any thread starts, at a
+/// bundle of the system's certificates and these.
+fn trust_extra_ca(ca_file: &std::path::Path) -> anyhow::Result<()> {
+    let extra = std::fs::read_to_string(ca_file).with_context(|| format!("cannot read {}", ca_file.display()))?;
+    if !extra.contains("-----BEGIN CERTIFICATE-----") {
+        bail!("{} holds no PEM certificate", ca_file.display());
+    }
+    let system = std::env::var_os("SSL_CERT_FILE")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(
+            ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"]
+                .map(PathBuf::from),
+        )
+        .find_map(|path| std::fs::read_to_string(path).ok())
+        .unwrap_or_default();
+    let bundle = std::env::temp_dir().join(format!("ctpd-trust-{}.pem", std::process::id()));
+    std::fs::write(&bundle, format!("{system}\n{extra}\n"))
+        .with_context(|| format!("cannot write {}", bundle.display()))?;
+    std::env::set_var("SSL_CERT_FILE", &bundle);
+    Ok(())
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

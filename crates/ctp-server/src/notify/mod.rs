@@ -1,0 +1,248 @@
+//! Notifications (4.2.7): the delivery worker of the outbox.
+//!
+//! When a trigger fires, the store writes a delivery job in the transaction of the log
+//! entry. The worker claims due jobs (leasing them, so that another instance or a crash
+//! cannot lose them), sends each to its trigger's `notification` URI — an XMPP chat
+//! message or a signed webhook, whose body is the log entry's JSON exactly as
+//! `GET {CtpBase}/logs/{id}` returns it — and records the outcome: delivered, retried with
+//! exponential backoff, or failed after the last attempt (administrators may retry it).
+
+pub mod metrics;
+pub mod target;
+pub mod webhook;
+pub mod xmpp;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ctp_model::resources::Kind;
+use ctp_model::Timestamp;
+use ctp_store::{DeliveryOutcome, DueDelivery, Store};
+use tokio::sync::{Notify, Semaphore};
+
+use crate::context::link;
+use crate::encode;
+pub use metrics::DeliveryMetrics;
+use target::{Channel, Target};
+use webhook::WebhookSender;
+use xmpp::{XmppSender, XmppSettings};
+
+/// What the API and the worker share: a wake-up call for new jobs and the counters.
+#[derive(Default)]
+pub struct Outbox {
+    wake: Notify,
+    /// Deliveries sent, retried and failed.
+    pub metrics: DeliveryMetrics,
+}
+
+impl Outbox {
+    /// Tells the worker that new jobs may be due (after a push that wrote log entries).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+}
+
+/// Settings of the delivery worker.
+#[derive(Debug, Clone)]
+pub struct NotifySettings {
+    /// `{CtpBase}` of the links in notifications.
+    pub link_base: String,
+    /// Attempts before a job is kept as failed.
+    pub max_attempts: u32,
+    /// Wait after the first failed attempt; doubled after each further one.
+    pub initial_backoff: Duration,
+    /// Longest wait between two attempts.
+    pub max_backoff: Duration,
+    /// Time allowed for one attempt (webhook request, XMPP acknowledgement).
+    pub attempt_timeout: Duration,
+    /// Jobs attempted at the same time.
+    pub concurrency: usize,
+    /// How long delivered jobs stay listed before they are pruned.
+    pub retention: Duration,
+    /// ctpd's XMPP account, if notifications go over XMPP.
+    pub xmpp: Option<XmppSettings>,
+}
+
+impl NotifySettings {
+    /// Default settings for links under `link_base`.
+    pub fn new(link_base: String) -> NotifySettings {
+        NotifySettings {
+            link_base,
+            max_attempts: 10,
+            initial_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(300),
+            attempt_timeout: Duration::from_secs(10),
+            concurrency: 64,
+            retention: Duration::from_secs(7 * 24 * 3600),
+            xmpp: None,
+        }
+    }
+
+    /// The wait before attempt `attempts + 1`, after `attempts` failures.
+    pub fn backoff(&self, attempts: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempts.saturating_sub(1).min(30));
+        self.initial_backoff.saturating_mul(factor).min(self.max_backoff)
+    }
+}
+
+/// Installs ring as rustls' process-wide cryptography, once; every HTTPS client of the
+/// process (webhooks, and tests' clients) needs it.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+struct Senders {
+    webhook: WebhookSender,
+    xmpp: Option<XmppSender>,
+}
+
+/// Runs the delivery worker until `shutdown` completes; attempts in flight then finish
+/// (or are taken up again at the next start).
+pub async fn run(
+    store: Arc<dyn Store>,
+    outbox: Arc<Outbox>,
+    settings: NotifySettings,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), String> {
+    let senders = Arc::new(Senders {
+        webhook: WebhookSender::new(settings.attempt_timeout)?,
+        xmpp: settings.xmpp.clone().map(|xmpp| XmppSender::start(xmpp, settings.attempt_timeout)),
+    });
+    let settings = Arc::new(settings);
+    store.release_claims(Timestamp::now()).await.map_err(|e| e.to_string())?;
+    let slots = Arc::new(Semaphore::new(settings.concurrency.max(1)));
+    // A claimed job is due again if its attempt has not been recorded by then.
+    let lease = settings.attempt_timeout * 3 + Duration::from_secs(30);
+    let mut housekeeping = tokio::time::interval(Duration::from_secs(60));
+    tokio::pin!(shutdown);
+    loop {
+        let free = slots.available_permits();
+        let now = Timestamp::now();
+        let due = if free == 0 {
+            Vec::new()
+        } else {
+            match store.claim_deliveries(now, after(now, lease), free).await {
+                Ok(due) => due,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read the outbox");
+                    Vec::new()
+                }
+            }
+        };
+        let claimed_all = due.len() == free && free > 0;
+        for job in due {
+            let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else { break };
+            let (store, outbox, settings, senders) =
+                (Arc::clone(&store), Arc::clone(&outbox), Arc::clone(&settings), Arc::clone(&senders));
+            tokio::spawn(async move {
+                attempt(&*store, &outbox, &settings, &senders, job).await;
+                drop(slot);
+            });
+        }
+        if claimed_all {
+            continue; // more may be due
+        }
+        let wait = match store.next_delivery_time().await {
+            Ok(Some(next)) if free > 0 => {
+                Duration::from_millis(next.millis().saturating_sub(Timestamp::now().millis()).max(0) as u64)
+            }
+            _ => Duration::from_secs(1),
+        }
+        // Polls now and then also for jobs written by other instances.
+        .min(Duration::from_secs(1));
+        tokio::select! {
+            _ = &mut shutdown => break,
+            _ = outbox.wake.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+            _ = housekeeping.tick() => {
+                outbox.metrics.log_summary();
+                prune(&*store, &settings).await;
+            }
+        }
+    }
+    // Let attempts in flight record their outcome.
+    let _ =
+        tokio::time::timeout(settings.attempt_timeout, slots.acquire_many(settings.concurrency.max(1) as u32)).await;
+    outbox.metrics.log_summary();
+    Ok(())
+}
+
+fn after(now: Timestamp, wait: Duration) -> Timestamp {
+    Timestamp::from_millis(now.millis().saturating_add(wait.as_millis() as i64)).unwrap_or(now)
+}
+
+async fn prune(store: &dyn Store, settings: &NotifySettings) {
+    let before = Timestamp::from_millis(Timestamp::now().millis() - settings.retention.as_millis() as i64);
+    if let Some(before) = before {
+        match store.prune_deliveries(before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "pruned delivered notification jobs"),
+            Err(e) => tracing::warn!(error = %e, "cannot prune delivered notification jobs"),
+        }
+    }
+}
+
+/// Sends one job and records the outcome.
+async fn attempt(store: &dyn Store, outbox: &Outbox, settings: &NotifySettings, senders: &Senders, job: DueDelivery) {
+    let DueDelivery { delivery, log, webhook_secret } = job;
+    let log_url = link(&settings.link_base, Kind::Log, &log.id);
+    let target = Target::parse(&delivery.target);
+    let channel = target.as_ref().map(Target::channel).unwrap_or(Channel::Webhook);
+    let sent = match target {
+        Err(e) => Err(e),
+        Ok(target) => {
+            let body = match serde_json::to_string(&encode::log_entry(&settings.link_base, &log)) {
+                Ok(body) => body,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot encode a log entry");
+                    return;
+                }
+            };
+            match target {
+                Target::Webhook(url) => senders.webhook.send(&url, &log_url, body, webhook_secret.as_deref()).await,
+                Target::Xmpp(to) => match &senders.xmpp {
+                    Some(xmpp) => xmpp.send(to, log_url.clone(), body).await,
+                    None => Err("ctpd has no XMPP account configured (--xmpp-jid)".to_owned()),
+                },
+            }
+        }
+    };
+    let now = Timestamp::now();
+    let attempts = delivery.attempts + 1;
+    let outcome = match sent {
+        Ok(()) => {
+            outbox.metrics.sent(channel);
+            tracing::debug!(delivery = %delivery.id, log = %log_url, channel = channel.as_str(), "notification delivered");
+            DeliveryOutcome::Delivered
+        }
+        Err(error) if attempts >= settings.max_attempts => {
+            outbox.metrics.failed(channel);
+            tracing::error!(delivery = %delivery.id, %attempts, %error, "notification failed after its last attempt");
+            DeliveryOutcome::Failed { error }
+        }
+        Err(error) => {
+            outbox.metrics.retried(channel);
+            let wait = settings.backoff(attempts);
+            tracing::warn!(delivery = %delivery.id, %attempts, ?wait, %error, "notification attempt failed; will retry");
+            DeliveryOutcome::Retry { at: after(now, wait), error }
+        }
+    };
+    if let Err(e) = store.finish_delivery(&delivery.id, outcome, now).await {
+        tracing::error!(delivery = %delivery.id, error = %e, "cannot record a delivery attempt; it will be retried");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_bound() {
+        let mut settings = NotifySettings::new("http://localhost/api/1.0/".into());
+        settings.initial_backoff = Duration::from_millis(100);
+        settings.max_backoff = Duration::from_millis(500);
+        let waits: Vec<u64> = (1..=6).map(|a| settings.backoff(a).as_millis() as u64).collect();
+        assert_eq!(waits, [100, 200, 400, 500, 500, 500]);
+        assert_eq!(settings.backoff(u32::MAX), Duration::from_millis(500));
+    }
+}

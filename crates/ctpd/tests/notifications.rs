@@ -1,0 +1,547 @@
+//! Notifications with real peers: the real `ctpd` binary, a webhook receiver in the test,
+//! a real Prosody XMPP server (started by the test on its own port and folder) and a real
+//! XMPP client for the customer.
+
+#[path = "../../ctp-server/tests/common/mod.rs"]
+#[allow(unused_imports)]
+mod api;
+
+use std::collections::HashSet;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use api::{link, Client, Tree};
+use axum::http::{HeaderMap, StatusCode};
+use base64::Engine;
+use futures_util::StreamExt;
+use hmac::{KeyInit, Mac};
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The real binary on a given port over a database in `dir`; restarted on the same port,
+/// its links stay the same.
+struct Ctpd {
+    child: Child,
+    port: u16,
+    admin_token: String,
+}
+
+impl Ctpd {
+    fn start(dir: &Path, port: u16, extra: &[&str]) -> Ctpd {
+        let admin_token = "admin-token-for-notification-tests".to_owned();
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("ctpd.log")).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_ctpd"))
+            .current_dir(dir)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--database", "sqlite:ctpd.db", "--admin-token", &admin_token])
+            .args(["--delivery-backoff", "0.1", "--delivery-max-backoff", "0.4", "--delivery-timeout", "3"])
+            .args(extra)
+            .env("RUST_LOG", "info,ctp_server::notify=debug")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("ctpd starts");
+        let ctpd = Ctpd { child, port, admin_token };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "ctpd did not start: {}", log_of(dir));
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        ctpd
+    }
+
+    /// A client of this server with `token`.
+    fn client(&self, token: &str) -> Client {
+        Client::new(&format!("http://127.0.0.1:{}/api/1.0/", self.port), Some(token))
+    }
+
+    fn admin(&self) -> Client {
+        self.client(&self.admin_token)
+    }
+
+    fn kill(mut self) {
+        self.child.kill().unwrap(); // SIGKILL
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Ctpd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn log_of(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("ctpd.log")).unwrap_or_default()
+}
+
+/// The path under the API of a link.
+fn path(link: &str) -> String {
+    link.split_once("/api/1.0/").expect("a link of the API").1.to_owned()
+}
+
+/// A tenant: the tree, a customer (with its webhook secret) and an agent.
+struct Tenant {
+    tree: Tree,
+    customer: Client,
+    agent: Client,
+    webhook_secret: String,
+}
+
+async fn tenant(ctpd: &Ctpd) -> Tenant {
+    let admin = ctpd.admin();
+    let tree = Tree::build(&admin, &["tenant:a"], false).await;
+    let customer =
+        admin.create("accounts", json!({"name": "hospital", "accountTags": ["role:user", "tenant:a"]})).await;
+    let agent = admin.create("accounts", json!({"name": "agent", "accountTags": ["role:agent", "tenant:a"]})).await;
+    let webhook_secret = customer["webhookSecret"].as_str().expect("a webhook secret at creation").to_owned();
+    Tenant {
+        tree,
+        customer: ctpd.client(customer["token"].as_str().unwrap()),
+        agent: ctpd.client(agent["token"].as_str().unwrap()),
+        webhook_secret,
+    }
+}
+
+impl Tenant {
+    async fn trigger(&self, notification: &str) -> Value {
+        self.customer
+            .create(
+                &format!("{}/triggers", path(&link(&self.tree.view))),
+                json!({"name": "high level", "measurement": link(&self.tree.measurement), "condition": "value[0].level >= 7",
+                       "notification": notification, "guardTime": 0}),
+            )
+            .await
+    }
+
+    /// Pushes a result that makes the trigger fire; returns the URL of the new log entry.
+    async fn fire(&self, level: i64) -> String {
+        let measurement = path(&link(&self.tree.measurement));
+        let (status, body) =
+            self.agent.put(&format!("{measurement}?x=result"), json!({"result": {"value": [{"level": level}]}})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let logs = self.customer.get_ok(&format!("{}/logs", path(&link(&self.tree.view)))).await;
+        let newest = logs["collection"].as_array().unwrap().last().unwrap()["link"].as_str().unwrap().to_owned();
+        newest
+    }
+}
+
+/// The exact bytes of `GET {link}`.
+async fn raw_get(client: &Client, link: &str) -> String {
+    let (status, _) = client.get(&path(link)).await;
+    assert_eq!(status, StatusCode::OK);
+    client.text(&path(link)).await
+}
+
+// ----- webhooks -----
+
+/// One POST as the receiver got it.
+struct Received {
+    headers: HeaderMap,
+    body: String,
+}
+
+/// A webhook receiver that answers with a status the test controls.
+struct Receiver {
+    url: String,
+    status: Arc<AtomicU16>,
+    posts: mpsc::UnboundedReceiver<Received>,
+}
+
+async fn receiver_on(listener: tokio::net::TcpListener) -> Receiver {
+    let url = format!("http://{}/ctp-alerts", listener.local_addr().unwrap());
+    let status = Arc::new(AtomicU16::new(200));
+    let (tx, posts) = mpsc::unbounded_channel();
+    let answer = Arc::clone(&status);
+    let app = axum::Router::new().route(
+        "/ctp-alerts",
+        axum::routing::post(move |headers: HeaderMap, body: String| {
+            let answer = StatusCode::from_u16(answer.load(Ordering::SeqCst)).unwrap();
+            let _ = tx.send(Received { headers, body });
+            async move { answer }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Receiver { url, status, posts }
+}
+
+async fn receiver() -> Receiver {
+    receiver_on(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()).await
+}
+
+impl Receiver {
+    async fn next(&mut self) -> Received {
+        tokio::time::timeout(Duration::from_secs(20), self.posts.recv()).await.expect("a webhook arrives").unwrap()
+    }
+}
+
+/// Checks a signature as a receiver following the Standard Webhooks specification does.
+fn verify(secret: &str, received: &Received) {
+    let header = |name: &str| received.headers.get(name).unwrap_or_else(|| panic!("{name} header")).to_str().unwrap();
+    let (id, timestamp) = (header("webhook-id"), header("webhook-timestamp"));
+    let age = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+        - timestamp.parse::<i64>().unwrap();
+    assert!(age.abs() < 300, "a fresh timestamp");
+    let key = base64::engine::general_purpose::STANDARD.decode(secret.strip_prefix("whsec_").unwrap()).unwrap();
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
+    mac.update(format!("{id}.{timestamp}.{}", received.body).as_bytes());
+    let expected = format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()));
+    assert!(header("webhook-signature").split(' ').any(|s| s == expected), "the signature verifies");
+}
+
+async fn wait_for<F: std::future::Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_webhook_carries_the_log_entry_signed_and_is_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctpd = Ctpd::start(dir.path(), free_port(), &[]);
+    let mut hook = receiver().await;
+    let tenant = tenant(&ctpd).await;
+    tenant.trigger(&hook.url).await;
+    let log = tenant.fire(9).await;
+
+    let post = hook.next().await;
+    assert_eq!(post.headers["content-type"], "application/json");
+    assert_eq!(post.headers["webhook-id"], log.as_str(), "the log entry's URL is the message id");
+    assert_eq!(post.body, raw_get(&tenant.customer, &log).await, "the body is GET /logs/{{id}}, byte for byte");
+    verify(&tenant.webhook_secret, &post);
+
+    let admin = ctpd.admin();
+    wait_for("the delivery to be recorded", || async {
+        admin.get_ok("deliveries?state=delivered").await["collectionLength"] == 1
+    })
+    .await;
+    let delivery = &admin.get_ok("deliveries").await["collection"][0];
+    assert_eq!(delivery["logEntry"], log.as_str());
+    assert_eq!((delivery["channel"].as_str(), delivery["attempts"].as_u64()), (Some("webhook"), Some(1)));
+    let metrics = admin.text("/metrics").await;
+    assert!(metrics.contains("ctpd_deliveries_sent_total{channel=\"webhook\"} 1"), "{metrics}");
+    let (status, _) = tenant.customer.get("/metrics").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "metrics are for administrators");
+    let (status, _) = tenant.customer.get("deliveries").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "the outbox is for administrators");
+}
+
+#[tokio::test]
+async fn a_trigger_needs_a_notification_ctpd_can_deliver() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctpd = Ctpd::start(dir.path(), free_port(), &[]);
+    let tenant = tenant(&ctpd).await;
+    for bad in ["mailto:team@example.com", "xmpp:example.com", "team@example.com", "https://"] {
+        let (status, body) = tenant
+            .customer
+            .post(
+                &format!("{}/triggers", path(&link(&tenant.tree.view))),
+                json!({"measurement": link(&tenant.tree.measurement), "condition": "true", "notification": bad}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        let message = body["error"].as_str().unwrap();
+        assert!(message.contains("xmpp:") && message.contains("http(s)"), "{message}");
+    }
+    let triggers = tenant.customer.get_ok(&format!("{}/triggers", path(&link(&tenant.tree.view)))).await;
+    assert_eq!(triggers["collectionLength"], 0, "nothing was created");
+}
+
+#[tokio::test]
+async fn a_failing_receiver_ends_failed_and_an_admin_retry_delivers() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctpd = Ctpd::start(dir.path(), free_port(), &["--delivery-attempts", "3"]);
+    let mut hook = receiver().await;
+    hook.status.store(500, Ordering::SeqCst);
+    let tenant = tenant(&ctpd).await;
+    tenant.trigger(&hook.url).await;
+    let log = tenant.fire(8).await;
+    for _ in 0..3 {
+        assert_eq!(hook.next().await.headers["webhook-id"], log.as_str());
+    }
+    let admin = ctpd.admin();
+    wait_for("the job to fail", || async { admin.get_ok("deliveries?state=failed").await["collectionLength"] == 1 })
+        .await;
+    let failed = admin.get_ok("deliveries?state=failed").await["collection"][0].clone();
+    assert_eq!(failed["attempts"], 3);
+    assert!(failed["lastError"].as_str().unwrap().contains("500"), "{failed}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(hook.posts.try_recv().is_err(), "no attempt after the last one");
+
+    hook.status.store(204, Ordering::SeqCst);
+    let (status, retried) = admin.put(&format!("{}?x=retry", path(failed["self"].as_str().unwrap())), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{retried}");
+    let post = hook.next().await;
+    assert_eq!(post.headers["webhook-id"], log.as_str());
+    verify(&tenant.webhook_secret, &post);
+    wait_for("the retried job to be delivered", || async {
+        admin.get_ok("deliveries?state=delivered").await["collectionLength"] == 1
+    })
+    .await;
+    let metrics = admin.text("/metrics").await;
+    for line in [
+        "ctpd_deliveries_retried_total{channel=\"webhook\"} 2",
+        "ctpd_deliveries_failed_total{channel=\"webhook\"} 1",
+        "ctpd_deliveries_sent_total{channel=\"webhook\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
+}
+
+#[tokio::test]
+async fn pending_jobs_survive_a_sigkill_and_are_delivered_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let ctpd = Ctpd::start(dir.path(), port, &["--delivery-attempts", "1000"]);
+    // The receiver's port is reserved but nobody listens yet: every attempt is refused.
+    let hook_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hook_address = hook_listener.local_addr().unwrap();
+    drop(hook_listener);
+    let tenant = tenant(&ctpd).await;
+    tenant.trigger(&format!("http://{hook_address}/ctp-alerts")).await;
+    let mut logs = HashSet::new();
+    for level in 7..12 {
+        logs.insert(tenant.fire(level).await);
+    }
+    let admin = ctpd.admin();
+    wait_for("attempts to fail", || async {
+        let pending = admin.get_ok("deliveries?state=pending").await;
+        pending["collectionLength"] == 5 && pending["collection"][4]["attempts"].as_u64() >= Some(1)
+    })
+    .await;
+    ctpd.kill();
+
+    let listener = tokio::net::TcpListener::bind(hook_address).await.unwrap();
+    let mut hook = receiver_on(listener).await;
+    let _ctpd = Ctpd::start(dir.path(), port, &[]);
+    let mut received = HashSet::new();
+    while received.len() < logs.len() {
+        let post = hook.next().await;
+        verify(&tenant.webhook_secret, &post);
+        received.insert(post.headers["webhook-id"].to_str().unwrap().to_owned());
+    }
+    assert_eq!(received, logs, "every log entry arrived");
+}
+
+// ----- XMPP -----
+
+/// A Prosody server of the test's own: its configuration, a port and a folder.
+struct Prosody {
+    dir: PathBuf,
+    port: u16,
+    child: Option<Child>,
+}
+
+const CTPD_JID: &str = "ctpd@localhost";
+const CTPD_PASSWORD: &str = "ctpd-secret";
+const CUSTOMER_JID: &str = "customer@localhost";
+const CUSTOMER_PASSWORD: &str = "customer-secret";
+
+impl Prosody {
+    fn config() -> String {
+        format!("{}/tests/fixtures/prosody.cfg.lua", env!("CARGO_MANIFEST_DIR"))
+    }
+
+    fn prosodyctl(&self, args: &[&str]) {
+        let status = Command::new("prosodyctl")
+            .args(["--config", &Prosody::config()])
+            .args(args)
+            .env("PROSODY_DIR", &self.dir)
+            .env("PROSODY_PORT", self.port.to_string())
+            .stdout(Stdio::null())
+            .status()
+            .expect("prosodyctl runs (scripts/test installs Prosody)");
+        assert!(status.success(), "prosodyctl {args:?}");
+    }
+
+    fn start(dir: &Path) -> Prosody {
+        let dir = dir.join("prosody");
+        std::fs::create_dir_all(dir.join("data")).unwrap();
+        std::fs::create_dir_all(dir.join("certs")).unwrap();
+        let mut prosody = Prosody { dir, port: free_port(), child: None };
+        prosody.prosodyctl(&["register", "ctpd", "localhost", CTPD_PASSWORD]);
+        prosody.prosodyctl(&["register", "customer", "localhost", CUSTOMER_PASSWORD]);
+        prosody.resume();
+        prosody
+    }
+
+    /// Starts the server (again) on the same port and folder.
+    fn resume(&mut self) {
+        let child = Command::new("prosody")
+            .args(["--config", &Prosody::config(), "-F"])
+            .env("PROSODY_DIR", &self.dir)
+            .env("PROSODY_PORT", self.port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("prosody starts");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "prosody did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Stops the server (SIGTERM) and waits for it to exit.
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while child.try_wait().unwrap().is_none() {
+                if Instant::now() > deadline {
+                    let _ = child.kill();
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+
+    fn ctpd_flags(&self) -> Vec<String> {
+        ["--xmpp-jid", CTPD_JID, "--xmpp-password", CTPD_PASSWORD, "--xmpp-tls", "off", "--xmpp-server"]
+            .into_iter()
+            .map(str::to_owned)
+            .chain([format!("127.0.0.1:{}", self.port)])
+            .collect()
+    }
+}
+
+impl Drop for Prosody {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A chat message as the customer's client got it.
+struct Chat {
+    from: String,
+    id: String,
+    body: String,
+}
+
+/// The customer's XMPP client: online, with available presence, collecting messages.
+async fn customer_client(port: u16) -> mpsc::UnboundedReceiver<Chat> {
+    use tokio_xmpp::parsers::message::{Message, MessageType};
+    use tokio_xmpp::parsers::presence::{Presence, Type};
+    let jid = tokio_xmpp::jid::BareJid::from_str(CUSTOMER_JID).unwrap();
+    let mut client = tokio_xmpp::Client::new_plaintext(
+        jid,
+        CUSTOMER_PASSWORD,
+        tokio_xmpp::connect::DnsConfig::addr(&format!("127.0.0.1:{port}")),
+        tokio_xmpp::xmlstream::Timeouts::default(),
+    );
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (online_tx, online) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let mut online_tx = Some(online_tx);
+        while let Some(event) = client.next().await {
+            match event {
+                tokio_xmpp::Event::Online { .. } => {
+                    client.send_stanza(Presence::new(Type::None).into()).await.unwrap();
+                    if let Some(online) = online_tx.take() {
+                        let _ = online.send(());
+                    }
+                }
+                tokio_xmpp::Event::Stanza(stanza) => {
+                    if let Ok(message) = Message::try_from(stanza) {
+                        if message.type_ == MessageType::Chat {
+                            let _ = tx.send(Chat {
+                                from: message.from.map(|f| f.to_bare().to_string()).unwrap_or_default(),
+                                id: message.id.map(|id| id.0).unwrap_or_default(),
+                                // Prosody sets xml:lang="en": take whichever body there is.
+                                body: message.bodies.values().next().cloned().unwrap_or_default(),
+                            });
+                        }
+                    }
+                }
+                tokio_xmpp::Event::Disconnected(_) => {}
+            }
+        }
+    });
+    tokio::time::timeout(Duration::from_secs(20), online).await.expect("the customer gets online").unwrap();
+    rx
+}
+
+async fn next_chat(chats: &mut mpsc::UnboundedReceiver<Chat>) -> Chat {
+    tokio::time::timeout(Duration::from_secs(30), chats.recv()).await.expect("a chat message arrives").unwrap()
+}
+
+#[tokio::test]
+async fn an_xmpp_customer_receives_exactly_the_log_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let prosody = Prosody::start(dir.path());
+    let mut chats = customer_client(prosody.port).await;
+    let flags = prosody.ctpd_flags();
+    let ctpd = Ctpd::start(dir.path(), free_port(), &flags.iter().map(String::as_str).collect::<Vec<_>>());
+    let tenant = tenant(&ctpd).await;
+    let trigger = tenant.trigger(&format!("xmpp:{CUSTOMER_JID}")).await;
+    assert_eq!(trigger["notification"], "xmpp:customer@localhost");
+    let log = tenant.fire(10).await;
+
+    let chat = next_chat(&mut chats).await;
+    assert_eq!(chat.from, CTPD_JID);
+    assert_eq!(chat.id, log, "the log entry's URL is the message id");
+    assert_eq!(chat.body, raw_get(&tenant.customer, &log).await, "the body is GET /logs/{{id}}, byte for byte");
+    let admin = ctpd.admin();
+    wait_for("the delivery to be recorded", || async {
+        admin.get_ok("deliveries?state=delivered").await["collection"][0]["channel"] == "xmpp"
+    })
+    .await;
+    assert!(admin.text("/metrics").await.contains("ctpd_deliveries_sent_total{channel=\"xmpp\"} 1"));
+}
+
+#[tokio::test]
+async fn notifications_sent_while_the_xmpp_server_is_down_arrive_once_it_is_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut prosody = Prosody::start(dir.path());
+    let flags = prosody.ctpd_flags();
+    let ctpd = Ctpd::start(
+        dir.path(),
+        free_port(),
+        &flags.iter().map(String::as_str).chain(["--delivery-attempts", "1000"]).collect::<Vec<_>>(),
+    );
+    let tenant = tenant(&ctpd).await;
+    tenant.trigger(&format!("xmpp:{CUSTOMER_JID}")).await;
+    let first = tenant.fire(7).await;
+    let mut chats = customer_client(prosody.port).await;
+    assert_eq!(next_chat(&mut chats).await.id, first);
+
+    prosody.stop();
+    let mut logs = HashSet::new();
+    for level in 7..12 {
+        logs.insert(tenant.fire(level).await);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let admin = ctpd.admin();
+    wait_for("attempts to fail while the server is down", || async {
+        let pending = admin.get_ok("deliveries?state=pending").await;
+        pending["collection"].as_array().is_some_and(|jobs| jobs.iter().any(|j| j["attempts"].as_u64() >= Some(1)))
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    prosody.resume();
+    // Messages that arrive before the customer is back online wait in offline storage.
+    let mut chats = customer_client(prosody.port).await;
+    let mut received = HashSet::new();
+    while !logs.is_subset(&received) {
+        let chat = next_chat(&mut chats).await;
+        assert_eq!(chat.body, raw_get(&tenant.customer, &chat.id).await);
+        received.insert(chat.id);
+    }
+    wait_for("every job to be recorded as delivered", || async {
+        admin.get_ok("deliveries?state=delivered").await["collectionLength"] == 6
+    })
+    .await;
+}
