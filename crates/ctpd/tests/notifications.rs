@@ -342,6 +342,41 @@ struct Prosody {
     dir: PathBuf,
     port: u16,
     child: Option<Child>,
+    tls: bool,
+}
+
+/// A CA and a leaf certificate for `localhost` signed by it (webpki refuses a self-signed
+/// CA:TRUE certificate as a server's), with openssl.
+fn make_test_ca_and_certificate(certs: &Path) {
+    let openssl = |args: &[&str]| {
+        let status = Command::new("openssl").args(args).current_dir(certs).stderr(Stdio::null()).status().unwrap();
+        assert!(status.success(), "openssl {args:?}");
+    };
+    openssl(
+        &["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", "/CN=ctpd test CA"]
+            .into_iter()
+            .chain(["-keyout", "ca.key", "-out", "ca.crt", "-addext", "basicConstraints=critical,CA:TRUE"])
+            .chain(["-addext", "keyUsage=critical,keyCertSign,cRLSign"])
+            .collect::<Vec<_>>(),
+    );
+    openssl(
+        &["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "localhost.key"]
+            .into_iter()
+            .chain(["-out", "localhost.csr"])
+            .collect::<Vec<_>>(),
+    );
+    std::fs::write(
+        certs.join("leaf.ext"),
+        "basicConstraints=critical,CA:FALSE\nsubjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n\
+         keyUsage=critical,digitalSignature,keyEncipherment\n",
+    )
+    .unwrap();
+    openssl(
+        &["x509", "-req", "-in", "localhost.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial"]
+            .into_iter()
+            .chain(["-days", "30", "-extfile", "leaf.ext", "-out", "localhost.crt"])
+            .collect::<Vec<_>>(),
+    );
 }
 
 const CTPD_JID: &str = "ctpd@localhost";
@@ -360,6 +395,7 @@ impl Prosody {
             .args(args)
             .env("PROSODY_DIR", &self.dir)
             .env("PROSODY_PORT", self.port.to_string())
+            .env("PROSODY_TLS", if self.tls { "1" } else { "0" })
             .stdout(Stdio::null())
             .status()
             .expect("prosodyctl runs (scripts/test installs Prosody)");
@@ -367,10 +403,19 @@ impl Prosody {
     }
 
     fn start(dir: &Path) -> Prosody {
+        Prosody::start_with(dir, false)
+    }
+
+    /// With `tls`, the server offers STARTTLS with a certificate for `localhost` from a CA
+    /// of the test's own (`certs/ca.crt`); clients may still log in without it.
+    fn start_with(dir: &Path, tls: bool) -> Prosody {
         let dir = dir.join("prosody");
         std::fs::create_dir_all(dir.join("data")).unwrap();
         std::fs::create_dir_all(dir.join("certs")).unwrap();
-        let mut prosody = Prosody { dir, port: free_port(), child: None };
+        if tls {
+            make_test_ca_and_certificate(&dir.join("certs"));
+        }
+        let mut prosody = Prosody { dir, port: free_port(), child: None, tls };
         prosody.prosodyctl(&["register", "ctpd", "localhost", CTPD_PASSWORD]);
         prosody.prosodyctl(&["register", "customer", "localhost", CUSTOMER_PASSWORD]);
         prosody.resume();
@@ -383,6 +428,7 @@ impl Prosody {
             .args(["--config", &Prosody::config(), "-F"])
             .env("PROSODY_DIR", &self.dir)
             .env("PROSODY_PORT", self.port.to_string())
+            .env("PROSODY_TLS", if self.tls { "1" } else { "0" })
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -544,4 +590,39 @@ async fn notifications_sent_while_the_xmpp_server_is_down_arrive_once_it_is_back
         admin.get_ok("deliveries?state=delivered").await["collectionLength"] == 6
     })
     .await;
+}
+
+#[tokio::test]
+async fn starttls_is_verified_against_the_system_store_plus_the_ca_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let prosody = Prosody::start_with(dir.path(), true);
+    let mut chats = customer_client(prosody.port).await;
+    let server = format!("127.0.0.1:{}", prosody.port);
+    let ca_file = prosody.dir.join("certs/ca.crt");
+    let xmpp = ["--xmpp-jid", CTPD_JID, "--xmpp-password", CTPD_PASSWORD, "--xmpp-server", &server];
+
+    // Without the CA file the server's certificate is not trusted: nothing is sent.
+    let untrusting = dir.path().join("untrusting");
+    std::fs::create_dir_all(&untrusting).unwrap();
+    let ctpd = Ctpd::start(&untrusting, free_port(), &xmpp);
+    let refused = tenant(&ctpd).await;
+    refused.trigger(&format!("xmpp:{CUSTOMER_JID}")).await;
+    refused.fire(9).await;
+    let admin = ctpd.admin();
+    wait_for("an attempt to fail", || async {
+        admin.get_ok("deliveries?state=pending").await["collection"][0]["attempts"].as_u64() >= Some(1)
+    })
+    .await;
+    assert!(chats.try_recv().is_err(), "no message over an unverified connection");
+    drop(ctpd);
+
+    // With it, STARTTLS verifies and the message arrives.
+    let trusting = dir.path().join("trusting");
+    std::fs::create_dir_all(&trusting).unwrap();
+    let ca = ["--xmpp-tls", "starttls", "--xmpp-ca-file", ca_file.to_str().unwrap()];
+    let ctpd = Ctpd::start(&trusting, free_port(), &xmpp.iter().chain(ca.iter()).copied().collect::<Vec<_>>());
+    let tenant = tenant(&ctpd).await;
+    tenant.trigger(&format!("xmpp:{CUSTOMER_JID}")).await;
+    let log = tenant.fire(9).await;
+    assert_eq!(next_chat(&mut chats).await.id, log);
 }
