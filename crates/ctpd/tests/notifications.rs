@@ -33,6 +33,7 @@ struct Ctpd {
     child: Child,
     port: u16,
     admin_token: String,
+    dir: PathBuf,
 }
 
 impl Ctpd {
@@ -50,7 +51,7 @@ impl Ctpd {
             .stderr(log)
             .spawn()
             .expect("ctpd starts");
-        let ctpd = Ctpd { child, port, admin_token };
+        let ctpd = Ctpd { child, port, admin_token, dir: dir.to_owned() };
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "ctpd did not start: {}", log_of(dir));
@@ -78,6 +79,9 @@ impl Drop for Ctpd {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("--- ctpd's log:\n{}", log_of(&self.dir));
+        }
     }
 }
 

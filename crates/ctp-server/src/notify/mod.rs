@@ -106,7 +106,13 @@ pub async fn run(
 ) -> Result<(), String> {
     let senders = Arc::new(Senders {
         webhook: WebhookSender::new(settings.attempt_timeout)?,
-        xmpp: settings.xmpp.clone().map(|xmpp| XmppSender::start(xmpp, settings.attempt_timeout)),
+        xmpp: match settings.xmpp.clone() {
+            Some(xmpp) => Some(
+                XmppSender::start(xmpp, settings.attempt_timeout)
+                    .map_err(|e| format!("cannot start the XMPP connection: {e}"))?,
+            ),
+            None => None,
+        },
     });
     let settings = Arc::new(settings);
     store.release_claims(Timestamp::now()).await.map_err(|e| e.to_string())?;

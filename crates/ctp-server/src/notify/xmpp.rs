@@ -63,21 +63,36 @@ pub struct XmppSender {
 }
 
 impl XmppSender {
-    /// Starts the connection task (it connects at once and keeps reconnecting).
-    pub fn start(settings: XmppSettings, timeout: Duration) -> XmppSender {
+    /// Starts the connection (it connects at once and keeps reconnecting) on a thread of
+    /// its own, so that nothing the XMPP client does can hold up the server or the other
+    /// channels.
+    pub fn start(settings: XmppSettings, timeout: Duration) -> std::io::Result<XmppSender> {
         let (queue, outgoing) = mpsc::channel(256);
-        tokio::spawn(connection(settings, outgoing));
-        XmppSender { queue, timeout }
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        std::thread::Builder::new()
+            .name("ctpd-xmpp".into())
+            .spawn(move || runtime.block_on(connection(settings, outgoing, timeout)))?;
+        Ok(XmppSender { queue, timeout })
     }
 
     /// Sends one message and waits until the server has it, or fails after the timeout.
     pub async fn send(&self, to: BareJid, id: String, body: String) -> Result<(), String> {
         let (done, answer) = oneshot::channel();
-        self.queue.send(Outgoing { to, id, body, done }).await.map_err(|_| "the XMPP task has stopped".to_owned())?;
-        match tokio::time::timeout(self.timeout, answer).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err("the XMPP connection was reset before the server acknowledged the message".into()),
-            Err(_) => Err(format!("the XMPP server did not acknowledge the message within {:?}", self.timeout)),
+        let attempt = async {
+            self.queue
+                .send(Outgoing { to, id, body, done })
+                .await
+                .map_err(|_| "the XMPP task has stopped".to_owned())?;
+            answer
+                .await
+                .map_err(|_| "the XMPP connection was reset before the server acknowledged the message".to_owned())?
+        };
+        match tokio::time::timeout(self.timeout, attempt).await {
+            Ok(result) => result,
+            Err(_) => Err(format!(
+                "the XMPP server did not acknowledge the message within {:?} (is it reachable?)",
+                self.timeout
+            )),
         }
     }
 }
@@ -98,7 +113,9 @@ fn new_client(settings: &XmppSettings) -> Client {
 }
 
 /// Owns the client: polls its events (which keeps it connected) and sends queued messages.
-async fn connection(settings: XmppSettings, mut outgoing: mpsc::Receiver<Outgoing>) {
+/// A send that does not complete within `timeout` means a dead stream that the client has
+/// not noticed: the client is replaced by a new connection.
+async fn connection(settings: XmppSettings, mut outgoing: mpsc::Receiver<Outgoing>, timeout: Duration) {
     let mut client = new_client(&settings);
     let (online_tx, online) = watch::channel(false);
     loop {
@@ -107,7 +124,8 @@ async fn connection(settings: XmppSettings, mut outgoing: mpsc::Receiver<Outgoin
                 Some(Event::Online { bound_jid, .. }) => {
                     tracing::info!(jid = %bound_jid, "XMPP connection online");
                     // Available presence, as a client is expected to send (RFC 6121).
-                    let _ = client.send_stanza(Presence::new(PresenceType::None).into()).await;
+                    let presence = client.send_stanza(Presence::new(PresenceType::None).into());
+                    let _ = tokio::time::timeout(timeout, presence).await;
                     let _ = online_tx.send(true);
                 }
                 Some(Event::Disconnected(error)) => {
@@ -124,7 +142,13 @@ async fn connection(settings: XmppSettings, mut outgoing: mpsc::Receiver<Outgoin
             },
             message = outgoing.recv(), if *online.borrow() => {
                 let Some(message) = message else { break };
-                send_one(&mut client, message).await;
+                // An attempt that timed out while the connection was down is retried by
+                // the worker as a new message; this one is dropped.
+                if !message.done.is_closed() && tokio::time::timeout(timeout, send_one(&mut client, message)).await.is_err() {
+                    tracing::warn!("the XMPP connection does not take messages; connecting again");
+                    let _ = online_tx.send(false);
+                    client = new_client(&settings);
+                }
             }
         }
     }
