@@ -21,8 +21,8 @@ use ctp_model::resources::{
 use ctp_model::trigger_rules::{self, Alert, TriggerState};
 use ctp_model::{tags, CheckedResult, ConditionCache, ResourceId, Status, Timestamp};
 use ctp_store::{
-    DeliveryOutcome, DueDelivery, LogFilter, NewAccount, NewAsset, NewAttribute, NewMeasurement, NewMetric, NewTrigger,
-    NewView, PushOutcome, Store, StoreError, StoreResult, Window,
+    shared, DeliveryOutcome, DueDelivery, LogFilter, NewAccount, NewAsset, NewAttribute, NewMeasurement, NewMetric,
+    NewTrigger, NewView, PushOutcome, Store, StoreError, StoreResult, Window,
 };
 use rusqlite::{params, Connection, OpenFlags};
 
@@ -116,19 +116,7 @@ fn insert_log(
     result: &str,
     now: Timestamp,
 ) -> StoreResult<LogEntry> {
-    let (body, tags) = match alert {
-        Alert::Normal => (LogBody::Result(result.to_owned()), trigger.tags.clone()),
-        Alert::Error(message) => (LogBody::Error(message), vec!["error".to_owned()]),
-    };
-    let entry = LogEntry {
-        id: ResourceId::generate(),
-        view_id: trigger.view_id.clone(),
-        trigger_id: trigger.id.clone(),
-        creation_time: now,
-        body,
-        tags,
-        access_tags: trigger.access_tags.clone(),
-    };
+    let entry = shared::log_entry(trigger, alert, result, now);
     let (result_text, error_text) = match &entry.body {
         LogBody::Result(r) => (Some(r.as_str()), None),
         LogBody::Error(e) => (None, Some(e.as_str())),
@@ -204,23 +192,6 @@ fn process_trigger(
         rows::touch_trigger(conn, trigger, change)?;
     }
     step.alert.map(|alert| insert_log(conn, trigger, alert, result_raw, now)).transpose()
-}
-
-/// The status of an objective on a result (or `false` without one).
-fn objective_status(
-    condition: &str,
-    result: Option<&serde_json::Value>,
-    now: Timestamp,
-    conditions: &ConditionCache,
-) -> Status {
-    match result {
-        Some(value) => Status::of(&conditions.evaluate(condition, value, now.seconds())),
-        None => Status::False,
-    }
-}
-
-fn decode_result(raw: &str) -> StoreResult<serde_json::Value> {
-    serde_json::from_str(raw).map_err(|e| StoreError::Backend(format!("a stored result is not JSON: {e}")))
 }
 
 fn table_of(kind: Kind) -> &'static str {
@@ -671,7 +642,7 @@ impl Store for SqliteStore {
                 let created = rows::load_trigger(conn, &id)?;
                 let mut logs = Vec::new();
                 if let Some(raw) = &measurement.result {
-                    let value = decode_result(raw)?;
+                    let value = shared::decode_result(raw)?;
                     logs.extend(process_trigger(conn, &created, raw, &value, now, change, &conditions)?);
                 }
                 Ok((rows::load_trigger(conn, &id)?, logs))
@@ -699,7 +670,7 @@ impl Store for SqliteStore {
                 let change = rows::next_change_id(conn)?;
                 let objective = measurement.objective.as_ref().map(|o| Evaluated {
                     condition: o.condition.clone(),
-                    status: objective_status(&o.condition, Some(&result.value), now, &conditions),
+                    status: shared::objective_status(&o.condition, Some(&result.value), now, &conditions),
                     status_update_time: now,
                 });
                 conn.prepare_cached(
@@ -747,7 +718,9 @@ impl Store for SqliteStore {
                 let measurement = rows::load_measurement(conn, &measurement_id)?;
                 let change = rows::next_change_id(conn)?;
                 let status = match (&condition, &measurement.result) {
-                    (Some(c), Some(raw)) => Some(objective_status(c, Some(&decode_result(raw)?), now, &conditions)),
+                    (Some(c), Some(raw)) => {
+                        Some(shared::objective_status(c, Some(&shared::decode_result(raw)?), now, &conditions))
+                    }
                     (Some(_), None) => Some(Status::False),
                     (None, _) => None,
                 };
@@ -779,11 +752,7 @@ impl Store for SqliteStore {
                         "measurement {measurement_id} is not user-activated: its state is managed by the provider"
                     )));
                 }
-                let (new_state, clear_result) = match (measurement.state, state) {
-                    (MeasurementState::Deactivated, MeasurementState::Activated) => (MeasurementState::Pending, false),
-                    (_, MeasurementState::Deactivated) => (MeasurementState::Deactivated, true),
-                    (current, _) => (current, false),
-                };
+                let (new_state, clear_result) = shared::state_transition(measurement.state, state);
                 if new_state == measurement.state && !clear_result {
                     return Ok(measurement);
                 }

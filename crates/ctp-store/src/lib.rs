@@ -341,3 +341,58 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes delivered jobs acknowledged before `before`; returns how many.
     async fn prune_deliveries(&self, before: Timestamp) -> StoreResult<u64>;
 }
+
+/// What every backend computes the same way inside its transactions.
+pub mod shared {
+    use ctp_model::resources::{LogBody, LogEntry, MeasurementState, Trigger};
+    use ctp_model::trigger_rules::Alert;
+    use ctp_model::{ConditionCache, ResourceId, Status, Timestamp};
+
+    use crate::{StoreError, StoreResult};
+
+    /// The status of an objective on a result (or `false` without one).
+    pub fn objective_status(
+        condition: &str,
+        result: Option<&serde_json::Value>,
+        now: Timestamp,
+        conditions: &ConditionCache,
+    ) -> Status {
+        match result {
+            Some(value) => Status::of(&conditions.evaluate(condition, value, now.seconds())),
+            None => Status::False,
+        }
+    }
+
+    /// Decodes a stored result.
+    pub fn decode_result(raw: &str) -> StoreResult<serde_json::Value> {
+        serde_json::from_str(raw).map_err(|e| StoreError::Backend(format!("a stored result is not JSON: {e}")))
+    }
+
+    /// The log entry a trigger's alert writes (4.2.8): the result and the trigger's tags, or
+    /// the error and the tag `error`.
+    pub fn log_entry(trigger: &Trigger, alert: Alert, result: &str, now: Timestamp) -> LogEntry {
+        let (body, tags) = match alert {
+            Alert::Normal => (LogBody::Result(result.to_owned()), trigger.tags.clone()),
+            Alert::Error(message) => (LogBody::Error(message), vec!["error".to_owned()]),
+        };
+        LogEntry {
+            id: ResourceId::generate(),
+            view_id: trigger.view_id.clone(),
+            trigger_id: trigger.id.clone(),
+            creation_time: now,
+            body,
+            tags,
+            access_tags: trigger.access_tags.clone(),
+        }
+    }
+
+    /// The user-activation state machine (5.2.11): the new state of a measurement in
+    /// `current` asked to be `requested`, and whether its result is cleared.
+    pub fn state_transition(current: MeasurementState, requested: MeasurementState) -> (MeasurementState, bool) {
+        match (current, requested) {
+            (MeasurementState::Deactivated, MeasurementState::Activated) => (MeasurementState::Pending, false),
+            (_, MeasurementState::Deactivated) => (MeasurementState::Deactivated, true),
+            (current, _) => (current, false),
+        }
+    }
+}

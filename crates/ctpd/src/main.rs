@@ -27,20 +27,28 @@ enum Command {
     ///
     /// Exit status: 0 for true, 1 for false, 2 for error, like test(1).
     Eval(commands::eval::EvalArgs),
-    /// Serve the CTP API (client and back office) on the embedded store.
+    /// Serve the CTP API (client and back office) on the embedded store or PostgreSQL.
     Serve(Box<commands::serve::ServeArgs>),
+    /// Apply the store's schema migrations and exit.
+    Migrate(commands::migrate::MigrateArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Eval(args) => commands::eval::run(&args),
-        Command::Serve(args) => match commands::serve::run(&args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("ctpd: {e:#}");
-                ExitCode::from(1)
-            }
-        },
+        Command::Serve(args) => exit(commands::serve::run(&args)),
+        Command::Migrate(args) => exit(commands::migrate::run(&args)),
+    }
+}
+
+/// 0, or 1 with the error on stderr.
+fn exit(outcome: anyhow::Result<()>) -> ExitCode {
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ctpd: {e:#}");
+            ExitCode::from(1)
+        }
     }
 }

@@ -1,6 +1,6 @@
-//! Notifications with real peers: the real `ctpd` binary, a webhook receiver in the test,
-//! a real Prosody XMPP server (started by the test on its own port and folder) and a real
-//! XMPP client for the customer.
+//! Notifications with real peers: the real `ctpd` binary (on the backend under test, see
+//! the harness), a webhook receiver in the test, a real Prosody XMPP server (started by the
+//! test on its own port and folder) and a real XMPP client for the customer.
 
 #[path = "../../ctp-server/tests/common/mod.rs"]
 #[allow(unused_imports)]
@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use api::{link, Client, Tree};
+use api::{link, Client, StoreLocation, Tree};
 use axum::http::{HeaderMap, StatusCode};
 use base64::Engine;
 use futures_util::StreamExt;
@@ -37,13 +37,13 @@ struct Ctpd {
 }
 
 impl Ctpd {
-    fn start(dir: &Path, port: u16, extra: &[&str]) -> Ctpd {
+    fn start(dir: &Path, database: &str, port: u16, extra: &[&str]) -> Ctpd {
         let admin_token = "admin-token-for-notification-tests".to_owned();
         let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("ctpd.log")).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_ctpd"))
             .current_dir(dir)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .args(["--database", "sqlite:ctpd.db", "--admin-token", &admin_token])
+            .args(["--database", database, "--admin-token", &admin_token])
             .args(["--delivery-backoff", "0.1", "--delivery-max-backoff", "0.4", "--delivery-timeout", "3"])
             .args(extra)
             .env("RUST_LOG", "info,ctp_server::notify=debug")
@@ -214,7 +214,8 @@ async fn wait_for<F: std::future::Future<Output = bool>>(what: &str, mut check: 
 #[tokio::test]
 async fn a_webhook_carries_the_log_entry_signed_and_is_counted() {
     let dir = tempfile::tempdir().unwrap();
-    let ctpd = Ctpd::start(dir.path(), free_port(), &[]);
+    let db = StoreLocation::new().await;
+    let ctpd = Ctpd::start(dir.path(), &db.url, free_port(), &[]);
     let mut hook = receiver().await;
     let tenant = tenant(&ctpd).await;
     tenant.trigger(&hook.url).await;
@@ -245,7 +246,8 @@ async fn a_webhook_carries_the_log_entry_signed_and_is_counted() {
 #[tokio::test]
 async fn a_trigger_needs_a_notification_ctpd_can_deliver() {
     let dir = tempfile::tempdir().unwrap();
-    let ctpd = Ctpd::start(dir.path(), free_port(), &[]);
+    let db = StoreLocation::new().await;
+    let ctpd = Ctpd::start(dir.path(), &db.url, free_port(), &[]);
     let tenant = tenant(&ctpd).await;
     for bad in ["mailto:team@example.com", "xmpp:example.com", "team@example.com", "https://"] {
         let (status, body) = tenant
@@ -266,7 +268,8 @@ async fn a_trigger_needs_a_notification_ctpd_can_deliver() {
 #[tokio::test]
 async fn a_failing_receiver_ends_failed_and_an_admin_retry_delivers() {
     let dir = tempfile::tempdir().unwrap();
-    let ctpd = Ctpd::start(dir.path(), free_port(), &["--delivery-attempts", "3"]);
+    let db = StoreLocation::new().await;
+    let ctpd = Ctpd::start(dir.path(), &db.url, free_port(), &["--delivery-attempts", "3"]);
     let mut hook = receiver().await;
     hook.status.store(500, Ordering::SeqCst);
     let tenant = tenant(&ctpd).await;
@@ -307,8 +310,9 @@ async fn a_failing_receiver_ends_failed_and_an_admin_retry_delivers() {
 #[tokio::test]
 async fn pending_jobs_survive_a_sigkill_and_are_delivered_after_restart() {
     let dir = tempfile::tempdir().unwrap();
+    let db = StoreLocation::new().await;
     let port = free_port();
-    let ctpd = Ctpd::start(dir.path(), port, &["--delivery-attempts", "1000"]);
+    let ctpd = Ctpd::start(dir.path(), &db.url, port, &["--delivery-attempts", "1000"]);
     // The receiver's port is reserved but nobody listens yet: every attempt is refused.
     let hook_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let hook_address = hook_listener.local_addr().unwrap();
@@ -329,7 +333,7 @@ async fn pending_jobs_survive_a_sigkill_and_are_delivered_after_restart() {
 
     let listener = tokio::net::TcpListener::bind(hook_address).await.unwrap();
     let mut hook = receiver_on(listener).await;
-    let _ctpd = Ctpd::start(dir.path(), port, &[]);
+    let _ctpd = Ctpd::start(dir.path(), &db.url, port, &[]);
     let mut received = HashSet::new();
     while received.len() < logs.len() {
         let post = hook.next().await;
@@ -531,10 +535,11 @@ async fn next_chat(chats: &mut mpsc::UnboundedReceiver<Chat>) -> Chat {
 #[tokio::test]
 async fn an_xmpp_customer_receives_exactly_the_log_entry() {
     let dir = tempfile::tempdir().unwrap();
+    let db = StoreLocation::new().await;
     let prosody = Prosody::start(dir.path());
     let mut chats = customer_client(prosody.port).await;
     let flags = prosody.ctpd_flags();
-    let ctpd = Ctpd::start(dir.path(), free_port(), &flags.iter().map(String::as_str).collect::<Vec<_>>());
+    let ctpd = Ctpd::start(dir.path(), &db.url, free_port(), &flags.iter().map(String::as_str).collect::<Vec<_>>());
     let tenant = tenant(&ctpd).await;
     let trigger = tenant.trigger(&format!("xmpp:{CUSTOMER_JID}")).await;
     assert_eq!(trigger["notification"], "xmpp:customer@localhost");
@@ -555,10 +560,12 @@ async fn an_xmpp_customer_receives_exactly_the_log_entry() {
 #[tokio::test]
 async fn notifications_sent_while_the_xmpp_server_is_down_arrive_once_it_is_back() {
     let dir = tempfile::tempdir().unwrap();
+    let db = StoreLocation::new().await;
     let mut prosody = Prosody::start(dir.path());
     let flags = prosody.ctpd_flags();
     let ctpd = Ctpd::start(
         dir.path(),
+        &db.url,
         free_port(),
         &flags.iter().map(String::as_str).chain(["--delivery-attempts", "1000"]).collect::<Vec<_>>(),
     );
@@ -599,6 +606,7 @@ async fn notifications_sent_while_the_xmpp_server_is_down_arrive_once_it_is_back
 #[tokio::test]
 async fn starttls_is_verified_against_the_system_store_plus_the_ca_file() {
     let dir = tempfile::tempdir().unwrap();
+    let db = StoreLocation::new().await;
     let prosody = Prosody::start_with(dir.path(), true);
     let mut chats = customer_client(prosody.port).await;
     let server = format!("127.0.0.1:{}", prosody.port);
@@ -608,7 +616,7 @@ async fn starttls_is_verified_against_the_system_store_plus_the_ca_file() {
     // Without the CA file the server's certificate is not trusted: nothing is sent.
     let untrusting = dir.path().join("untrusting");
     std::fs::create_dir_all(&untrusting).unwrap();
-    let ctpd = Ctpd::start(&untrusting, free_port(), &xmpp);
+    let ctpd = Ctpd::start(&untrusting, &db.url, free_port(), &xmpp);
     let refused = tenant(&ctpd).await;
     refused.trigger(&format!("xmpp:{CUSTOMER_JID}")).await;
     refused.fire(9).await;
@@ -624,7 +632,8 @@ async fn starttls_is_verified_against_the_system_store_plus_the_ca_file() {
     let trusting = dir.path().join("trusting");
     std::fs::create_dir_all(&trusting).unwrap();
     let ca = ["--xmpp-tls", "starttls", "--xmpp-ca-file", ca_file.to_str().unwrap()];
-    let ctpd = Ctpd::start(&trusting, free_port(), &xmpp.iter().chain(ca.iter()).copied().collect::<Vec<_>>());
+    let db = StoreLocation::new().await;
+    let ctpd = Ctpd::start(&trusting, &db.url, free_port(), &xmpp.iter().chain(ca.iter()).copied().collect::<Vec<_>>());
     let tenant = tenant(&ctpd).await;
     tenant.trigger(&format!("xmpp:{CUSTOMER_JID}")).await;
     let log = tenant.fire(9).await;

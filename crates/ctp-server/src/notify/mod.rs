@@ -118,7 +118,7 @@ pub async fn run(
     store.release_claims(Timestamp::now()).await.map_err(|e| e.to_string())?;
     let slots = Arc::new(Semaphore::new(settings.concurrency.max(1)));
     // A claimed job is due again if its attempt has not been recorded by then.
-    let lease = settings.attempt_timeout * 3 + Duration::from_secs(30);
+    let lease = settings.attempt_timeout * 2 + Duration::from_secs(5);
     let mut housekeeping = tokio::time::interval(Duration::from_secs(60));
     tokio::pin!(shutdown);
     loop {

@@ -1,5 +1,9 @@
 //! The test harness: a real ctpd server (the same router `ctpd serve` runs) on an
-//! ephemeral port over a real SQLite file, and a small HTTP client that follows links.
+//! ephemeral port over a real store, and a small HTTP client that follows links.
+//!
+//! The store is a SQLite file, or with `CTPD_TEST_BACKEND=postgres` a fresh database of
+//! the PostgreSQL server at `CTPD_TEST_POSTGRES_URL` (`scripts/test` runs the suites both
+//! ways).
 #![allow(dead_code)] // each test file uses a different part of the harness
 
 use std::sync::Arc;
@@ -20,7 +24,7 @@ pub struct TestServer {
     pub admin_token: String,
     /// The store behind the server.
     pub store: Arc<dyn Store>,
-    _dir: tempfile::TempDir,
+    _location: StoreLocation,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -32,8 +36,8 @@ impl TestServer {
 
     /// Starts a server with `config`.
     pub async fn start_with(config: ServerConfig) -> TestServer {
-        let dir = tempfile::tempdir().expect("temporary folder");
-        let store: Arc<dyn Store> = SqliteStore::open(&dir.path().join("ctpd.db")).expect("store opens");
+        let location = StoreLocation::new().await;
+        let store = location.open().await;
         let admin_token = auth::generate_token();
         store
             .ensure_account(NewAccount {
@@ -54,7 +58,13 @@ impl TestServer {
         tokio::spawn(ctp_server::serve(listener, state, async move {
             let _ = stopped.await;
         }));
-        TestServer { base: format!("http://{address}{base_path}"), admin_token, store, _dir: dir, _shutdown: shutdown }
+        TestServer {
+            base: format!("http://{address}{base_path}"),
+            admin_token,
+            store,
+            _location: location,
+            _shutdown: shutdown,
+        }
     }
 
     /// A client with the admin's token.
@@ -80,6 +90,60 @@ impl TestServer {
     }
 }
 
+/// Where a test's store lives: a SQLite file in a temporary folder, or a fresh
+/// PostgreSQL database; `url` is what `ctpd serve --database` takes.
+pub struct StoreLocation {
+    /// The database URL.
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl StoreLocation {
+    /// A new, empty store of the backend under test.
+    pub async fn new() -> StoreLocation {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let url = match std::env::var("CTPD_TEST_BACKEND").as_deref() {
+            Ok("postgres") => fresh_postgres_database().await,
+            Ok("sqlite") | Err(_) => format!("sqlite:{}", dir.path().join("ctpd.db").display()),
+            Ok(other) => panic!("CTPD_TEST_BACKEND must be sqlite or postgres, not {other:?}"),
+        };
+        StoreLocation { url, _dir: dir }
+    }
+
+    /// A new, empty PostgreSQL database, whatever the backend under test (for tests of
+    /// several instances on one database).
+    pub async fn postgres() -> StoreLocation {
+        StoreLocation { url: fresh_postgres_database().await, _dir: tempfile::tempdir().expect("temporary folder") }
+    }
+
+    /// Opens (again) the store.
+    pub async fn open(&self) -> Arc<dyn Store> {
+        match self.url.strip_prefix("sqlite:") {
+            Some(path) => SqliteStore::open(std::path::Path::new(path)).expect("the SQLite store opens"),
+            None => ctp_store_postgres::PostgresStore::open(&self.url).await.expect("the PostgreSQL store opens"),
+        }
+    }
+}
+
+/// Creates a database for one test on the server of `CTPD_TEST_POSTGRES_URL` (a URL of
+/// any database there, with the right to create databases) and returns its URL.
+async fn fresh_postgres_database() -> String {
+    let server = std::env::var("CTPD_TEST_POSTGRES_URL")
+        .expect("CTPD_TEST_BACKEND=postgres needs CTPD_TEST_POSTGRES_URL (scripts/test sets both)");
+    let (client, connection) =
+        tokio_postgres::connect(&server, tokio_postgres::NoTls).await.expect("the test PostgreSQL server answers");
+    tokio::spawn(connection);
+    let name = format!("ctpd_test_{}", auth::generate_token().to_lowercase().replace(['-', '_'], ""));
+    client.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("CREATE DATABASE");
+    let (without_query, query) = server.split_once('?').map_or((server.as_str(), ""), |(a, q)| (a, q));
+    let base = without_query.rsplit_once('/').map_or(without_query, |(base, _)| base);
+    if query.is_empty() {
+        format!("{base}/{name}")
+    } else {
+        format!("{base}/{name}?{query}")
+    }
+}
+
 /// An HTTP client bound to one token.
 #[derive(Clone)]
 pub struct Client {
@@ -98,15 +162,20 @@ impl Client {
         Client { http: reqwest::Client::new(), base: base.to_owned(), token: token.map(str::to_owned) }
     }
 
-    /// A full URL: links are used as they are, paths are relative to `{CtpBase}`, and
-    /// paths starting with `/` to the server's root.
+    /// A full URL: links are sent to this client's server (a server behind a public URL
+    /// names that URL in its links), paths are relative to `{CtpBase}`, and paths starting
+    /// with `/` to the server's root.
     pub fn url(&self, path_or_link: &str) -> String {
+        let host_end = self.base.find("://").map(|i| i + 3).unwrap_or(0);
+        let origin_end = self.base[host_end..].find('/').map_or(self.base.len(), |i| host_end + i);
+        let (origin, base_path) = self.base.split_at(origin_end);
         if path_or_link.starts_with("http") {
-            path_or_link.to_owned()
+            match path_or_link.split_once(base_path) {
+                Some((_, rest)) => format!("{}{rest}", self.base),
+                None => path_or_link.to_owned(),
+            }
         } else if path_or_link.starts_with('/') {
-            let host_end = self.base.find("://").map(|i| i + 3).unwrap_or(0);
-            let origin_end = self.base[host_end..].find('/').map_or(self.base.len(), |i| host_end + i);
-            format!("{}{path_or_link}", &self.base[..origin_end])
+            format!("{origin}{path_or_link}")
         } else {
             format!("{}{path_or_link}", self.base)
         }

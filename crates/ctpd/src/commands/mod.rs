@@ -1,4 +1,5 @@
 //! One module per `ctpd` subcommand.
 
 pub mod eval;
+pub mod migrate;
 pub mod serve;

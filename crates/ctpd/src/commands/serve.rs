@@ -1,4 +1,4 @@
-//! `ctpd serve`: the CTP server on the embedded store (PostgreSQL arrives with issue 5).
+//! `ctpd serve`: the CTP server, on the embedded SQLite store or on PostgreSQL.
 //!
 //! Settings come from defaults, then a TOML file (`--config`), then flags and environment
 //! variables, each overriding the one before.
@@ -17,6 +17,7 @@ use ctp_server::notify::xmpp::{XmppSettings, XmppTls};
 use ctp_server::notify::NotifySettings;
 use ctp_server::{auth, demo, AppState, ServerConfig};
 use ctp_store::{NewAccount, Store};
+use ctp_store_postgres::PostgresStore;
 use ctp_store_sqlite::SqliteStore;
 use serde::Deserialize;
 
@@ -207,13 +208,18 @@ fn settings(args: &ServeArgs) -> anyhow::Result<Settings> {
     })
 }
 
-/// Opens the store a database URL names.
-fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+/// Opens the store a database URL names (`sqlite:PATH` or `postgres://...`), applying
+/// its migrations.
+pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
         let store = SqliteStore::open(std::path::Path::new(path)).map_err(|e| anyhow::anyhow!("{e}"))?;
         return Ok(store);
     }
-    bail!("unsupported database URL {url:?}: use sqlite:PATH")
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let store = PostgresStore::open(url).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        return Ok(store);
+    }
+    bail!("unsupported database URL {url:?}: use sqlite:PATH or postgres://USER@HOST/DB")
 }
 
 fn init_logging(json: bool) {
@@ -239,7 +245,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
-    let store = open_store(&settings.database)?;
+    let store = open_store(&settings.database).await?;
     let config = ServerConfig {
         base_path: settings.base_path.clone(),
         public_url: settings.public_url.clone(),

@@ -1,0 +1,883 @@
+//! The PostgreSQL store of ctpd: a database that several ctpd instances share.
+//!
+//! Every method runs in one transaction (READ COMMITTED) taken from a connection pool.
+//! Where instances could race, rows are locked: a push, a new trigger or a state change
+//! locks its measurement (`FOR UPDATE`), so the rules of 5.3.2 see the triggers of a
+//! measurement as one server would; outbox jobs are claimed with `FOR UPDATE SKIP LOCKED`,
+//! so each is attempted by one instance at a time. Change identifiers come from one
+//! sequence, so no value is ever handed out twice.
+
+mod rows;
+mod schema;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use ctp_model::resources::{
+    Account, Asset, Attribute, Delivery, DeliveryState, Evaluated, Kind, LogBody, LogEntry, Measurement,
+    MeasurementState, Member, Metric, Ref, Trigger, View,
+};
+use ctp_model::trigger_rules::{self, Alert, TriggerState};
+use ctp_model::{tags, CheckedResult, ConditionCache, ResourceId, Status, Timestamp};
+use ctp_store::{
+    shared, DeliveryOutcome, DueDelivery, LogFilter, NewAccount, NewAsset, NewAttribute, NewMeasurement, NewMetric,
+    NewTrigger, NewView, PushOutcome, Store, StoreError, StoreResult, Window,
+};
+use deadpool_postgres::{Object, Pool};
+
+use crate::rows::{backend, execute, query_opt, tags_to_text, Tx};
+
+/// The PostgreSQL store.
+pub struct PostgresStore {
+    pool: Pool,
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (`postgres://user@host/db`) and applies the
+    /// schema migrations.
+    pub async fn open(url: &str) -> StoreResult<Arc<PostgresStore>> {
+        let store = PostgresStore::connect(url)?;
+        schema::migrate(&store.pool).await.map_err(StoreError::Backend)?;
+        Ok(Arc::new(store))
+    }
+
+    /// Applies the schema migrations only (`ctpd migrate`); returns how many were applied.
+    pub async fn migrate(url: &str) -> StoreResult<usize> {
+        let store = PostgresStore::connect(url)?;
+        schema::migrate(&store.pool).await.map_err(StoreError::Backend)
+    }
+
+    fn connect(url: &str) -> StoreResult<PostgresStore> {
+        let mut config = deadpool_postgres::Config::new();
+        config.url = Some(url.to_owned());
+        config.pool = Some(deadpool_postgres::PoolConfig::new(16));
+        let pool = config
+            .create_pool(Some(deadpool_postgres::Runtime::Tokio1), tokio_postgres::NoTls)
+            .map_err(|e| StoreError::Backend(format!("invalid database URL: {e}")))?;
+        Ok(PostgresStore { pool })
+    }
+
+    async fn client(&self) -> StoreResult<Object> {
+        self.pool.get().await.map_err(|e| StoreError::Backend(format!("cannot connect to PostgreSQL: {e}")))
+    }
+}
+
+/// Runs `$body` (which uses `$tx`) in a transaction of `$store`, committed when it
+/// succeeds and rolled back (dropped) when it fails.
+macro_rules! transaction {
+    ($store:expr, |$tx:ident| $body:expr) => {{
+        let mut client = $store.client().await?;
+        let $tx = client.transaction().await.map_err(backend)?;
+        let outcome = $body;
+        if outcome.is_ok() {
+            $tx.commit().await.map_err(backend)?;
+        }
+        outcome
+    }};
+}
+
+/// Writes a log entry for a trigger's alert, and its outbox job if the trigger notifies.
+async fn insert_log(
+    tx: &Tx<'_>,
+    trigger: &Trigger,
+    alert: Alert,
+    result: &str,
+    now: Timestamp,
+) -> StoreResult<LogEntry> {
+    let entry = shared::log_entry(trigger, alert, result, now);
+    let (result_text, error_text) = match &entry.body {
+        LogBody::Result(r) => (Some(r.as_str()), None),
+        LogBody::Error(e) => (None, Some(e.as_str())),
+    };
+    execute(
+        tx,
+        "INSERT INTO logs (id, view_id, trigger_id, creation_time, result, error, tags, access_tags) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[
+            &entry.id.as_str(),
+            &entry.view_id.as_str(),
+            &entry.trigger_id.as_str(),
+            &now.millis(),
+            &result_text,
+            &error_text,
+            &tags_to_text(&entry.tags),
+            &tags_to_text(&entry.access_tags),
+        ],
+    )
+    .await?;
+    if !trigger.notification.is_empty() {
+        execute(
+            tx,
+            "INSERT INTO deliveries (id, log_id, trigger_id, view_id, owner_id, target, state, attempts, next_attempt, \
+             claimed, creation_time, access_tags) VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, FALSE, $7, $8)",
+            &[
+                &ResourceId::generate().as_str(),
+                &entry.id.as_str(),
+                &trigger.id.as_str(),
+                &entry.view_id.as_str(),
+                &trigger.owner_id.as_ref().map(ResourceId::as_str),
+                &trigger.notification,
+                &entry.creation_time.millis(),
+                &tags_to_text(&entry.access_tags),
+            ],
+        )
+        .await?;
+    }
+    Ok(entry)
+}
+
+/// Applies 5.3.2 to one trigger on `result`: updates its status and writes its log entry.
+async fn process_trigger(
+    tx: &Tx<'_>,
+    trigger: &Trigger,
+    result_raw: &str,
+    result_value: &serde_json::Value,
+    now: Timestamp,
+    change: i64,
+    conditions: &ConditionCache,
+) -> StoreResult<Option<LogEntry>> {
+    let state = TriggerState {
+        status: trigger.evaluated.status,
+        status_update_time: trigger.evaluated.status_update_time,
+        guard_time: trigger.guard_time,
+    };
+    let step = trigger_rules::process(state, now, || {
+        conditions.evaluate(&trigger.evaluated.condition, result_value, now.seconds())
+    });
+    if let Some((status, time)) = step.new_status {
+        execute(
+            tx,
+            "UPDATE triggers SET status = $1, status_time = $2, change_id = $3 WHERE id = $4",
+            &[&status.as_str(), &time.millis(), &change, &trigger.id.as_str()],
+        )
+        .await?;
+        rows::touch_trigger(tx, trigger, change).await?;
+    }
+    match step.alert {
+        Some(alert) => Ok(Some(insert_log(tx, trigger, alert, result_raw, now).await?)),
+        None => Ok(None),
+    }
+}
+
+fn table_of(kind: Kind) -> &'static str {
+    match kind {
+        Kind::ServiceView | Kind::Dependency => "views",
+        Kind::Asset => "assets",
+        Kind::Attribute => "attributes",
+        Kind::Measurement => "measurements",
+        Kind::Metric => "metrics",
+        Kind::Trigger => "triggers",
+        Kind::Log => "logs",
+        Kind::Account => "accounts",
+        Kind::Delivery => "deliveries",
+    }
+}
+
+/// Makes sure a resource exists (of the right kind, for views), or answers `NotFound`.
+async fn require(tx: &Tx<'_>, resource: &Ref) -> StoreResult<()> {
+    match resource.kind {
+        Kind::ServiceView | Kind::Dependency => rows::load_view(tx, resource.kind, &resource.id).await.map(drop),
+        kind => {
+            let sql = format!("SELECT 1 FROM {} WHERE id = $1", table_of(kind));
+            match query_opt(tx, &sql, &[&resource.id.as_str()]).await? {
+                Some(_) => Ok(()),
+                None => Err(StoreError::NotFound(kind, resource.id.clone())),
+            }
+        }
+    }
+}
+
+async fn insert_account(tx: &Tx<'_>, account: &NewAccount) -> StoreResult<()> {
+    let change = rows::next_change_id(tx).await?;
+    execute(
+        tx,
+        "INSERT INTO accounts (id, name, annotation, account_tags, access_tags, token_hash, change_id, webhook_secret) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[
+            &account.id.as_str(),
+            &account.header.name,
+            &account.header.annotation,
+            &tags_to_text(&account.account_tags),
+            &tags_to_text(&account.access_tags),
+            &account.token_hash,
+            &change,
+            &account.webhook_secret,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn account_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<Account>> {
+        transaction!(self, |tx| rows::account_by_token_hash(&tx, token_hash).await)
+    }
+
+    async fn create_account(&self, account: NewAccount) -> StoreResult<Account> {
+        transaction!(self, |tx| {
+            if rows::account_by_token_hash(&tx, &account.token_hash).await?.is_some() {
+                Err(StoreError::Conflict("an account already has this token".into()))
+            } else if rows::load_account(&tx, &account.id).await.is_ok() {
+                Err(StoreError::Conflict(format!("an account with id {} exists", account.id)))
+            } else {
+                insert_account(&tx, &account).await?;
+                rows::load_account(&tx, &account.id).await
+            }
+        })
+    }
+
+    async fn ensure_account(&self, account: NewAccount) -> StoreResult<Account> {
+        transaction!(self, |tx| {
+            let mut account = account;
+            if let Ok(Account { webhook_secret: Some(secret), .. }) = rows::load_account(&tx, &account.id).await {
+                account.webhook_secret = secret;
+            }
+            execute(
+                &tx,
+                "DELETE FROM accounts WHERE id = $1 OR token_hash = $2",
+                &[&account.id.as_str(), &account.token_hash],
+            )
+            .await?;
+            insert_account(&tx, &account).await?;
+            rows::load_account(&tx, &account.id).await
+        })
+    }
+
+    async fn account(&self, id: &ResourceId) -> StoreResult<Account> {
+        transaction!(self, |tx| rows::load_account(&tx, id).await)
+    }
+
+    async fn accounts(&self) -> StoreResult<Vec<Member>> {
+        transaction!(self, |tx| rows::members(&tx, "SELECT id, name, access_tags FROM accounts ORDER BY seq", &[])
+            .await)
+    }
+
+    async fn delete_account(&self, id: &ResourceId) -> StoreResult<()> {
+        self.delete(&Ref { kind: Kind::Account, id: id.clone() }).await
+    }
+
+    async fn view(&self, kind: Kind, id: &ResourceId) -> StoreResult<View> {
+        transaction!(self, |tx| rows::load_view(&tx, kind, id).await)
+    }
+
+    async fn asset(&self, id: &ResourceId) -> StoreResult<Asset> {
+        transaction!(self, |tx| rows::load_asset(&tx, id).await)
+    }
+
+    async fn attribute(&self, id: &ResourceId) -> StoreResult<Attribute> {
+        transaction!(self, |tx| rows::load_attribute(&tx, id).await)
+    }
+
+    async fn measurement(&self, id: &ResourceId) -> StoreResult<Measurement> {
+        transaction!(self, |tx| rows::load_measurement(&tx, id).await)
+    }
+
+    async fn metric(&self, id: &ResourceId) -> StoreResult<Metric> {
+        transaction!(self, |tx| rows::load_metric(&tx, id).await)
+    }
+
+    async fn trigger(&self, id: &ResourceId) -> StoreResult<Trigger> {
+        transaction!(self, |tx| rows::load_trigger(&tx, id).await)
+    }
+
+    async fn log_entry(&self, id: &ResourceId) -> StoreResult<LogEntry> {
+        transaction!(self, |tx| rows::load_log(&tx, id).await)
+    }
+
+    async fn service_views(&self) -> StoreResult<Vec<Member>> {
+        let sql = "SELECT id, name, access_tags FROM views WHERE parent_kind IS NULL ORDER BY seq";
+        transaction!(self, |tx| rows::members(&tx, sql, &[]).await)
+    }
+
+    async fn dependencies(&self, parent: &Ref) -> StoreResult<Vec<Member>> {
+        let sql = "SELECT id, name, access_tags FROM views WHERE parent_kind = $1 AND parent_id = $2 ORDER BY seq";
+        transaction!(self, |tx| rows::members(&tx, sql, &[&parent.kind.segment(), &parent.id.as_str()]).await)
+    }
+
+    async fn assets(&self, view_id: &ResourceId) -> StoreResult<Vec<Member>> {
+        let sql = "SELECT id, name, access_tags FROM assets WHERE view_id = $1 ORDER BY seq";
+        transaction!(self, |tx| rows::members(&tx, sql, &[&view_id.as_str()]).await)
+    }
+
+    async fn attributes(&self, asset_id: &ResourceId) -> StoreResult<Vec<Member>> {
+        let sql = "SELECT id, name, access_tags FROM attributes WHERE asset_id = $1 ORDER BY seq";
+        transaction!(self, |tx| rows::members(&tx, sql, &[&asset_id.as_str()]).await)
+    }
+
+    async fn measurements(&self, attribute_id: &ResourceId) -> StoreResult<Vec<Member>> {
+        let sql = "SELECT id, name, access_tags FROM measurements WHERE attribute_id = $1 ORDER BY seq";
+        transaction!(self, |tx| rows::members(&tx, sql, &[&attribute_id.as_str()]).await)
+    }
+
+    async fn metrics(&self) -> StoreResult<Vec<Member>> {
+        transaction!(self, |tx| rows::members(&tx, "SELECT id, name, access_tags FROM metrics ORDER BY seq", &[]).await)
+    }
+
+    async fn triggers(&self, view_id: &ResourceId) -> StoreResult<Vec<Member>> {
+        let sql = "SELECT id, name, access_tags FROM triggers WHERE view_id = $1 ORDER BY seq";
+        transaction!(self, |tx| rows::members(&tx, sql, &[&view_id.as_str()]).await)
+    }
+
+    async fn logs(
+        &self,
+        view_id: Option<&ResourceId>,
+        filter: &LogFilter,
+        window: Option<Window>,
+    ) -> StoreResult<(u64, Vec<Member>)> {
+        // The tag filter needs every tag: JSON containment.
+        let filter_sql = "($1::TEXT IS NULL OR view_id = $1) AND ($2::BIGINT IS NULL OR creation_time >= $2) \
+                          AND ($3::BIGINT IS NULL OR creation_time < $3) AND tags::JSONB @> $4::TEXT::JSONB";
+        let wanted = tags_to_text(&filter.tags);
+        let view = view_id.map(ResourceId::as_str);
+        let oldest = filter.oldest.map(Timestamp::millis);
+        let newest = filter.newest.map(Timestamp::millis);
+        let (offset, limit) = window.map_or((0, None), |w| (w.offset as i64, Some(w.limit as i64)));
+        transaction!(self, |tx| {
+            let total: i64 = rows::query(
+                &tx,
+                &format!("SELECT COUNT(*) FROM logs WHERE {filter_sql}"),
+                &[&view, &oldest, &newest, &wanted],
+            )
+            .await?[0]
+                .get(0);
+            let listed = rows::members(
+                &tx,
+                &format!(
+                    "SELECT id, '' AS name, access_tags FROM logs WHERE {filter_sql} \
+                     ORDER BY creation_time, seq LIMIT $6 OFFSET $5"
+                ),
+                &[&view, &oldest, &newest, &wanted, &offset, &limit],
+            )
+            .await;
+            listed.map(|listed| (total as u64, listed))
+        })
+    }
+
+    async fn create_view(&self, parent: Option<&Ref>, view: NewView) -> StoreResult<View> {
+        transaction!(self, |tx| {
+            let inherited = match parent {
+                None => Vec::new(),
+                Some(p) => rows::load_view(&tx, p.kind, &p.id).await?.access_tags,
+            };
+            let id = ResourceId::generate();
+            let change = rows::next_change_id(&tx).await?;
+            execute(
+                &tx,
+                "INSERT INTO views (id, parent_kind, parent_id, name, annotation, provider, service_class, change_id, \
+                 access_tags) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                &[
+                    &id.as_str(),
+                    &parent.map(|p| p.kind.segment()),
+                    &parent.map(|p| p.id.as_str()),
+                    &view.header.name,
+                    &view.header.annotation,
+                    &view.provider,
+                    &view.service_class,
+                    &change,
+                    &tags_to_text(view.access_tags.as_ref().unwrap_or(&inherited)),
+                ],
+            )
+            .await?;
+            if let Some(p) = parent {
+                rows::touch_view(&tx, &p.id, change).await?;
+            }
+            let kind = if parent.is_some() { Kind::Dependency } else { Kind::ServiceView };
+            rows::load_view(&tx, kind, &id).await
+        })
+    }
+
+    async fn create_asset(&self, view_id: &ResourceId, asset: NewAsset) -> StoreResult<Asset> {
+        transaction!(self, |tx| {
+            let view = rows::load_any_view(&tx, view_id).await?;
+            let id = ResourceId::generate();
+            let change = rows::next_change_id(&tx).await?;
+            execute(
+                &tx,
+                "INSERT INTO assets (id, view_id, name, annotation, asset_class, change_id, access_tags) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    &id.as_str(),
+                    &view_id.as_str(),
+                    &asset.header.name,
+                    &asset.header.annotation,
+                    &asset.asset_class,
+                    &change,
+                    &tags_to_text(asset.access_tags.as_ref().unwrap_or(&view.access_tags)),
+                ],
+            )
+            .await?;
+            rows::touch_view(&tx, view_id, change).await?;
+            rows::load_asset(&tx, &id).await
+        })
+    }
+
+    async fn create_attribute(&self, asset_id: &ResourceId, attribute: NewAttribute) -> StoreResult<Attribute> {
+        transaction!(self, |tx| {
+            let asset = rows::load_asset(&tx, asset_id).await?;
+            let id = ResourceId::generate();
+            let change = rows::next_change_id(&tx).await?;
+            execute(
+                &tx,
+                "INSERT INTO attributes (id, asset_id, name, annotation, change_id, access_tags) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[
+                    &id.as_str(),
+                    &asset_id.as_str(),
+                    &attribute.header.name,
+                    &attribute.header.annotation,
+                    &change,
+                    &tags_to_text(attribute.access_tags.as_ref().unwrap_or(&asset.access_tags)),
+                ],
+            )
+            .await?;
+            rows::touch_asset(&tx, &asset, change).await?;
+            rows::load_attribute(&tx, &id).await
+        })
+    }
+
+    async fn create_metric(&self, metric: NewMetric) -> StoreResult<Metric> {
+        let parameters = serde_json::to_string(&metric.parameters).map_err(backend)?;
+        let result_format = serde_json::to_string(&metric.result_format).map_err(backend)?;
+        let default_tags = vec![tags::ROLE_USER.to_owned()];
+        transaction!(self, |tx| {
+            let id = ResourceId::generate();
+            let change = rows::next_change_id(&tx).await?;
+            execute(
+                &tx,
+                "INSERT INTO metrics (id, name, annotation, base_metric, parameters, result_format, change_id, \
+                 access_tags) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                &[
+                    &id.as_str(),
+                    &metric.header.name,
+                    &metric.header.annotation,
+                    &metric.base_metric,
+                    &parameters,
+                    &result_format,
+                    &change,
+                    &tags_to_text(metric.access_tags.as_ref().unwrap_or(&default_tags)),
+                ],
+            )
+            .await?;
+            rows::load_metric(&tx, &id).await
+        })
+    }
+
+    async fn create_measurement(
+        &self,
+        attribute_id: &ResourceId,
+        measurement: NewMeasurement,
+        now: Timestamp,
+    ) -> StoreResult<Measurement> {
+        transaction!(self, |tx| {
+            let attribute = rows::load_attribute(&tx, attribute_id).await?;
+            let asset = rows::load_asset(&tx, &attribute.asset_id).await?;
+            if rows::load_metric(&tx, &measurement.metric_id).await.is_err() {
+                return Err(StoreError::Invalid(format!(
+                    "no metric with id {} (create the metric first)",
+                    measurement.metric_id
+                )));
+            }
+            let id = ResourceId::generate();
+            let change = rows::next_change_id(&tx).await?;
+            let objective_status = measurement.objective.as_ref().map(|_| Status::False.as_str());
+            let objective_time = measurement.objective.as_ref().map(|_| now.millis());
+            execute(
+                &tx,
+                "INSERT INTO measurements (id, attribute_id, view_id, metric_id, name, annotation, result, \
+                 objective_condition, objective_status, objective_time, triggers_allowed, user_activated, state, \
+                 change_id, access_tags) VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8, $9, $10, $11, $12, $13, $14)",
+                &[
+                    &id.as_str(),
+                    &attribute_id.as_str(),
+                    &asset.view_id.as_str(),
+                    &measurement.metric_id.as_str(),
+                    &measurement.header.name,
+                    &measurement.header.annotation,
+                    &measurement.objective,
+                    &objective_status,
+                    &objective_time,
+                    &measurement.triggers_allowed,
+                    &measurement.user_activated,
+                    &measurement.state.as_str(),
+                    &change,
+                    &tags_to_text(measurement.access_tags.as_ref().unwrap_or(&attribute.access_tags)),
+                ],
+            )
+            .await?;
+            rows::touch_attribute(&tx, &attribute, change).await?;
+            rows::load_measurement(&tx, &id).await
+        })
+    }
+
+    async fn create_trigger(
+        &self,
+        view_id: &ResourceId,
+        trigger: NewTrigger,
+        now: Timestamp,
+        conditions: &Arc<ConditionCache>,
+    ) -> StoreResult<(Trigger, Vec<LogEntry>)> {
+        transaction!(self, |tx| {
+            rows::load_any_view(&tx, view_id).await?;
+            let Ok(measurement) = rows::lock_measurement(&tx, &trigger.measurement_id).await else {
+                return Err(StoreError::Invalid(format!(
+                    "no measurement with id {} in this service view",
+                    trigger.measurement_id
+                )));
+            };
+            if &measurement.view_id != view_id {
+                return Err(StoreError::Invalid(format!(
+                    "measurement {} is not part of service view {view_id}",
+                    measurement.id
+                )));
+            }
+            if !measurement.triggers_allowed {
+                return Err(StoreError::Invalid(format!(
+                    "measurement {} does not allow triggers (its createTrigger is null)",
+                    measurement.id
+                )));
+            }
+            let id = ResourceId::generate();
+            let change = rows::next_change_id(&tx).await?;
+            execute(
+                &tx,
+                "INSERT INTO triggers (id, view_id, measurement_id, name, annotation, condition, status, status_time, \
+                 notification, guard_time, tags, change_id, access_tags, owner_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 'false', $7, $8, $9, $10, $11, $12, $13)",
+                &[
+                    &id.as_str(),
+                    &view_id.as_str(),
+                    &measurement.id.as_str(),
+                    &trigger.header.name,
+                    &trigger.header.annotation,
+                    &trigger.condition,
+                    &now.millis(),
+                    &trigger.notification,
+                    &trigger.guard_time,
+                    &tags_to_text(&trigger.tags),
+                    &change,
+                    &tags_to_text(&measurement.access_tags),
+                    &trigger.owner_id.as_ref().map(ResourceId::as_str),
+                ],
+            )
+            .await?;
+            rows::touch_view(&tx, view_id, change).await?;
+            let created = rows::load_trigger(&tx, &id).await?;
+            let mut logs = Vec::new();
+            if let Some(raw) = &measurement.result {
+                let value = shared::decode_result(raw)?;
+                logs.extend(process_trigger(&tx, &created, raw, &value, now, change, conditions).await?);
+            }
+            rows::load_trigger(&tx, &id).await.map(|t| (t, logs))
+        })
+    }
+
+    async fn push_result(
+        &self,
+        measurement_id: &ResourceId,
+        result: CheckedResult,
+        now: Timestamp,
+        conditions: &Arc<ConditionCache>,
+    ) -> StoreResult<PushOutcome> {
+        transaction!(self, |tx| {
+            let measurement = rows::lock_measurement(&tx, measurement_id).await?;
+            if measurement.state == MeasurementState::Deactivated {
+                return Err(StoreError::Conflict(format!(
+                    "measurement {measurement_id} is deactivated: it takes no result until it is activated"
+                )));
+            }
+            let change = rows::next_change_id(&tx).await?;
+            let objective = measurement.objective.as_ref().map(|o| Evaluated {
+                condition: o.condition.clone(),
+                status: shared::objective_status(&o.condition, Some(&result.value), now, conditions),
+                status_update_time: now,
+            });
+            execute(
+                &tx,
+                "UPDATE measurements SET result = $1, state = 'activated', objective_status = $2, \
+                 objective_time = $3, change_id = $4 WHERE id = $5",
+                &[
+                    &result.raw,
+                    &objective.as_ref().map(|o| o.status.as_str()),
+                    &objective.as_ref().map(|o| o.status_update_time.millis()),
+                    &change,
+                    &measurement_id.as_str(),
+                ],
+            )
+            .await?;
+            rows::touch_measurement(&tx, &measurement, change).await?;
+            let mut logs = Vec::new();
+            for trigger in rows::triggers_of_measurement(&tx, measurement_id).await? {
+                logs.extend(process_trigger(&tx, &trigger, &result.raw, &result.value, now, change, conditions).await?);
+            }
+            Ok(PushOutcome {
+                measurement: Measurement {
+                    result: Some(result.raw.clone()),
+                    state: MeasurementState::Activated,
+                    objective,
+                    change_id: change,
+                    ..measurement
+                },
+                logs,
+            })
+        })
+    }
+
+    async fn set_objective(
+        &self,
+        measurement_id: &ResourceId,
+        condition: Option<String>,
+        now: Timestamp,
+        conditions: &Arc<ConditionCache>,
+    ) -> StoreResult<Measurement> {
+        transaction!(self, |tx| {
+            let measurement = rows::lock_measurement(&tx, measurement_id).await?;
+            let change = rows::next_change_id(&tx).await?;
+            let status = match (&condition, &measurement.result) {
+                (Some(c), Some(raw)) => {
+                    Some(shared::objective_status(c, Some(&shared::decode_result(raw)?), now, conditions))
+                }
+                (Some(_), None) => Some(Status::False),
+                (None, _) => None,
+            };
+            execute(
+                &tx,
+                "UPDATE measurements SET objective_condition = $1, objective_status = $2, objective_time = $3, \
+                 change_id = $4 WHERE id = $5",
+                &[
+                    &condition,
+                    &status.map(Status::as_str),
+                    &status.map(|_| now.millis()),
+                    &change,
+                    &measurement_id.as_str(),
+                ],
+            )
+            .await?;
+            rows::touch_measurement(&tx, &measurement, change).await?;
+            rows::load_measurement(&tx, measurement_id).await
+        })
+    }
+
+    async fn set_state(&self, measurement_id: &ResourceId, state: MeasurementState) -> StoreResult<Measurement> {
+        transaction!(self, |tx| {
+            let measurement = rows::lock_measurement(&tx, measurement_id).await?;
+            if !measurement.user_activated {
+                return Err(StoreError::Conflict(format!(
+                    "measurement {measurement_id} is not user-activated: its state is managed by the provider"
+                )));
+            }
+            let (new_state, clear_result) = shared::state_transition(measurement.state, state);
+            if new_state == measurement.state && !clear_result {
+                return Ok(measurement);
+            }
+            let change = rows::next_change_id(&tx).await?;
+            execute(
+                &tx,
+                "UPDATE measurements SET state = $1, result = CASE WHEN $2 THEN NULL ELSE result END, \
+                 change_id = $3 WHERE id = $4",
+                &[&new_state.as_str(), &clear_result, &change, &measurement_id.as_str()],
+            )
+            .await?;
+            rows::touch_measurement(&tx, &measurement, change).await?;
+            rows::load_measurement(&tx, measurement_id).await
+        })
+    }
+
+    async fn access_tags(&self, resource: &Ref) -> StoreResult<Vec<String>> {
+        transaction!(self, |tx| {
+            require(&tx, resource).await?;
+            let sql = format!("SELECT access_tags FROM {} WHERE id = $1", table_of(resource.kind));
+            let row = query_opt(&tx, &sql, &[&resource.id.as_str()]).await?;
+            let text: String = row.ok_or_else(|| StoreError::NotFound(resource.kind, resource.id.clone()))?.get(0);
+            serde_json::from_str(&text).map_err(backend)
+        })
+    }
+
+    async fn set_access_tags(&self, resource: &Ref, tags: Vec<String>) -> StoreResult<Vec<String>> {
+        transaction!(self, |tx| {
+            require(&tx, resource).await?;
+            let text = tags_to_text(&tags);
+            if resource.kind == Kind::Log {
+                execute(&tx, "UPDATE logs SET access_tags = $1 WHERE id = $2", &[&text, &resource.id.as_str()]).await?;
+            } else {
+                let change = rows::next_change_id(&tx).await?;
+                let sql =
+                    format!("UPDATE {} SET access_tags = $1, change_id = $2 WHERE id = $3", table_of(resource.kind));
+                execute(&tx, &sql, &[&text, &change, &resource.id.as_str()]).await?;
+            }
+            Ok(tags)
+        })
+    }
+
+    async fn delete(&self, resource: &Ref) -> StoreResult<()> {
+        transaction!(self, |tx| {
+            require(&tx, resource).await?;
+            let change = rows::next_change_id(&tx).await?;
+            // The parents whose collections change, for their change identifiers.
+            match resource.kind {
+                Kind::Dependency => {
+                    let view = rows::load_view(&tx, Kind::Dependency, &resource.id).await?;
+                    if let Some(parent) = view.parent {
+                        rows::touch_view(&tx, &parent.id, change).await?;
+                    }
+                }
+                Kind::Asset => {
+                    let asset = rows::load_asset(&tx, &resource.id).await?;
+                    rows::touch_view(&tx, &asset.view_id, change).await?;
+                }
+                Kind::Attribute => {
+                    let attribute = rows::load_attribute(&tx, &resource.id).await?;
+                    rows::touch_asset(&tx, &rows::load_asset(&tx, &attribute.asset_id).await?, change).await?;
+                }
+                Kind::Measurement => {
+                    let measurement = rows::load_measurement(&tx, &resource.id).await?;
+                    let attribute = rows::load_attribute(&tx, &measurement.attribute_id).await?;
+                    rows::touch_attribute(&tx, &attribute, change).await?;
+                }
+                Kind::Trigger => {
+                    let trigger = rows::load_trigger(&tx, &resource.id).await?;
+                    rows::touch_view(&tx, &trigger.view_id, change).await?;
+                }
+                Kind::Metric => {
+                    let users: i64 = rows::query(
+                        &tx,
+                        "SELECT COUNT(*) FROM measurements WHERE metric_id = $1",
+                        &[&resource.id.as_str()],
+                    )
+                    .await?[0]
+                        .get(0);
+                    if users > 0 {
+                        return Err(StoreError::Conflict(format!(
+                            "metric {} is used by {users} measurement(s); delete them first",
+                            resource.id
+                        )));
+                    }
+                }
+                Kind::ServiceView | Kind::Log | Kind::Account | Kind::Delivery => {}
+            }
+            // Cascades follow from the schema's foreign keys.
+            let sql = format!("DELETE FROM {} WHERE id = $1", table_of(resource.kind));
+            execute(&tx, &sql, &[&resource.id.as_str()]).await.map(drop)
+        })
+    }
+
+    async fn set_webhook_secret(&self, account_id: &ResourceId, secret: String) -> StoreResult<Account> {
+        transaction!(self, |tx| {
+            let change = rows::next_change_id(&tx).await?;
+            let changed = execute(
+                &tx,
+                "UPDATE accounts SET webhook_secret = $1, change_id = $2 WHERE id = $3",
+                &[&secret, &change, &account_id.as_str()],
+            )
+            .await?;
+            if changed == 0 {
+                return Err(StoreError::NotFound(Kind::Account, account_id.clone()));
+            }
+            rows::load_account(&tx, account_id).await
+        })
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: usize,
+    ) -> StoreResult<Vec<DueDelivery>> {
+        transaction!(self, |tx| {
+            let mut claimed = Vec::new();
+            for delivery in rows::claim_due(&tx, now, lease_until, limit as i64).await? {
+                let log = rows::load_log(&tx, &delivery.log_id).await?;
+                let webhook_secret = match &delivery.owner_id {
+                    Some(owner) => rows::load_account(&tx, owner).await.ok().and_then(|a| a.webhook_secret),
+                    None => None,
+                };
+                claimed.push(DueDelivery { delivery, log, webhook_secret });
+            }
+            Ok(claimed)
+        })
+    }
+
+    async fn finish_delivery(&self, id: &ResourceId, outcome: DeliveryOutcome, now: Timestamp) -> StoreResult<()> {
+        transaction!(self, |tx| {
+            // A job deleted meanwhile (with its service view) has nothing left to record.
+            match outcome {
+                DeliveryOutcome::Delivered => {
+                    execute(
+                        &tx,
+                        "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, claimed = FALSE, \
+                         delivery_time = $1, last_error = NULL WHERE id = $2",
+                        &[&now.millis(), &id.as_str()],
+                    )
+                    .await
+                }
+                DeliveryOutcome::Retry { at, error } => {
+                    execute(
+                        &tx,
+                        "UPDATE deliveries SET attempts = attempts + 1, claimed = FALSE, next_attempt = $1, \
+                         last_error = $2 WHERE id = $3",
+                        &[&at.millis(), &error, &id.as_str()],
+                    )
+                    .await
+                }
+                DeliveryOutcome::Failed { error } => {
+                    execute(
+                        &tx,
+                        "UPDATE deliveries SET state = 'failed', attempts = attempts + 1, claimed = FALSE, \
+                         last_error = $1 WHERE id = $2",
+                        &[&error, &id.as_str()],
+                    )
+                    .await
+                }
+            }
+            .map(drop)
+        })
+    }
+
+    /// Several instances share this store: a job claimed by a dead instance is due again
+    /// when its lease ends, and one instance's start must not take the others' jobs.
+    async fn release_claims(&self, _now: Timestamp) -> StoreResult<()> {
+        Ok(())
+    }
+
+    async fn next_delivery_time(&self) -> StoreResult<Option<Timestamp>> {
+        transaction!(self, |tx| {
+            let row = query_opt(&tx, "SELECT MIN(next_attempt) FROM deliveries WHERE state = 'pending'", &[]).await?;
+            let millis: Option<i64> = row.and_then(|r| r.get(0));
+            Ok(millis.and_then(Timestamp::from_millis))
+        })
+    }
+
+    async fn deliveries(&self, state: Option<DeliveryState>) -> StoreResult<Vec<Delivery>> {
+        transaction!(self, |tx| match state {
+            Some(state) => rows::deliveries_where(&tx, "WHERE state = $1 ORDER BY seq", &[&state.as_str()]).await,
+            None => rows::deliveries_where(&tx, "ORDER BY seq", &[]).await,
+        })
+    }
+
+    async fn delivery(&self, id: &ResourceId) -> StoreResult<Delivery> {
+        transaction!(self, |tx| rows::load_delivery(&tx, id).await)
+    }
+
+    async fn retry_delivery(&self, id: &ResourceId, now: Timestamp) -> StoreResult<Delivery> {
+        transaction!(self, |tx| {
+            let delivery = rows::load_delivery(&tx, id).await?;
+            if delivery.state == DeliveryState::Delivered {
+                return Err(StoreError::Conflict(format!("delivery {id} was delivered; there is nothing to retry")));
+            }
+            execute(
+                &tx,
+                "UPDATE deliveries SET state = 'pending', attempts = 0, claimed = FALSE, next_attempt = $1 WHERE id = $2",
+                &[&now.millis(), &id.as_str()],
+            )
+            .await?;
+            rows::load_delivery(&tx, id).await
+        })
+    }
+
+    async fn prune_deliveries(&self, before: Timestamp) -> StoreResult<u64> {
+        transaction!(self, |tx| {
+            execute(&tx, "DELETE FROM deliveries WHERE state = 'delivered' AND delivery_time < $1", &[&before.millis()])
+                .await
+        })
+    }
+}

@@ -1,0 +1,175 @@
+//! The schema of the PostgreSQL store. `ctpd_schema` records how many migrations a
+//! database has had; each runs once, in a transaction, under an advisory lock so that
+//! instances starting together do not race (advisory locks are PostgreSQL's own: see
+//! ARCHITECTURE.md on compatible engines).
+
+use deadpool_postgres::Pool;
+
+/// The migrations, in order. Never edit one that has shipped: add the next.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE SEQUENCE change_ids;
+
+CREATE TABLE accounts (
+    seq BIGSERIAL PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    annotation TEXT NOT NULL,
+    account_tags TEXT NOT NULL,
+    access_tags TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    change_id BIGINT NOT NULL,
+    webhook_secret TEXT
+);
+
+CREATE TABLE views (
+    seq BIGSERIAL PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    parent_kind TEXT,
+    parent_id TEXT REFERENCES views(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    annotation TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    service_class TEXT,
+    change_id BIGINT NOT NULL,
+    access_tags TEXT NOT NULL
+);
+CREATE INDEX views_by_parent ON views(parent_id);
+
+CREATE TABLE assets (
+    seq BIGSERIAL PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    view_id TEXT NOT NULL REFERENCES views(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    annotation TEXT NOT NULL,
+    asset_class TEXT,
+    change_id BIGINT NOT NULL,
+    access_tags TEXT NOT NULL
+);
+CREATE INDEX assets_by_view ON assets(view_id);
+
+CREATE TABLE attributes (
+    seq BIGSERIAL PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    asset_id TEXT NOT NULL REFERENCES assets(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    annotation TEXT NOT NULL,
+    change_id BIGINT NOT NULL,
+    access_tags TEXT NOT NULL
+);
+CREATE INDEX attributes_by_asset ON attributes(asset_id);
+
+CREATE TABLE metrics (
+    seq BIGSERIAL PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    annotation TEXT NOT NULL,
+    base_metric TEXT NOT NULL,
+    parameters TEXT NOT NULL,
+    result_format TEXT NOT NULL,
+    change_id BIGINT NOT NULL,
+    access_tags TEXT NOT NULL
+);
+
+CREATE TABLE measurements (
+    seq BIGSERIAL PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    attribute_id TEXT NOT NULL REFERENCES attributes(id) ON DELETE CASCADE,
+    view_id TEXT NOT NULL,
+    metric_id TEXT NOT NULL REFERENCES metrics(id),
+    name TEXT NOT NULL,
+    annotation TEXT NOT NULL,
+    result TEXT,
+    objective_condition TEXT,
+    objective_status TEXT,
+    objective_time BIGINT,
+    triggers_allowed BOOLEAN NOT NULL,
+    user_activated BOOLEAN NOT NULL,
+    state TEXT NOT NULL,
+    change_id BIGINT NOT NULL,
+    access_tags TEXT NOT NULL
+);
+CREATE INDEX measurements_by_attribute ON measurements(attribute_id);
+CREATE INDEX measurements_by_metric ON measurements(metric_id);
+
+CREATE TABLE triggers (
+    seq BIGSERIAL PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    view_id TEXT NOT NULL REFERENCES views(id) ON DELETE CASCADE,
+    measurement_id TEXT NOT NULL REFERENCES measurements(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    annotation TEXT NOT NULL,
+    condition TEXT NOT NULL,
+    status TEXT NOT NULL,
+    status_time BIGINT NOT NULL,
+    notification TEXT NOT NULL,
+    guard_time DOUBLE PRECISION NOT NULL,
+    tags TEXT NOT NULL,
+    change_id BIGINT NOT NULL,
+    access_tags TEXT NOT NULL,
+    owner_id TEXT
+);
+CREATE INDEX triggers_by_view ON triggers(view_id);
+CREATE INDEX triggers_by_measurement ON triggers(measurement_id);
+
+CREATE TABLE logs (
+    seq BIGSERIAL PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    view_id TEXT NOT NULL REFERENCES views(id) ON DELETE CASCADE,
+    trigger_id TEXT NOT NULL,
+    creation_time BIGINT NOT NULL,
+    result TEXT,
+    error TEXT,
+    tags TEXT NOT NULL,
+    access_tags TEXT NOT NULL
+);
+CREATE INDEX logs_by_view_and_time ON logs(view_id, creation_time, seq);
+CREATE INDEX logs_by_time ON logs(creation_time, seq);
+
+CREATE TABLE deliveries (
+    seq BIGSERIAL PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    log_id TEXT NOT NULL REFERENCES logs(id) ON DELETE CASCADE,
+    trigger_id TEXT NOT NULL,
+    view_id TEXT NOT NULL,
+    owner_id TEXT,
+    target TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    next_attempt BIGINT NOT NULL,
+    claimed BOOLEAN NOT NULL,
+    last_error TEXT,
+    creation_time BIGINT NOT NULL,
+    delivery_time BIGINT,
+    access_tags TEXT NOT NULL
+);
+CREATE INDEX deliveries_due ON deliveries(state, next_attempt);
+CREATE INDEX deliveries_by_log ON deliveries(log_id);
+"#];
+
+/// An arbitrary, fixed key of the advisory lock taken while migrating.
+const MIGRATION_LOCK: i64 = 0x6374_7064; // "ctpd"
+
+/// Brings the database up to the latest migration; returns how many were applied.
+pub(crate) async fn migrate(pool: &Pool) -> Result<usize, String> {
+    let mut client = pool.get().await.map_err(|e| e.to_string())?;
+    let tx = client.transaction().await.map_err(|e| e.to_string())?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(|e| e.to_string())?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS ctpd_schema (version INTEGER NOT NULL)")
+        .await
+        .map_err(|e| e.to_string())?;
+    let applied: i64 = tx
+        .query_one("SELECT COALESCE(MAX(version), 0)::BIGINT FROM ctpd_schema", &[])
+        .await
+        .map_err(|e| e.to_string())?
+        .get(0);
+    let mut count = 0;
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(applied as usize) {
+        tx.batch_execute(migration).await.map_err(|e| format!("migration {}: {e}", index + 1))?;
+        tx.execute("INSERT INTO ctpd_schema (version) VALUES ($1)", &[&(index as i32 + 1)])
+            .await
+            .map_err(|e| e.to_string())?;
+        count += 1;
+    }
+    tx.commit().await.map_err(|e| e.to_string())?;
+    Ok(count)
+}

@@ -1,0 +1,197 @@
+//! Two `ctpd` processes on one PostgreSQL database behave as one server: concurrent pushes
+//! through both lose no acknowledged result, changeIds never repeat, the rules of 5.3.2 hold
+//! as if the pushes were processed one after another (a guard time is never beaten by a
+//! race), and every notification job is delivered by exactly one instance.
+//!
+//! This test always runs on PostgreSQL (`CTPD_TEST_POSTGRES_URL`, set by `scripts/test`).
+
+#[path = "../../ctp-server/tests/common/mod.rs"]
+#[allow(unused_imports)]
+mod api;
+
+use std::collections::{HashMap, HashSet};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use api::{link, Client, StoreLocation, Tree};
+use axum::http::{HeaderMap, StatusCode};
+use serde_json::{json, Value};
+
+const ADMIN_TOKEN: &str = "admin-token-for-scale-out-tests";
+/// The one public URL of both instances, as behind a load balancer: links and message ids
+/// are the same whichever instance makes them.
+const PUBLIC_URL: &str = "http://ctpd.example/api/1.0/";
+
+struct Instance {
+    child: Child,
+    base: String,
+}
+
+impl Instance {
+    fn start(database: &str, log: &std::path::Path) -> Instance {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(env!("CARGO_BIN_EXE_ctpd"))
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--database",
+                database,
+                "--public-url",
+                PUBLIC_URL,
+            ])
+            .args(["--admin-token", ADMIN_TOKEN, "--delivery-backoff", "0.1", "--delivery-timeout", "3"])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(log).unwrap())
+            .spawn()
+            .expect("ctpd starts");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "ctpd did not start: {}", std::fs::read_to_string(log).unwrap());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Instance { child, base: format!("http://127.0.0.1:{port}/api/1.0/") }
+    }
+
+    fn client(&self, token: &str) -> Client {
+        Client::new(&self.base, Some(token))
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The path under the API of a link.
+fn path(link: &str) -> String {
+    link.split_once("/api/1.0/").expect("a link of the API").1.to_owned()
+}
+
+#[tokio::test]
+async fn two_instances_on_one_postgres_database_behave_as_one_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = StoreLocation::postgres().await;
+    let a = Instance::start(&db.url, &dir.path().join("a.log"));
+    let b = Instance::start(&db.url, &dir.path().join("b.log"));
+
+    // The webhook receiver counts each message id.
+    let received: Arc<Mutex<HashMap<String, u32>>> = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook = format!("http://{}/hook", listener.local_addr().unwrap());
+    let record = Arc::clone(&received);
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap| {
+            let id = headers["webhook-id"].to_str().unwrap().to_owned();
+            *record.lock().unwrap().entry(id).or_default() += 1;
+            async { StatusCode::NO_CONTENT }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    // Four measurements, each with a guarded trigger (fires once in an hour) and an
+    // unguarded one, both notifying; the tree is made through instance A.
+    let admin = a.client(ADMIN_TOKEN);
+    let tree = Tree::build(&admin, &["tenant:a"], false).await;
+    let customer = admin.create("accounts", json!({"accountTags": ["role:user", "tenant:a"]})).await;
+    let agent = admin.create("accounts", json!({"accountTags": ["role:agent", "tenant:a"]})).await;
+    let customer_token = customer["token"].as_str().unwrap().to_owned();
+    let agent_token = agent["token"].as_str().unwrap().to_owned();
+    let mut measurements = vec![path(&link(&tree.measurement))];
+    for i in 1..4 {
+        let m = admin
+            .create(
+                &format!("{}/measurements", path(&link(&tree.attribute))),
+                json!({"name": format!("m{i}"), "metric": link(&tree.metric), "createTrigger": true}),
+            )
+            .await;
+        measurements.push(path(&link(&m)));
+    }
+    let customer_a = a.client(&customer_token);
+    let mut guarded = HashSet::new();
+    for m in &measurements {
+        for guard in [3600, 0] {
+            let trigger = customer_a
+                .create(
+                    &format!("{}/triggers", path(&link(&tree.view))),
+                    json!({"measurement": format!("{PUBLIC_URL}{m}"), "condition": "value[0].level >= 0",
+                           "notification": hook, "guardTime": guard}),
+                )
+                .await;
+            if guard > 0 {
+                guarded.insert(link(&trigger));
+            }
+        }
+    }
+
+    // 200 pushes, alternating instances, 16 at a time.
+    let agents = [a.client(&agent_token), b.client(&agent_token)];
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(16));
+    let mut tasks = Vec::new();
+    for seq in 0..200u64 {
+        let agent = agents[(seq % 2) as usize].clone();
+        let measurement = measurements[(seq % 4) as usize].clone();
+        let permit = Arc::clone(&semaphore).acquire_owned().await.unwrap();
+        tasks.push(tokio::spawn(async move {
+            let (status, body) =
+                agent.put(&format!("{measurement}?x=result"), json!({"result": {"value": [{"level": seq}]}})).await;
+            drop(permit);
+            assert_eq!(status, StatusCode::OK, "{body}");
+            (measurement, body["changeId"].as_str().unwrap().parse::<i64>().unwrap(), seq)
+        }));
+    }
+    let mut change_ids = HashSet::new();
+    let mut last_by_measurement: HashMap<String, (i64, u64)> = HashMap::new();
+    for task in tasks {
+        let (measurement, change_id, seq) = task.await.unwrap();
+        assert!(change_ids.insert(change_id), "changeId {change_id} was handed out twice");
+        let last = last_by_measurement.entry(measurement).or_insert((change_id, seq));
+        if change_id > last.0 {
+            *last = (change_id, seq);
+        }
+    }
+
+    // The pushes of one measurement were serialized: the stored result is the one whose
+    // acknowledged changeId is the highest, and the measurement still has that changeId.
+    let customer_b = b.client(&customer_token);
+    for (measurement, (change_id, seq)) in &last_by_measurement {
+        let stored = customer_b.get_ok(measurement).await;
+        assert_eq!(stored["changeId"], change_id.to_string());
+        assert_eq!(stored["result"]["value"][0]["level"], *seq, "the last acknowledged result is kept");
+    }
+
+    // Each guarded trigger fired exactly once, whichever instance processed its pushes.
+    let logs = customer_b.get_ok(&format!("{}/logs", path(&link(&tree.view)))).await;
+    let entries: Vec<&Value> = logs["collection"].as_array().unwrap().iter().collect();
+    let mut fired: HashMap<String, u32> = HashMap::new();
+    let mut log_links = HashSet::new();
+    for entry in &entries {
+        let full = customer_b.get_ok(&path(entry["link"].as_str().unwrap())).await;
+        *fired.entry(full["trigger"].as_str().unwrap().to_owned()).or_default() += 1;
+        log_links.insert(full["self"].as_str().unwrap().to_owned());
+    }
+    for trigger in &guarded {
+        assert_eq!(fired.get(trigger), Some(&1), "guarded trigger {trigger} fired once: {fired:?}");
+    }
+
+    // Every notification was delivered, each by one instance only.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let delivered = admin.get_ok("deliveries?state=delivered").await["collectionLength"].as_u64().unwrap();
+        if delivered == log_links.len() as u64 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{delivered} of {} notifications delivered", log_links.len());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let received = received.lock().unwrap();
+    assert_eq!(received.len(), log_links.len(), "one message per log entry");
+    let duplicated: Vec<_> = received.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(duplicated.is_empty(), "delivered more than once: {duplicated:?}");
+}
