@@ -19,6 +19,7 @@ use ctp_model::resources::{
 };
 use ctp_model::trigger_rules::{self, Alert, TriggerState};
 use ctp_model::{tags, CheckedResult, ConditionCache, ResourceId, Status, Timestamp};
+use ctp_store::dump::{self, Cell, ColumnType, Dump};
 use ctp_store::{
     shared, DeliveryOutcome, DueDelivery, LogFilter, NewAccount, NewAsset, NewAttribute, NewMeasurement, NewMetric,
     NewTrigger, NewView, PushOutcome, Store, StoreError, StoreResult, Window,
@@ -229,16 +230,39 @@ impl Store for PostgresStore {
 
     async fn ensure_account(&self, account: NewAccount) -> StoreResult<Account> {
         transaction!(self, |tx| {
-            let mut account = account;
-            if let Ok(Account { webhook_secret: Some(secret), .. }) = rows::load_account(&tx, &account.id).await {
-                account.webhook_secret = secret;
-            }
+            // An existing account keeps its place, its webhook secret and, when nothing
+            // changes, its changeId.
             execute(
                 &tx,
-                "DELETE FROM accounts WHERE id = $1 OR token_hash = $2",
-                &[&account.id.as_str(), &account.token_hash],
+                "DELETE FROM accounts WHERE token_hash = $1 AND id <> $2",
+                &[&account.token_hash, &account.id.as_str()],
             )
             .await?;
+            if let Ok(existing) = rows::load_account(&tx, &account.id).await {
+                if !shared::account_differs(&existing, &account) {
+                    tx.commit().await.map_err(backend)?;
+                    return Ok(existing);
+                }
+                let change = rows::next_change_id(&tx).await?;
+                execute(
+                    &tx,
+                    "UPDATE accounts SET name = $1, annotation = $2, account_tags = $3, access_tags = $4, \
+                     token_hash = $5, change_id = $6 WHERE id = $7",
+                    &[
+                        &account.header.name,
+                        &account.header.annotation,
+                        &tags_to_text(&account.account_tags),
+                        &tags_to_text(&account.access_tags),
+                        &account.token_hash,
+                        &change,
+                        &account.id.as_str(),
+                    ],
+                )
+                .await?;
+                let updated = rows::load_account(&tx, &account.id).await;
+                tx.commit().await.map_err(backend)?;
+                return updated;
+            }
             insert_account(&tx, &account).await?;
             rows::load_account(&tx, &account.id).await
         })
@@ -871,6 +895,92 @@ impl Store for PostgresStore {
             )
             .await?;
             rows::load_delivery(&tx, id).await
+        })
+    }
+
+    async fn export(&self) -> StoreResult<Dump> {
+        transaction!(self, |tx| {
+            // One snapshot of every table.
+            tx.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").await.map_err(backend)?;
+            let counter = rows::query(&tx, "SELECT last_value, is_called FROM change_ids", &[]).await?;
+            let change_counter: i64 = if counter[0].get::<_, bool>(1) { counter[0].get(0) } else { 0 };
+            let mut tables = Vec::new();
+            for (name, columns) in dump::TABLES {
+                let sql = format!("SELECT {} FROM {name} ORDER BY seq", dump::column_list(columns));
+                let mut rows = Vec::new();
+                for row in rows::query(&tx, &sql, &[]).await? {
+                    let mut values = Vec::with_capacity(columns.len());
+                    for (i, (_, column_type)) in columns.iter().enumerate() {
+                        let cell = match column_type {
+                            ColumnType::Text => {
+                                row.try_get::<_, Option<String>>(i).map(|v| v.map_or(Cell::Null, Cell::Text))
+                            }
+                            ColumnType::BigInt => {
+                                row.try_get::<_, Option<i64>>(i).map(|v| v.map_or(Cell::Null, Cell::Int))
+                            }
+                            ColumnType::Int => {
+                                row.try_get::<_, Option<i32>>(i).map(|v| v.map_or(Cell::Null, |v| Cell::Int(v.into())))
+                            }
+                            ColumnType::Real => {
+                                row.try_get::<_, Option<f64>>(i).map(|v| v.map_or(Cell::Null, Cell::Real))
+                            }
+                            ColumnType::Bool => {
+                                row.try_get::<_, Option<bool>>(i).map(|v| v.map_or(Cell::Null, Cell::Bool))
+                            }
+                        };
+                        values.push(cell.map_err(backend)?.into_json());
+                    }
+                    rows.push(values);
+                }
+                let columns = columns.iter().map(|(c, _)| (*c).to_owned()).collect();
+                tables.push(dump::Table { name: (*name).to_owned(), columns, rows });
+            }
+            Ok(Dump { format: dump::FORMAT.into(), version: dump::VERSION, change_counter, tables })
+        })
+    }
+
+    async fn import(&self, dump: Dump) -> StoreResult<()> {
+        dump.check().map_err(StoreError::Invalid)?;
+        transaction!(self, |tx| {
+            let used: i64 = rows::query(
+                &tx,
+                "SELECT (SELECT COUNT(*) FROM accounts) + (SELECT COUNT(*) FROM views) + (SELECT COUNT(*) FROM metrics)",
+                &[],
+            )
+            .await?[0]
+                .get(0);
+            if used > 0 {
+                return Err(StoreError::Conflict("the store is not empty: import into a new database".into()));
+            }
+            for (table, (name, columns)) in dump.tables.iter().zip(dump::TABLES) {
+                let placeholders = (1..=columns.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+                let sql = format!("INSERT INTO {name} ({}) VALUES ({placeholders})", dump::column_list(columns));
+                for row in &table.rows {
+                    let mut values: Vec<Box<dyn tokio_postgres::types::ToSql + Sync + Send>> = Vec::new();
+                    for (value, (_, column_type)) in row.iter().zip(columns.iter()) {
+                        let cell = Cell::from_json(value, *column_type).map_err(StoreError::Invalid)?;
+                        values.push(match (cell, column_type) {
+                            (Cell::Text(s), _) => Box::new(Some(s)),
+                            (Cell::Int(i), ColumnType::Int) => Box::new(Some(i as i32)),
+                            (Cell::Int(i), _) => Box::new(Some(i)),
+                            (Cell::Real(f), _) => Box::new(Some(f)),
+                            (Cell::Bool(b), _) => Box::new(Some(b)),
+                            (Cell::Null, ColumnType::Text) => Box::new(None::<String>),
+                            (Cell::Null, ColumnType::BigInt) => Box::new(None::<i64>),
+                            (Cell::Null, ColumnType::Int) => Box::new(None::<i32>),
+                            (Cell::Null, ColumnType::Real) => Box::new(None::<f64>),
+                            (Cell::Null, ColumnType::Bool) => Box::new(None::<bool>),
+                        });
+                    }
+                    let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+                        values.iter().map(|v| v.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync)).collect();
+                    execute(&tx, &sql, &params).await?;
+                }
+            }
+            let counter = dump.change_counter;
+            execute(&tx, "SELECT setval('change_ids', GREATEST($1::BIGINT, 1), $1::BIGINT > 0)", &[&counter])
+                .await
+                .map(drop)
         })
     }
 

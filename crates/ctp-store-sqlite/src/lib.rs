@@ -20,6 +20,7 @@ use ctp_model::resources::{
 };
 use ctp_model::trigger_rules::{self, Alert, TriggerState};
 use ctp_model::{tags, CheckedResult, ConditionCache, ResourceId, Status, Timestamp};
+use ctp_store::dump::{self, Cell, ColumnType, Dump};
 use ctp_store::{
     shared, DeliveryOutcome, DueDelivery, LogFilter, NewAccount, NewAsset, NewAttribute, NewMeasurement, NewMetric,
     NewTrigger, NewView, PushOutcome, Store, StoreError, StoreResult, Window,
@@ -267,16 +268,34 @@ impl Store for SqliteStore {
         let ensured = self
             .writer
             .write(move |conn| {
-                // The webhook secret outlives restarts: receivers keep verifying.
-                let mut account = account;
-                if let Ok(Account { webhook_secret: Some(secret), .. }) = rows::load_account(conn, &account.id) {
-                    account.webhook_secret = secret;
-                }
+                // An existing account keeps its place, its webhook secret (receivers keep
+                // verifying) and, when nothing changes, its changeId.
                 conn.execute(
-                    "DELETE FROM accounts WHERE id = ?1 OR token_hash = ?2",
-                    params![account.id.as_str(), account.token_hash],
+                    "DELETE FROM accounts WHERE token_hash = ?1 AND id <> ?2",
+                    params![account.token_hash, account.id.as_str()],
                 )
                 .map_err(backend)?;
+                if let Ok(existing) = rows::load_account(conn, &account.id) {
+                    if !shared::account_differs(&existing, &account) {
+                        return Ok(existing);
+                    }
+                    let change = rows::next_change_id(conn)?;
+                    conn.execute(
+                        "UPDATE accounts SET name = ?1, annotation = ?2, account_tags = ?3, access_tags = ?4, \
+                         token_hash = ?5, change_id = ?6 WHERE id = ?7",
+                        params![
+                            account.header.name,
+                            account.header.annotation,
+                            tags_to_text(&account.account_tags),
+                            tags_to_text(&account.access_tags),
+                            account.token_hash,
+                            change,
+                            account.id.as_str()
+                        ],
+                    )
+                    .map_err(backend)?;
+                    return rows::load_account(conn, &account.id);
+                }
                 insert_account(conn, &account)?;
                 rows::load_account(conn, &account.id)
             })
@@ -1004,6 +1023,79 @@ impl Store for SqliteStore {
                 rows::load_delivery(conn, &id)
             })
             .await
+    }
+
+    async fn export(&self) -> StoreResult<Dump> {
+        self.read(|conn| {
+            let change_counter: i64 =
+                conn.query_row("SELECT value FROM change_counter", [], |r| r.get(0)).map_err(backend)?;
+            let mut tables = Vec::new();
+            for (name, columns) in dump::TABLES {
+                let sql = format!("SELECT {} FROM {name} ORDER BY seq", dump::column_list(columns));
+                let mut statement = conn.prepare(&sql).map_err(backend)?;
+                let rows = statement
+                    .query_map([], |row| {
+                        let cell = |(i, (_, column_type)): (usize, &(&str, ColumnType))| -> rusqlite::Result<_> {
+                            Ok(match column_type {
+                                ColumnType::Text => row.get::<_, Option<String>>(i)?.map_or(Cell::Null, Cell::Text),
+                                ColumnType::BigInt | ColumnType::Int => {
+                                    row.get::<_, Option<i64>>(i)?.map_or(Cell::Null, Cell::Int)
+                                }
+                                ColumnType::Real => row.get::<_, Option<f64>>(i)?.map_or(Cell::Null, Cell::Real),
+                                ColumnType::Bool => row.get::<_, Option<bool>>(i)?.map_or(Cell::Null, Cell::Bool),
+                            }
+                            .into_json())
+                        };
+                        columns.iter().enumerate().map(cell).collect::<rusqlite::Result<Vec<_>>>()
+                    })
+                    .map_err(backend)?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                    .map_err(backend)?;
+                let columns = columns.iter().map(|(c, _)| (*c).to_owned()).collect();
+                tables.push(dump::Table { name: (*name).to_owned(), columns, rows });
+            }
+            Ok(Dump { format: dump::FORMAT.into(), version: dump::VERSION, change_counter, tables })
+        })
+    }
+
+    async fn import(&self, dump: Dump) -> StoreResult<()> {
+        dump.check().map_err(StoreError::Invalid)?;
+        let imported = self
+            .writer
+            .write(move |conn| {
+                let used: i64 = conn
+                    .query_row("SELECT (SELECT COUNT(*) FROM accounts) + (SELECT COUNT(*) FROM views) + (SELECT COUNT(*) FROM metrics)", [], |r| r.get(0))
+                    .map_err(backend)?;
+                if used > 0 {
+                    return Err(StoreError::Conflict("the store is not empty: import into a new database".into()));
+                }
+                for (table, (name, columns)) in dump.tables.iter().zip(dump::TABLES) {
+                    let placeholders = (1..=columns.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+                    let sql = format!("INSERT INTO {name} ({}) VALUES ({placeholders})", dump::column_list(columns));
+                    let mut statement = conn.prepare(&sql).map_err(backend)?;
+                    for row in &table.rows {
+                        let values = row
+                            .iter()
+                            .zip(columns.iter())
+                            .map(|(value, (_, column_type))| {
+                                Ok(match Cell::from_json(value, *column_type).map_err(StoreError::Invalid)? {
+                                    Cell::Null => rusqlite::types::Value::Null,
+                                    Cell::Text(s) => rusqlite::types::Value::Text(s),
+                                    Cell::Int(i) => rusqlite::types::Value::Integer(i),
+                                    Cell::Real(f) => rusqlite::types::Value::Real(f),
+                                    Cell::Bool(b) => rusqlite::types::Value::Integer(i64::from(b)),
+                                })
+                            })
+                            .collect::<StoreResult<Vec<_>>>()?;
+                        statement.execute(rusqlite::params_from_iter(values)).map_err(backend)?;
+                    }
+                }
+                conn.execute("UPDATE change_counter SET value = ?1", [dump.change_counter]).map_err(backend)?;
+                Ok(())
+            })
+            .await;
+        self.accounts_changed();
+        imported
     }
 
     async fn prune_deliveries(&self, before: Timestamp) -> StoreResult<u64> {

@@ -31,6 +31,10 @@ enum Command {
     Serve(Box<commands::serve::ServeArgs>),
     /// Apply the store's schema migrations and exit.
     Migrate(commands::migrate::MigrateArgs),
+    /// Write the whole store to a portable file (JSON).
+    Export(commands::transfer::ExportArgs),
+    /// Load an export into an empty store of either backend.
+    Import(commands::transfer::ImportArgs),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +43,8 @@ fn main() -> ExitCode {
         Command::Eval(args) => commands::eval::run(&args),
         Command::Serve(args) => exit(commands::serve::run(&args)),
         Command::Migrate(args) => exit(commands::migrate::run(&args)),
+        Command::Export(args) => exit(commands::transfer::export(&args)),
+        Command::Import(args) => exit(commands::transfer::import(&args)),
     }
 }
 

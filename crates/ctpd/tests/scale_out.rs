@@ -3,7 +3,10 @@
 //! as if the pushes were processed one after another (a guard time is never beaten by a
 //! race), and every notification job is delivered by exactly one instance.
 //!
-//! This test always runs on PostgreSQL (`CTPD_TEST_POSTGRES_URL`, set by `scripts/test`).
+//! And a store moves: `ctpd export` of a populated SQLite store, `ctpd import` into
+//! PostgreSQL, and the API answers identically.
+//!
+//! These tests always use PostgreSQL (`CTPD_TEST_POSTGRES_URL`, set by `scripts/test`).
 
 #[path = "../../ctp-server/tests/common/mod.rs"]
 #[allow(unused_imports)]
@@ -194,4 +197,97 @@ async fn two_instances_on_one_postgres_database_behave_as_one_server() {
     assert_eq!(received.len(), log_links.len(), "one message per log entry");
     let duplicated: Vec<_> = received.iter().filter(|(_, n)| **n > 1).collect();
     assert!(duplicated.is_empty(), "delivered more than once: {duplicated:?}");
+}
+
+fn ctpd(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ctpd")).args(args).output().expect("ctpd runs")
+}
+
+#[tokio::test]
+async fn a_sqlite_store_moved_to_postgres_answers_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = format!("sqlite:{}", dir.path().join("ctpd.db").display());
+    let source = Instance::start(&sqlite, &dir.path().join("source.log"));
+    let admin = source.client(ADMIN_TOKEN);
+    let tree = Tree::build(&admin, &["tenant:a"], false).await;
+    let customer = admin.create("accounts", json!({"accountTags": ["role:user", "tenant:a"]})).await;
+    let agent = admin.create("accounts", json!({"accountTags": ["role:agent", "tenant:a"]})).await;
+    let (customer_token, agent_token) =
+        (customer["token"].as_str().unwrap().to_owned(), agent["token"].as_str().unwrap().to_owned());
+    let view = path(&link(&tree.view));
+    let measurement = path(&link(&tree.measurement));
+    let dead = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let trigger = source
+        .client(&customer_token)
+        .create(
+            &format!("{view}/triggers"),
+            json!({"measurement": link(&tree.measurement), "condition": "value[0].level >= 7", "guardTime": 0,
+                   "notification": format!("http://{dead}/hook"), "tags": ["severity:high"]}),
+        )
+        .await;
+    for level in [3, 9, 12] {
+        let (status, body) = source
+            .client(&agent_token)
+            .put(&format!("{measurement}?x=result"), json!({"result": {"value": [{"level": level}]}}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    admin.create(&format!("{view}/dependencies"), json!({"name": "IaaS", "provider": "Hoster"})).await;
+
+    let customer_paths = [
+        String::new(),
+        "serviceViews".into(),
+        view.clone(),
+        format!("{view}/assets"),
+        path(&link(&tree.asset)),
+        format!("{}/attributes", path(&link(&tree.asset))),
+        path(&link(&tree.attribute)),
+        format!("{}/measurements", path(&link(&tree.attribute))),
+        measurement.clone(),
+        "metrics".into(),
+        path(&link(&tree.metric)),
+        format!("{view}/triggers"),
+        path(&link(&trigger)),
+        format!("{view}/logs"),
+        format!("{view}/logs?tags=severity:high&page=0&items=1"),
+        format!("{view}/dependencies"),
+    ];
+    let admin_paths = ["accounts".to_owned(), "logs".into(), format!("{view}?x=tags")];
+    async fn answers(instance: &Instance, token: &str, paths: &[String]) -> Vec<Value> {
+        let client = instance.client(token);
+        let mut all = Vec::new();
+        for p in paths {
+            all.push(client.get_ok(p).await);
+        }
+        all
+    }
+    let mut before = answers(&source, &customer_token, &customer_paths).await;
+    before.extend(answers(&source, ADMIN_TOKEN, &admin_paths).await);
+    let logs = source.client(&customer_token).get_ok(&format!("{view}/logs")).await;
+    let log_paths: Vec<String> =
+        logs["collection"].as_array().unwrap().iter().map(|l| path(l["link"].as_str().unwrap())).collect();
+    assert_eq!(log_paths.len(), 2);
+    before.extend(answers(&source, &customer_token, &log_paths).await);
+    drop(source);
+
+    let file = dir.path().join("export.json");
+    let exported = ctpd(&["export", "--database", &sqlite, "--output", file.to_str().unwrap()]);
+    assert!(exported.status.success(), "{}", String::from_utf8_lossy(&exported.stderr));
+    let postgres = StoreLocation::postgres().await;
+    let imported = ctpd(&["import", "--database", &postgres.url, "--input", file.to_str().unwrap()]);
+    assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
+    let again = ctpd(&["import", "--database", &postgres.url, "--input", file.to_str().unwrap()]);
+    assert!(!again.status.success(), "a second import into a store that is not empty is refused");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
+
+    let target = Instance::start(&postgres.url, &dir.path().join("target.log"));
+    let mut after = answers(&target, &customer_token, &customer_paths).await;
+    after.extend(answers(&target, ADMIN_TOKEN, &admin_paths).await);
+    after.extend(answers(&target, &customer_token, &log_paths).await);
+    for (i, (b, a)) in before.iter().zip(&after).enumerate() {
+        assert_eq!(b, a, "answer {i} differs after the move");
+    }
+    // The pending notification moved too.
+    let jobs = target.client(ADMIN_TOKEN).get_ok("deliveries").await;
+    assert_eq!(jobs["collectionLength"], 2, "{jobs}");
 }

@@ -3,3 +3,4 @@
 pub mod eval;
 pub mod migrate;
 pub mod serve;
+pub mod transfer;
