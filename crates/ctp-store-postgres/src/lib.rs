@@ -68,12 +68,28 @@ impl PostgresStore {
 macro_rules! transaction {
     ($store:expr, |$tx:ident| $body:expr) => {{
         let mut client = $store.client().await?;
-        let $tx = client.transaction().await.map_err(backend)?;
-        let outcome = $body;
+        let transaction = client.transaction().await.map_err(backend)?;
+        // An async block, so that `return` and `?` in the body end the body, not the method:
+        // an error rolls back (the transaction is dropped), anything else commits.
+        let outcome = async {
+            let $tx = Tx::Transaction(&transaction);
+            $body
+        }
+        .await;
         if outcome.is_ok() {
-            $tx.commit().await.map_err(backend)?;
+            transaction.commit().await.map_err(backend)?;
         }
         outcome
+    }};
+}
+
+/// Runs `$body` (which uses `$tx`) on a pooled connection without a transaction: for reads
+/// of a single statement, which are atomic anyway.
+macro_rules! read {
+    ($store:expr, |$tx:ident| $body:expr) => {{
+        let client = $store.client().await?;
+        let $tx = Tx::Client(&client);
+        $body
     }};
 }
 
@@ -212,7 +228,7 @@ async fn insert_account(tx: &Tx<'_>, account: &NewAccount) -> StoreResult<()> {
 #[async_trait]
 impl Store for PostgresStore {
     async fn account_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<Account>> {
-        transaction!(self, |tx| rows::account_by_token_hash(&tx, token_hash).await)
+        read!(self, |tx| rows::account_by_token_hash(&tx, token_hash).await)
     }
 
     async fn create_account(&self, account: NewAccount) -> StoreResult<Account> {
@@ -240,7 +256,6 @@ impl Store for PostgresStore {
             .await?;
             if let Ok(existing) = rows::load_account(&tx, &account.id).await {
                 if !shared::account_differs(&existing, &account) {
-                    tx.commit().await.map_err(backend)?;
                     return Ok(existing);
                 }
                 let change = rows::next_change_id(&tx).await?;
@@ -259,9 +274,7 @@ impl Store for PostgresStore {
                     ],
                 )
                 .await?;
-                let updated = rows::load_account(&tx, &account.id).await;
-                tx.commit().await.map_err(backend)?;
-                return updated;
+                return rows::load_account(&tx, &account.id).await;
             }
             insert_account(&tx, &account).await?;
             rows::load_account(&tx, &account.id).await
@@ -269,12 +282,11 @@ impl Store for PostgresStore {
     }
 
     async fn account(&self, id: &ResourceId) -> StoreResult<Account> {
-        transaction!(self, |tx| rows::load_account(&tx, id).await)
+        read!(self, |tx| rows::load_account(&tx, id).await)
     }
 
     async fn accounts(&self) -> StoreResult<Vec<Member>> {
-        transaction!(self, |tx| rows::members(&tx, "SELECT id, name, access_tags FROM accounts ORDER BY seq", &[])
-            .await)
+        read!(self, |tx| rows::members(&tx, "SELECT id, name, access_tags FROM accounts ORDER BY seq", &[]).await)
     }
 
     async fn delete_account(&self, id: &ResourceId) -> StoreResult<()> {
@@ -282,65 +294,65 @@ impl Store for PostgresStore {
     }
 
     async fn view(&self, kind: Kind, id: &ResourceId) -> StoreResult<View> {
-        transaction!(self, |tx| rows::load_view(&tx, kind, id).await)
+        read!(self, |tx| rows::load_view(&tx, kind, id).await)
     }
 
     async fn asset(&self, id: &ResourceId) -> StoreResult<Asset> {
-        transaction!(self, |tx| rows::load_asset(&tx, id).await)
+        read!(self, |tx| rows::load_asset(&tx, id).await)
     }
 
     async fn attribute(&self, id: &ResourceId) -> StoreResult<Attribute> {
-        transaction!(self, |tx| rows::load_attribute(&tx, id).await)
+        read!(self, |tx| rows::load_attribute(&tx, id).await)
     }
 
     async fn measurement(&self, id: &ResourceId) -> StoreResult<Measurement> {
-        transaction!(self, |tx| rows::load_measurement(&tx, id).await)
+        read!(self, |tx| rows::load_measurement(&tx, id).await)
     }
 
     async fn metric(&self, id: &ResourceId) -> StoreResult<Metric> {
-        transaction!(self, |tx| rows::load_metric(&tx, id).await)
+        read!(self, |tx| rows::load_metric(&tx, id).await)
     }
 
     async fn trigger(&self, id: &ResourceId) -> StoreResult<Trigger> {
-        transaction!(self, |tx| rows::load_trigger(&tx, id).await)
+        read!(self, |tx| rows::load_trigger(&tx, id).await)
     }
 
     async fn log_entry(&self, id: &ResourceId) -> StoreResult<LogEntry> {
-        transaction!(self, |tx| rows::load_log(&tx, id).await)
+        read!(self, |tx| rows::load_log(&tx, id).await)
     }
 
     async fn service_views(&self) -> StoreResult<Vec<Member>> {
         let sql = "SELECT id, name, access_tags FROM views WHERE parent_kind IS NULL ORDER BY seq";
-        transaction!(self, |tx| rows::members(&tx, sql, &[]).await)
+        read!(self, |tx| rows::members(&tx, sql, &[]).await)
     }
 
     async fn dependencies(&self, parent: &Ref) -> StoreResult<Vec<Member>> {
         let sql = "SELECT id, name, access_tags FROM views WHERE parent_kind = $1 AND parent_id = $2 ORDER BY seq";
-        transaction!(self, |tx| rows::members(&tx, sql, &[&parent.kind.segment(), &parent.id.as_str()]).await)
+        read!(self, |tx| rows::members(&tx, sql, &[&parent.kind.segment(), &parent.id.as_str()]).await)
     }
 
     async fn assets(&self, view_id: &ResourceId) -> StoreResult<Vec<Member>> {
         let sql = "SELECT id, name, access_tags FROM assets WHERE view_id = $1 ORDER BY seq";
-        transaction!(self, |tx| rows::members(&tx, sql, &[&view_id.as_str()]).await)
+        read!(self, |tx| rows::members(&tx, sql, &[&view_id.as_str()]).await)
     }
 
     async fn attributes(&self, asset_id: &ResourceId) -> StoreResult<Vec<Member>> {
         let sql = "SELECT id, name, access_tags FROM attributes WHERE asset_id = $1 ORDER BY seq";
-        transaction!(self, |tx| rows::members(&tx, sql, &[&asset_id.as_str()]).await)
+        read!(self, |tx| rows::members(&tx, sql, &[&asset_id.as_str()]).await)
     }
 
     async fn measurements(&self, attribute_id: &ResourceId) -> StoreResult<Vec<Member>> {
         let sql = "SELECT id, name, access_tags FROM measurements WHERE attribute_id = $1 ORDER BY seq";
-        transaction!(self, |tx| rows::members(&tx, sql, &[&attribute_id.as_str()]).await)
+        read!(self, |tx| rows::members(&tx, sql, &[&attribute_id.as_str()]).await)
     }
 
     async fn metrics(&self) -> StoreResult<Vec<Member>> {
-        transaction!(self, |tx| rows::members(&tx, "SELECT id, name, access_tags FROM metrics ORDER BY seq", &[]).await)
+        read!(self, |tx| rows::members(&tx, "SELECT id, name, access_tags FROM metrics ORDER BY seq", &[]).await)
     }
 
     async fn triggers(&self, view_id: &ResourceId) -> StoreResult<Vec<Member>> {
         let sql = "SELECT id, name, access_tags FROM triggers WHERE view_id = $1 ORDER BY seq";
-        transaction!(self, |tx| rows::members(&tx, sql, &[&view_id.as_str()]).await)
+        read!(self, |tx| rows::members(&tx, sql, &[&view_id.as_str()]).await)
     }
 
     async fn logs(
@@ -872,14 +884,14 @@ impl Store for PostgresStore {
     }
 
     async fn deliveries(&self, state: Option<DeliveryState>) -> StoreResult<Vec<Delivery>> {
-        transaction!(self, |tx| match state {
+        read!(self, |tx| match state {
             Some(state) => rows::deliveries_where(&tx, "WHERE state = $1 ORDER BY seq", &[&state.as_str()]).await,
             None => rows::deliveries_where(&tx, "ORDER BY seq", &[]).await,
         })
     }
 
     async fn delivery(&self, id: &ResourceId) -> StoreResult<Delivery> {
-        transaction!(self, |tx| rows::load_delivery(&tx, id).await)
+        read!(self, |tx| rows::load_delivery(&tx, id).await)
     }
 
     async fn retry_delivery(&self, id: &ResourceId, now: Timestamp) -> StoreResult<Delivery> {
@@ -901,7 +913,7 @@ impl Store for PostgresStore {
     async fn export(&self) -> StoreResult<Dump> {
         transaction!(self, |tx| {
             // One snapshot of every table.
-            tx.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").await.map_err(backend)?;
+            execute(&tx, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", &[]).await?;
             let counter = rows::query(&tx, "SELECT last_value, is_called FROM change_ids", &[]).await?;
             let change_counter: i64 = if counter[0].get::<_, bool>(1) { counter[0].get(0) } else { 0 };
             let mut tables = Vec::new();

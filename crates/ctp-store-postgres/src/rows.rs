@@ -10,8 +10,24 @@ use ctp_store::{StoreError, StoreResult};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
-/// A transaction of the pool (with its statement cache).
-pub(crate) type Tx<'a> = deadpool_postgres::Transaction<'a>;
+/// Where queries run: a transaction, or (for reads of one statement) a connection of the
+/// pool directly, which saves the BEGIN and COMMIT round trips. Both cache statements.
+pub(crate) enum Tx<'a> {
+    /// Autocommit on a pooled connection.
+    Client(&'a deadpool_postgres::ClientWrapper),
+    /// A transaction.
+    Transaction(&'a deadpool_postgres::Transaction<'a>),
+}
+
+impl Tx<'_> {
+    async fn statement(&self, sql: &str) -> StoreResult<tokio_postgres::Statement> {
+        match self {
+            Tx::Client(client) => client.prepare_cached(sql).await,
+            Tx::Transaction(tx) => tx.prepare_cached(sql).await,
+        }
+        .map_err(backend)
+    }
+}
 
 /// Query parameters.
 pub(crate) type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
@@ -27,18 +43,30 @@ pub(crate) fn tags_to_text(tags: &[String]) -> String {
 }
 
 pub(crate) async fn query(tx: &Tx<'_>, sql: &str, params: Params<'_>) -> StoreResult<Vec<Row>> {
-    let statement = tx.prepare_cached(sql).await.map_err(backend)?;
-    tx.query(&statement, params).await.map_err(backend)
+    let statement = tx.statement(sql).await?;
+    match tx {
+        Tx::Client(client) => client.query(&statement, params).await,
+        Tx::Transaction(tx) => tx.query(&statement, params).await,
+    }
+    .map_err(backend)
 }
 
 pub(crate) async fn query_opt(tx: &Tx<'_>, sql: &str, params: Params<'_>) -> StoreResult<Option<Row>> {
-    let statement = tx.prepare_cached(sql).await.map_err(backend)?;
-    tx.query_opt(&statement, params).await.map_err(backend)
+    let statement = tx.statement(sql).await?;
+    match tx {
+        Tx::Client(client) => client.query_opt(&statement, params).await,
+        Tx::Transaction(tx) => tx.query_opt(&statement, params).await,
+    }
+    .map_err(backend)
 }
 
 pub(crate) async fn execute(tx: &Tx<'_>, sql: &str, params: Params<'_>) -> StoreResult<u64> {
-    let statement = tx.prepare_cached(sql).await.map_err(backend)?;
-    tx.execute(&statement, params).await.map_err(backend)
+    let statement = tx.statement(sql).await?;
+    match tx {
+        Tx::Client(client) => client.execute(&statement, params).await,
+        Tx::Transaction(tx) => tx.execute(&statement, params).await,
+    }
+    .map_err(backend)
 }
 
 fn text_at(row: &Row, column: usize) -> StoreResult<String> {
@@ -400,16 +428,30 @@ pub(crate) async fn touch_asset(tx: &Tx<'_>, asset: &Asset, change: ChangeId) ->
     touch_view(tx, &asset.view_id, change).await
 }
 
-/// A new change identifier for an attribute, its asset and service view.
+/// A new change identifier for an attribute, its asset and service view (one statement).
 pub(crate) async fn touch_attribute(tx: &Tx<'_>, attribute: &Attribute, change: ChangeId) -> StoreResult<()> {
-    set_change(tx, "attributes", &attribute.id, change).await?;
-    touch_asset(tx, &load_asset(tx, &attribute.asset_id).await?, change).await
+    let sql = "WITH a AS (UPDATE attributes SET change_id = $1 WHERE id = $2 RETURNING asset_id), \
+               s AS (UPDATE assets SET change_id = $1 WHERE id = (SELECT asset_id FROM a) RETURNING view_id) \
+               SELECT view_id FROM s";
+    touch_view_of(tx, query_opt(tx, sql, &[&change, &attribute.id.as_str()]).await?, change).await
 }
 
-/// A new change identifier for a measurement and everything above it.
+/// A new change identifier for a measurement and everything above it (one statement, and
+/// one more per level of dependency above the service view).
 pub(crate) async fn touch_measurement(tx: &Tx<'_>, measurement: &Measurement, change: ChangeId) -> StoreResult<()> {
-    set_change(tx, "measurements", &measurement.id, change).await?;
-    touch_attribute(tx, &load_attribute(tx, &measurement.attribute_id).await?, change).await
+    let sql = "WITH m AS (UPDATE measurements SET change_id = $1 WHERE id = $2 RETURNING attribute_id), \
+               a AS (UPDATE attributes SET change_id = $1 WHERE id = (SELECT attribute_id FROM m) RETURNING asset_id), \
+               s AS (UPDATE assets SET change_id = $1 WHERE id = (SELECT asset_id FROM a) RETURNING view_id) \
+               SELECT view_id FROM s";
+    touch_view_of(tx, query_opt(tx, sql, &[&change, &measurement.id.as_str()]).await?, change).await
+}
+
+/// Touches the view named by the first column of `row`, if any.
+async fn touch_view_of(tx: &Tx<'_>, row: Option<Row>, change: ChangeId) -> StoreResult<()> {
+    match row {
+        Some(row) => touch_view(tx, &id_at(&row, 0)?, change).await,
+        None => Ok(()),
+    }
 }
 
 /// A new change identifier for a trigger and its service view.
