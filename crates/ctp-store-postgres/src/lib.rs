@@ -17,7 +17,7 @@ use ctp_model::resources::{
     Account, Asset, Attribute, Delivery, DeliveryState, Evaluated, Kind, LogBody, LogEntry, Measurement,
     MeasurementState, Member, Metric, Ref, Trigger, View,
 };
-use ctp_model::trigger_rules::{self, Alert, TriggerState};
+use ctp_model::trigger_rules::Alert;
 use ctp_model::{tags, CheckedResult, ConditionCache, ResourceId, Status, Timestamp};
 use ctp_store::dump::{self, Cell, ColumnType, Dump};
 use ctp_store::{
@@ -143,37 +143,41 @@ async fn insert_log(
     Ok(entry)
 }
 
-/// Applies 5.3.2 to one trigger on `result`: updates its status and writes its log entry.
-async fn process_trigger(
+/// Applies 5.3.2 to `triggers` (of one measurement, so of one service view, whose changeId
+/// the caller has already set to `change`) on `result`: their new statuses in one
+/// statement, and a log entry (with its outbox job) per alert.
+async fn process_triggers(
     tx: &Tx<'_>,
-    trigger: &Trigger,
+    triggers: &[Trigger],
     result_raw: &str,
     result_value: &serde_json::Value,
     now: Timestamp,
     change: i64,
     conditions: &ConditionCache,
-) -> StoreResult<Option<LogEntry>> {
-    let state = TriggerState {
-        status: trigger.evaluated.status,
-        status_update_time: trigger.evaluated.status_update_time,
-        guard_time: trigger.guard_time,
-    };
-    let step = trigger_rules::process(state, now, || {
-        conditions.evaluate(&trigger.evaluated.condition, result_value, now.seconds())
-    });
-    if let Some((status, time)) = step.new_status {
+) -> StoreResult<Vec<LogEntry>> {
+    let (mut ids, mut statuses, mut times) = (Vec::new(), Vec::new(), Vec::new());
+    let mut logs = Vec::new();
+    for trigger in triggers {
+        let step = shared::trigger_step(trigger, result_value, now, conditions);
+        if let Some((status, time)) = step.new_status {
+            ids.push(trigger.id.as_str());
+            statuses.push(status.as_str());
+            times.push(time.millis());
+        }
+        if let Some(alert) = step.alert {
+            logs.push(insert_log(tx, trigger, alert, result_raw, now).await?);
+        }
+    }
+    if !ids.is_empty() {
         execute(
             tx,
-            "UPDATE triggers SET status = $1, status_time = $2, change_id = $3 WHERE id = $4",
-            &[&status.as_str(), &time.millis(), &change, &trigger.id.as_str()],
+            "UPDATE triggers AS t SET status = v.status, status_time = v.time, change_id = $4 \
+             FROM UNNEST($1::TEXT[], $2::TEXT[], $3::BIGINT[]) AS v(id, status, time) WHERE t.id = v.id",
+            &[&ids, &statuses, &times, &change],
         )
         .await?;
-        rows::touch_trigger(tx, trigger, change).await?;
     }
-    match step.alert {
-        Some(alert) => Ok(Some(insert_log(tx, trigger, alert, result_raw, now).await?)),
-        None => Ok(None),
-    }
+    Ok(logs)
 }
 
 fn table_of(kind: Kind) -> &'static str {
@@ -599,11 +603,13 @@ impl Store for PostgresStore {
             .await?;
             rows::touch_view(&tx, view_id, change).await?;
             let created = rows::load_trigger(&tx, &id).await?;
-            let mut logs = Vec::new();
-            if let Some(raw) = &measurement.result {
-                let value = shared::decode_result(raw)?;
-                logs.extend(process_trigger(&tx, &created, raw, &value, now, change, conditions).await?);
-            }
+            let logs = match &measurement.result {
+                Some(raw) => {
+                    let value = shared::decode_result(raw)?;
+                    process_triggers(&tx, std::slice::from_ref(&created), raw, &value, now, change, conditions).await?
+                }
+                None => Vec::new(),
+            };
             rows::load_trigger(&tx, &id).await.map(|t| (t, logs))
         })
     }
@@ -642,10 +648,8 @@ impl Store for PostgresStore {
             )
             .await?;
             rows::touch_measurement(&tx, &measurement, change).await?;
-            let mut logs = Vec::new();
-            for trigger in rows::triggers_of_measurement(&tx, measurement_id).await? {
-                logs.extend(process_trigger(&tx, &trigger, &result.raw, &result.value, now, change, conditions).await?);
-            }
+            let triggers = rows::triggers_of_measurement(&tx, measurement_id).await?;
+            let logs = process_triggers(&tx, &triggers, &result.raw, &result.value, now, change, conditions).await?;
             Ok(PushOutcome {
                 measurement: Measurement {
                     result: Some(result.raw.clone()),

@@ -453,9 +453,3 @@ async fn touch_view_of(tx: &Tx<'_>, row: Option<Row>, change: ChangeId) -> Store
         None => Ok(()),
     }
 }
-
-/// A new change identifier for a trigger and its service view.
-pub(crate) async fn touch_trigger(tx: &Tx<'_>, trigger: &Trigger, change: ChangeId) -> StoreResult<()> {
-    set_change(tx, "triggers", &trigger.id, change).await?;
-    touch_view(tx, &trigger.view_id, change).await
-}

@@ -18,7 +18,7 @@ use ctp_model::resources::{
     Account, Asset, Attribute, Delivery, DeliveryState, Evaluated, Kind, LogBody, LogEntry, Measurement,
     MeasurementState, Member, Metric, Ref, Trigger, View,
 };
-use ctp_model::trigger_rules::{self, Alert, TriggerState};
+use ctp_model::trigger_rules::Alert;
 use ctp_model::{tags, CheckedResult, ConditionCache, ResourceId, Status, Timestamp};
 use ctp_store::dump::{self, Cell, ColumnType, Dump};
 use ctp_store::{
@@ -178,14 +178,7 @@ fn process_trigger(
     change: i64,
     conditions: &Arc<ConditionCache>,
 ) -> StoreResult<Option<LogEntry>> {
-    let state = TriggerState {
-        status: trigger.evaluated.status,
-        status_update_time: trigger.evaluated.status_update_time,
-        guard_time: trigger.guard_time,
-    };
-    let step = trigger_rules::process(state, now, || {
-        conditions.evaluate(&trigger.evaluated.condition, result_value, now.seconds())
-    });
+    let step = shared::trigger_step(trigger, result_value, now, conditions);
     if let Some((status, time)) = step.new_status {
         conn.prepare_cached("UPDATE triggers SET status = ?1, status_time = ?2, change_id = ?3 WHERE id = ?4")
             .and_then(|mut s| s.execute(params![status.as_str(), time.millis(), change, trigger.id.as_str()]))

@@ -394,6 +394,24 @@ pub mod shared {
         }
     }
 
+    /// The decision of 5.3.2 for one trigger on a new result (the condition is evaluated
+    /// only when the rules say so).
+    pub fn trigger_step(
+        trigger: &Trigger,
+        result: &serde_json::Value,
+        now: Timestamp,
+        conditions: &ConditionCache,
+    ) -> ctp_model::TriggerStep {
+        let state = ctp_model::TriggerState {
+            status: trigger.evaluated.status,
+            status_update_time: trigger.evaluated.status_update_time,
+            guard_time: trigger.guard_time,
+        };
+        ctp_model::trigger_rules::process(state, now, || {
+            conditions.evaluate(&trigger.evaluated.condition, result, now.seconds())
+        })
+    }
+
     /// Whether `ensure_account` must rewrite an existing account.
     pub fn account_differs(existing: &ctp_model::resources::Account, wanted: &crate::NewAccount) -> bool {
         existing.header != wanted.header
