@@ -291,3 +291,16 @@ async fn a_sqlite_store_moved_to_postgres_answers_identically() {
     let jobs = target.client(ADMIN_TOKEN).get_ok("deliveries").await;
     assert_eq!(jobs["collectionLength"], 2, "{jobs}");
 }
+
+#[tokio::test]
+async fn ctpd_migrate_prepares_a_database_once() {
+    let postgres = StoreLocation::postgres().await;
+    let first = ctpd(&["migrate", "--database", &postgres.url]);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert_eq!(String::from_utf8_lossy(&first.stdout).trim(), "1 migration(s) applied; the schema is up to date");
+    let again = ctpd(&["migrate", "--database", &postgres.url]);
+    assert_eq!(String::from_utf8_lossy(&again.stdout).trim(), "0 migration(s) applied; the schema is up to date");
+    let refused = ctpd(&["migrate", "--database", "mysql://nobody@localhost/ctpd"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("sqlite:PATH or postgres://"));
+}
