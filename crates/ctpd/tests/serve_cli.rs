@@ -2,11 +2,21 @@
 //! configuration file and flags, the admin token across restarts, the demo data set, and a
 //! clean stop on SIGTERM.
 
+#[path = "../../ctp-server/tests/common/mod.rs"]
+#[allow(unused_imports)]
+mod api;
+
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// A new store of the backend under test (see the harness), for the tests that do not
+/// check SQLite's own files.
+fn store_location() -> api::StoreLocation {
+    tokio::runtime::Runtime::new().unwrap().block_on(api::StoreLocation::new())
+}
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -101,14 +111,15 @@ fn serves_with_the_default_store_and_stops_cleanly_on_sigterm() {
 #[test]
 fn the_admin_token_is_idempotent_across_restarts() {
     let dir = tempfile::tempdir().unwrap();
+    let store = store_location();
     for token in ["admin-token-one-0123", "admin-token-one-0123", "admin-token-two-4567"] {
-        let server = Server::start(dir.path(), &["--admin-token", token]);
+        let server = Server::start(dir.path(), &["--database", &store.url, "--admin-token", token]);
         assert_eq!(server.get("/api/1.0/accounts", Some(token)).unwrap().0, 200);
         let (_, accounts) = server.get("/api/1.0/accounts?name=admin", Some(token)).unwrap();
         assert!(accounts.contains("\"collectionLength\":1"), "one admin account: {accounts}");
         server.terminate();
     }
-    let server = Server::start(dir.path(), &["--admin-token", "admin-token-two-4567"]);
+    let server = Server::start(dir.path(), &["--database", &store.url, "--admin-token", "admin-token-two-4567"]);
     assert_eq!(server.get("/api/1.0/", Some("admin-token-one-0123")).unwrap().0, 401, "the old token is gone");
 }
 
@@ -158,7 +169,8 @@ fn a_bad_configuration_is_refused_with_a_message() {
 #[test]
 fn the_demo_prints_working_tokens_and_commands() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Server::start(dir.path(), &["--demo"]);
+    let store = store_location();
+    let mut server = Server::start(dir.path(), &["--database", &store.url, "--demo"]);
     let stdout = server.child.stdout.take().unwrap();
     let lines: Vec<String> = BufReader::new(stdout).lines().take(14).map(|l| l.unwrap()).collect();
     let token = |label: &str| {
