@@ -240,11 +240,65 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     if let Some(ca_file) = &settings.xmpp_ca_file {
         trust_extra_ca(ca_file)?;
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    // One single-threaded runtime per core, each accepting on its own listener of the same
+    // address (SO_REUSEPORT), as nginx runs one event loop per worker: a request is served
+    // on the thread that accepted it, without cross-thread wake-ups. This thread is the
+    // first of them and also runs the notification worker.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(serve(settings))
 }
 
+/// A listener on `address` that other threads may open too (SO_REUSEPORT): the kernel
+/// spreads the connections among them.
+fn shared_listener(address: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if address.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    #[cfg(unix)]
+    socket.set_reuseport(true)?;
+    socket.bind(address)?;
+    socket.listen(1024)
+}
+
+/// Starts `count` more threads serving `state` on `address`, each with its own runtime and
+/// listener, until `stopped` turns true; returns once they all listen.
+fn serving_threads(
+    address: SocketAddr,
+    count: usize,
+    state: &AppState,
+    stopped: &tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<Vec<std::thread::JoinHandle<()>>> {
+    let (ready, listening) = std::sync::mpsc::channel::<std::io::Result<()>>();
+    let mut threads = Vec::new();
+    for index in 1..=count {
+        let (state, mut stopped, ready) = (state.clone(), stopped.clone(), ready.clone());
+        threads.push(std::thread::Builder::new().name(format!("ctpd-http-{index}")).spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(runtime) => runtime,
+                Err(e) => return drop(ready.send(Err(e))),
+            };
+            runtime.block_on(async move {
+                let listener = match shared_listener(address) {
+                    Ok(listener) => listener,
+                    Err(e) => return drop(ready.send(Err(e))),
+                };
+                let _ = ready.send(Ok(()));
+                let shutdown = async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                };
+                if let Err(e) = ctp_server::serve(listener, state, shutdown).await {
+                    tracing::error!(error = %e, "a serving thread failed");
+                }
+            });
+        })?);
+    }
+    for _ in 0..count {
+        listening.recv()?.with_context(|| format!("cannot listen on {address} from every thread"))?;
+    }
+    Ok(threads)
+}
+
 async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let signal = shutdown_signal().context("cannot install the signal handlers")?;
     let store = open_store(&settings.database).await?;
     let config = ServerConfig {
         base_path: settings.base_path.clone(),
@@ -272,9 +326,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("cannot set up the admin account: {e}"))?;
     }
 
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let listener = shared_listener(settings.listen).with_context(|| format!("cannot listen on {}", settings.listen))?;
     let address = listener.local_addr()?;
     let base_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{address}{}", settings.base_path));
 
@@ -297,6 +349,8 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             let _ = stopped.wait_for(|stop| *stop).await;
         }
     }));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = serving_threads(address, cores - 1, &state, &stopped)?;
     let server = ctp_server::serve(listener, state, {
         let mut stopped = stopped.clone();
         async move {
@@ -304,10 +358,13 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         }
     });
     tokio::spawn(async move {
-        shutdown_signal().await;
+        signal.await;
         let _ = stop.send(true);
     });
     server.await?;
+    for thread in threads {
+        let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+    }
     match worker.await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::error!(error = %e, "the notification worker failed"),
@@ -369,25 +426,27 @@ fn trust_extra_ca(ca_file: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Completes on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Completes on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when this is called,
+/// before the server listens, so that a signal is never taken by the default action.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
+            tracing::info!("shutting down: finishing requests in flight");
+        })
     }
-    tracing::info!("shutting down: finishing requests in flight");
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("shutting down: finishing requests in flight");
+        })
+    }
 }
