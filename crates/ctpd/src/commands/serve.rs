@@ -240,61 +240,8 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     if let Some(ca_file) = &settings.xmpp_ca_file {
         trust_extra_ca(ca_file)?;
     }
-    // One single-threaded runtime per core, each accepting on its own listener of the same
-    // address (SO_REUSEPORT), as nginx runs one event loop per worker: a request is served
-    // on the thread that accepted it, without cross-thread wake-ups. This thread is the
-    // first of them and also runs the notification worker.
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(serve(settings))
-}
-
-/// A listener on `address` that other threads may open too (SO_REUSEPORT): the kernel
-/// spreads the connections among them.
-fn shared_listener(address: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
-    let socket = if address.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
-    socket.set_reuseaddr(true)?;
-    #[cfg(unix)]
-    socket.set_reuseport(true)?;
-    socket.bind(address)?;
-    socket.listen(1024)
-}
-
-/// Starts `count` more threads serving `state` on `address`, each with its own runtime and
-/// listener, until `stopped` turns true; returns once they all listen.
-fn serving_threads(
-    address: SocketAddr,
-    count: usize,
-    state: &AppState,
-    stopped: &tokio::sync::watch::Receiver<bool>,
-) -> anyhow::Result<Vec<std::thread::JoinHandle<()>>> {
-    let (ready, listening) = std::sync::mpsc::channel::<std::io::Result<()>>();
-    let mut threads = Vec::new();
-    for index in 1..=count {
-        let (state, mut stopped, ready) = (state.clone(), stopped.clone(), ready.clone());
-        threads.push(std::thread::Builder::new().name(format!("ctpd-http-{index}")).spawn(move || {
-            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                Ok(runtime) => runtime,
-                Err(e) => return drop(ready.send(Err(e))),
-            };
-            runtime.block_on(async move {
-                let listener = match shared_listener(address) {
-                    Ok(listener) => listener,
-                    Err(e) => return drop(ready.send(Err(e))),
-                };
-                let _ = ready.send(Ok(()));
-                let shutdown = async move {
-                    let _ = stopped.wait_for(|stop| *stop).await;
-                };
-                if let Err(e) = ctp_server::serve(listener, state, shutdown).await {
-                    tracing::error!(error = %e, "a serving thread failed");
-                }
-            });
-        })?);
-    }
-    for _ in 0..count {
-        listening.recv()?.with_context(|| format!("cannot listen on {address} from every thread"))?;
-    }
-    Ok(threads)
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
@@ -326,7 +273,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("cannot set up the admin account: {e}"))?;
     }
 
-    let listener = shared_listener(settings.listen).with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let address = listener.local_addr()?;
     let base_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{address}{}", settings.base_path));
 
@@ -349,8 +298,6 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             let _ = stopped.wait_for(|stop| *stop).await;
         }
     }));
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = serving_threads(address, cores - 1, &state, &stopped)?;
     let server = ctp_server::serve(listener, state, {
         let mut stopped = stopped.clone();
         async move {
@@ -362,9 +309,6 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         let _ = stop.send(true);
     });
     server.await?;
-    for thread in threads {
-        let _ = tokio::task::spawn_blocking(move || thread.join()).await;
-    }
     match worker.await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::error!(error = %e, "the notification worker failed"),
