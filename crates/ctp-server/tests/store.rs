@@ -420,3 +420,27 @@ async fn the_outbox_follows_its_jobs_from_log_entry_to_outcome() {
     f.store.delete(&Ref { kind: Kind::ServiceView, id: f.view.clone() }).await.unwrap();
     assert!(f.store.deliveries(None).await.unwrap().is_empty());
 }
+
+/// Reads that a backend may cache never outlive the write that changes them.
+#[tokio::test]
+async fn a_read_after_a_write_sees_the_write() {
+    let f = fixture(true).await;
+    for _ in 0..2 {
+        assert_eq!(f.store.measurement(&f.measurement).await.unwrap().state, MeasurementState::Deactivated);
+    }
+    f.store.set_state(&f.measurement, MeasurementState::Activated).await.unwrap();
+    assert_eq!(f.store.measurement(&f.measurement).await.unwrap().state, MeasurementState::Pending);
+    f.store.push_result(&f.measurement, level(4, at(1)), at(1), &f.conditions).await.unwrap();
+    let read = f.store.measurement(&f.measurement).await.unwrap();
+    assert_eq!(read.state, MeasurementState::Activated);
+    assert!(read.result.as_deref().unwrap().contains("4"));
+    f.store.push_result(&f.measurement, level(5, at(2)), at(2), &f.conditions).await.unwrap();
+    assert!(f.store.measurement(&f.measurement).await.unwrap().result.as_deref().unwrap().contains("5"));
+    f.store.set_state(&f.measurement, MeasurementState::Deactivated).await.unwrap();
+    assert_eq!(f.store.measurement(&f.measurement).await.unwrap().state, MeasurementState::Deactivated);
+    let resource = Ref { kind: Kind::Measurement, id: f.measurement.clone() };
+    f.store.set_access_tags(&resource, vec!["tenant:b".into()]).await.unwrap();
+    assert_eq!(f.store.measurement(&f.measurement).await.unwrap().access_tags, ["tenant:b"]);
+    f.store.delete(&resource).await.unwrap();
+    assert!(matches!(f.store.measurement(&f.measurement).await, Err(StoreError::NotFound(..))));
+}

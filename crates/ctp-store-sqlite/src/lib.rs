@@ -11,6 +11,7 @@ mod writer;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -42,7 +43,15 @@ pub struct SqliteStore {
     /// through this process (one `ctpd` per database file, as SQLite's single writer
     /// requires anyway) and invalidates it after its commit, so it is never stale.
     accounts_by_token: Mutex<AccountCache>,
+    /// Bumped after every write: a cached read is used only while no write happened since.
+    write_generation: AtomicU64,
+    /// Measurements by id, tagged with the write generation they were read at: customers
+    /// poll measurements, and a read from the cache skips an SQLite read transaction.
+    measurements_cache: Mutex<HashMap<ResourceId, (u64, Measurement)>>,
 }
+
+/// Most measurements kept in the read cache (it is emptied when full).
+const MEASUREMENT_CACHE_SIZE: usize = 4096;
 
 /// Cached accounts and a generation that each account write bumps after its commit: a
 /// reader caches what it read only if no write committed in between.
@@ -69,6 +78,8 @@ impl SqliteStore {
             idle_readers: Mutex::new(Vec::new()),
             writer,
             accounts_by_token: Mutex::default(),
+            write_generation: AtomicU64::new(0),
+            measurements_cache: Mutex::default(),
         }))
     }
 
@@ -77,6 +88,17 @@ impl SqliteStore {
         let mut cache = self.accounts_by_token.lock().expect("account cache lock");
         cache.generation += 1;
         cache.by_token_hash.clear();
+    }
+
+    /// Runs a write on the writer thread (one transaction, durably committed), then
+    /// invalidates the read cache.
+    async fn write<T: Send + 'static>(
+        &self,
+        operation: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let outcome = self.writer.write(operation).await;
+        self.write_generation.fetch_add(1, Ordering::SeqCst);
+        outcome
     }
 
     /// The database file.
@@ -241,7 +263,6 @@ impl Store for SqliteStore {
 
     async fn create_account(&self, account: NewAccount) -> StoreResult<Account> {
         let created = self
-            .writer
             .write(move |conn| {
                 if rows::account_by_token_hash(conn, &account.token_hash)?.is_some() {
                     return Err(StoreError::Conflict("an account already has this token".into()));
@@ -259,7 +280,6 @@ impl Store for SqliteStore {
 
     async fn ensure_account(&self, account: NewAccount) -> StoreResult<Account> {
         let ensured = self
-            .writer
             .write(move |conn| {
                 // An existing account keeps its place, its webhook secret (receivers keep
                 // verifying) and, when nothing changes, its changeId.
@@ -322,7 +342,22 @@ impl Store for SqliteStore {
     }
 
     async fn measurement(&self, id: &ResourceId) -> StoreResult<Measurement> {
-        self.read(|conn| rows::load_measurement(conn, id))
+        let generation = self.write_generation.load(Ordering::SeqCst);
+        if let Some((cached_at, measurement)) = self.measurements_cache.lock().expect("cache lock").get(id) {
+            if *cached_at == generation {
+                return Ok(measurement.clone());
+            }
+        }
+        let measurement = self.read(|conn| rows::load_measurement(conn, id))?;
+        // Cached only if no write happened while it was read.
+        if self.write_generation.load(Ordering::SeqCst) == generation {
+            let mut cache = self.measurements_cache.lock().expect("cache lock");
+            if cache.len() >= MEASUREMENT_CACHE_SIZE {
+                cache.clear();
+            }
+            cache.insert(id.clone(), (generation, measurement.clone()));
+        }
+        Ok(measurement)
     }
 
     async fn metric(&self, id: &ResourceId) -> StoreResult<Metric> {
@@ -436,8 +471,7 @@ impl Store for SqliteStore {
 
     async fn create_view(&self, parent: Option<&Ref>, view: NewView) -> StoreResult<View> {
         let parent = parent.cloned();
-        self.writer
-            .write(move |conn| {
+        self.write(move |conn| {
                 let inherited = match &parent {
                     None => Vec::new(),
                     Some(p) => rows::load_view(conn, p.kind, &p.id)?.access_tags,
@@ -472,62 +506,59 @@ impl Store for SqliteStore {
 
     async fn create_asset(&self, view_id: &ResourceId, asset: NewAsset) -> StoreResult<Asset> {
         let view_id = view_id.clone();
-        self.writer
-            .write(move |conn| {
-                let view = rows::load_any_view(conn, &view_id)?;
-                let id = ResourceId::generate();
-                let change = rows::next_change_id(conn)?;
-                let (name, annotation) = header_params(&asset.header);
-                conn.execute(
-                    "INSERT INTO assets (id, view_id, name, annotation, asset_class, change_id, access_tags) \
+        self.write(move |conn| {
+            let view = rows::load_any_view(conn, &view_id)?;
+            let id = ResourceId::generate();
+            let change = rows::next_change_id(conn)?;
+            let (name, annotation) = header_params(&asset.header);
+            conn.execute(
+                "INSERT INTO assets (id, view_id, name, annotation, asset_class, change_id, access_tags) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![
-                        id.as_str(),
-                        view_id.as_str(),
-                        name,
-                        annotation,
-                        asset.asset_class,
-                        change,
-                        tags_to_text(asset.access_tags.as_ref().unwrap_or(&view.access_tags))
-                    ],
-                )
-                .map_err(backend)?;
-                rows::touch_view(conn, &view_id, change)?;
-                rows::load_asset(conn, &id)
-            })
-            .await
+                params![
+                    id.as_str(),
+                    view_id.as_str(),
+                    name,
+                    annotation,
+                    asset.asset_class,
+                    change,
+                    tags_to_text(asset.access_tags.as_ref().unwrap_or(&view.access_tags))
+                ],
+            )
+            .map_err(backend)?;
+            rows::touch_view(conn, &view_id, change)?;
+            rows::load_asset(conn, &id)
+        })
+        .await
     }
 
     async fn create_attribute(&self, asset_id: &ResourceId, attribute: NewAttribute) -> StoreResult<Attribute> {
         let asset_id = asset_id.clone();
-        self.writer
-            .write(move |conn| {
-                let asset = rows::load_asset(conn, &asset_id)?;
-                let id = ResourceId::generate();
-                let change = rows::next_change_id(conn)?;
-                let (name, annotation) = header_params(&attribute.header);
-                conn.execute(
-                    "INSERT INTO attributes (id, asset_id, name, annotation, change_id, access_tags) \
+        self.write(move |conn| {
+            let asset = rows::load_asset(conn, &asset_id)?;
+            let id = ResourceId::generate();
+            let change = rows::next_change_id(conn)?;
+            let (name, annotation) = header_params(&attribute.header);
+            conn.execute(
+                "INSERT INTO attributes (id, asset_id, name, annotation, change_id, access_tags) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![
-                        id.as_str(),
-                        asset_id.as_str(),
-                        name,
-                        annotation,
-                        change,
-                        tags_to_text(attribute.access_tags.as_ref().unwrap_or(&asset.access_tags))
-                    ],
-                )
-                .map_err(backend)?;
-                rows::touch_asset(conn, &asset, change)?;
-                rows::load_attribute(conn, &id)
-            })
-            .await
+                params![
+                    id.as_str(),
+                    asset_id.as_str(),
+                    name,
+                    annotation,
+                    change,
+                    tags_to_text(attribute.access_tags.as_ref().unwrap_or(&asset.access_tags))
+                ],
+            )
+            .map_err(backend)?;
+            rows::touch_asset(conn, &asset, change)?;
+            rows::load_attribute(conn, &id)
+        })
+        .await
     }
 
     async fn create_metric(&self, metric: NewMetric) -> StoreResult<Metric> {
-        self.writer
-            .write(move |conn| {
+        self.write(move |conn| {
                 let id = ResourceId::generate();
                 let change = rows::next_change_id(conn)?;
                 let (name, annotation) = header_params(&metric.header);
@@ -559,8 +590,7 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<Measurement> {
         let attribute_id = attribute_id.clone();
-        self.writer
-            .write(move |conn| {
+        self.write(move |conn| {
                 let attribute = rows::load_attribute(conn, &attribute_id)?;
                 let asset = rows::load_asset(conn, &attribute.asset_id)?;
                 rows::load_metric(conn, &measurement.metric_id).map_err(|_| {
@@ -608,58 +638,57 @@ impl Store for SqliteStore {
     ) -> StoreResult<(Trigger, Vec<LogEntry>)> {
         let view_id = view_id.clone();
         let conditions = Arc::clone(conditions);
-        self.writer
-            .write(move |conn| {
-                rows::load_any_view(conn, &view_id)?;
-                let measurement = rows::load_measurement(conn, &trigger.measurement_id).map_err(|_| {
-                    StoreError::Invalid(format!("no measurement with id {} in this service view", trigger.measurement_id))
-                })?;
-                if measurement.view_id != view_id {
-                    return Err(StoreError::Invalid(format!(
-                        "measurement {} is not part of service view {view_id}",
-                        measurement.id
-                    )));
-                }
-                if !measurement.triggers_allowed {
-                    return Err(StoreError::Invalid(format!(
-                        "measurement {} does not allow triggers (its createTrigger is null)",
-                        measurement.id
-                    )));
-                }
-                let id = ResourceId::generate();
-                let change = rows::next_change_id(conn)?;
-                let (name, annotation) = header_params(&trigger.header);
-                conn.execute(
-                    "INSERT INTO triggers (id, view_id, measurement_id, name, annotation, condition, status, status_time, \
+        self.write(move |conn| {
+            rows::load_any_view(conn, &view_id)?;
+            let measurement = rows::load_measurement(conn, &trigger.measurement_id).map_err(|_| {
+                StoreError::Invalid(format!("no measurement with id {} in this service view", trigger.measurement_id))
+            })?;
+            if measurement.view_id != view_id {
+                return Err(StoreError::Invalid(format!(
+                    "measurement {} is not part of service view {view_id}",
+                    measurement.id
+                )));
+            }
+            if !measurement.triggers_allowed {
+                return Err(StoreError::Invalid(format!(
+                    "measurement {} does not allow triggers (its createTrigger is null)",
+                    measurement.id
+                )));
+            }
+            let id = ResourceId::generate();
+            let change = rows::next_change_id(conn)?;
+            let (name, annotation) = header_params(&trigger.header);
+            conn.execute(
+                "INSERT INTO triggers (id, view_id, measurement_id, name, annotation, condition, status, status_time, \
                      notification, guard_time, tags, change_id, access_tags, owner_id) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'false', ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                    params![
-                        id.as_str(),
-                        view_id.as_str(),
-                        measurement.id.as_str(),
-                        name,
-                        annotation,
-                        trigger.condition,
-                        now.millis(),
-                        trigger.notification,
-                        trigger.guard_time,
-                        tags_to_text(&trigger.tags),
-                        change,
-                        tags_to_text(&measurement.access_tags),
-                        trigger.owner_id.as_ref().map(ResourceId::as_str)
-                    ],
-                )
-                .map_err(backend)?;
-                rows::touch_view(conn, &view_id, change)?;
-                let created = rows::load_trigger(conn, &id)?;
-                let mut logs = Vec::new();
-                if let Some(raw) = &measurement.result {
-                    let value = shared::decode_result(raw)?;
-                    logs.extend(process_trigger(conn, &created, raw, &value, now, change, &conditions)?);
-                }
-                Ok((rows::load_trigger(conn, &id)?, logs))
-            })
-            .await
+                params![
+                    id.as_str(),
+                    view_id.as_str(),
+                    measurement.id.as_str(),
+                    name,
+                    annotation,
+                    trigger.condition,
+                    now.millis(),
+                    trigger.notification,
+                    trigger.guard_time,
+                    tags_to_text(&trigger.tags),
+                    change,
+                    tags_to_text(&measurement.access_tags),
+                    trigger.owner_id.as_ref().map(ResourceId::as_str)
+                ],
+            )
+            .map_err(backend)?;
+            rows::touch_view(conn, &view_id, change)?;
+            let created = rows::load_trigger(conn, &id)?;
+            let mut logs = Vec::new();
+            if let Some(raw) = &measurement.result {
+                let value = shared::decode_result(raw)?;
+                logs.extend(process_trigger(conn, &created, raw, &value, now, change, &conditions)?);
+            }
+            Ok((rows::load_trigger(conn, &id)?, logs))
+        })
+        .await
     }
 
     async fn push_result(
@@ -671,49 +700,48 @@ impl Store for SqliteStore {
     ) -> StoreResult<PushOutcome> {
         let measurement_id = measurement_id.clone();
         let conditions = Arc::clone(conditions);
-        self.writer
-            .write(move |conn| {
-                let measurement = rows::load_measurement(conn, &measurement_id)?;
-                if measurement.state == MeasurementState::Deactivated {
-                    return Err(StoreError::Conflict(format!(
-                        "measurement {measurement_id} is deactivated: it takes no result until it is activated"
-                    )));
-                }
-                let change = rows::next_change_id(conn)?;
-                let objective = measurement.objective.as_ref().map(|o| Evaluated {
-                    condition: o.condition.clone(),
-                    status: shared::objective_status(&o.condition, Some(&result.value), now, &conditions),
-                    status_update_time: now,
-                });
-                conn.prepare_cached(
-                    "UPDATE measurements SET result = ?1, state = 'activated', objective_status = ?2, \
+        self.write(move |conn| {
+            let measurement = rows::load_measurement(conn, &measurement_id)?;
+            if measurement.state == MeasurementState::Deactivated {
+                return Err(StoreError::Conflict(format!(
+                    "measurement {measurement_id} is deactivated: it takes no result until it is activated"
+                )));
+            }
+            let change = rows::next_change_id(conn)?;
+            let objective = measurement.objective.as_ref().map(|o| Evaluated {
+                condition: o.condition.clone(),
+                status: shared::objective_status(&o.condition, Some(&result.value), now, &conditions),
+                status_update_time: now,
+            });
+            conn.prepare_cached(
+                "UPDATE measurements SET result = ?1, state = 'activated', objective_status = ?2, \
                      objective_time = ?3, change_id = ?4 WHERE id = ?5",
-                )
-                .and_then(|mut s| {
-                    s.execute(params![
-                        result.raw,
-                        objective.as_ref().map(|o| o.status.as_str()),
-                        objective.as_ref().map(|o| o.status_update_time.millis()),
-                        change,
-                        measurement_id.as_str()
-                    ])
-                })
-                .map_err(backend)?;
-                rows::touch_measurement(conn, &measurement, change)?;
-                let mut logs = Vec::new();
-                for trigger in rows::triggers_of_measurement(conn, &measurement_id)? {
-                    logs.extend(process_trigger(conn, &trigger, &result.raw, &result.value, now, change, &conditions)?);
-                }
-                let measurement = Measurement {
-                    result: Some(result.raw),
-                    state: MeasurementState::Activated,
-                    objective,
-                    change_id: change,
-                    ..measurement
-                };
-                Ok(PushOutcome { measurement, logs })
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    result.raw,
+                    objective.as_ref().map(|o| o.status.as_str()),
+                    objective.as_ref().map(|o| o.status_update_time.millis()),
+                    change,
+                    measurement_id.as_str()
+                ])
             })
-            .await
+            .map_err(backend)?;
+            rows::touch_measurement(conn, &measurement, change)?;
+            let mut logs = Vec::new();
+            for trigger in rows::triggers_of_measurement(conn, &measurement_id)? {
+                logs.extend(process_trigger(conn, &trigger, &result.raw, &result.value, now, change, &conditions)?);
+            }
+            let measurement = Measurement {
+                result: Some(result.raw),
+                state: MeasurementState::Activated,
+                objective,
+                change_id: change,
+                ..measurement
+            };
+            Ok(PushOutcome { measurement, logs })
+        })
+        .await
     }
 
     async fn set_objective(
@@ -725,60 +753,58 @@ impl Store for SqliteStore {
     ) -> StoreResult<Measurement> {
         let measurement_id = measurement_id.clone();
         let conditions = Arc::clone(conditions);
-        self.writer
-            .write(move |conn| {
-                let measurement = rows::load_measurement(conn, &measurement_id)?;
-                let change = rows::next_change_id(conn)?;
-                let status = match (&condition, &measurement.result) {
-                    (Some(c), Some(raw)) => {
-                        Some(shared::objective_status(c, Some(&shared::decode_result(raw)?), now, &conditions))
-                    }
-                    (Some(_), None) => Some(Status::False),
-                    (None, _) => None,
-                };
-                conn.execute(
-                    "UPDATE measurements SET objective_condition = ?1, objective_status = ?2, objective_time = ?3, \
+        self.write(move |conn| {
+            let measurement = rows::load_measurement(conn, &measurement_id)?;
+            let change = rows::next_change_id(conn)?;
+            let status = match (&condition, &measurement.result) {
+                (Some(c), Some(raw)) => {
+                    Some(shared::objective_status(c, Some(&shared::decode_result(raw)?), now, &conditions))
+                }
+                (Some(_), None) => Some(Status::False),
+                (None, _) => None,
+            };
+            conn.execute(
+                "UPDATE measurements SET objective_condition = ?1, objective_status = ?2, objective_time = ?3, \
                      change_id = ?4 WHERE id = ?5",
-                    params![
-                        condition,
-                        status.map(Status::as_str),
-                        status.map(|_| now.millis()),
-                        change,
-                        measurement_id.as_str()
-                    ],
-                )
-                .map_err(backend)?;
-                rows::touch_measurement(conn, &measurement, change)?;
-                rows::load_measurement(conn, &measurement_id)
-            })
-            .await
+                params![
+                    condition,
+                    status.map(Status::as_str),
+                    status.map(|_| now.millis()),
+                    change,
+                    measurement_id.as_str()
+                ],
+            )
+            .map_err(backend)?;
+            rows::touch_measurement(conn, &measurement, change)?;
+            rows::load_measurement(conn, &measurement_id)
+        })
+        .await
     }
 
     async fn set_state(&self, measurement_id: &ResourceId, state: MeasurementState) -> StoreResult<Measurement> {
         let measurement_id = measurement_id.clone();
-        self.writer
-            .write(move |conn| {
-                let measurement = rows::load_measurement(conn, &measurement_id)?;
-                if !measurement.user_activated {
-                    return Err(StoreError::Conflict(format!(
-                        "measurement {measurement_id} is not user-activated: its state is managed by the provider"
-                    )));
-                }
-                let (new_state, clear_result) = shared::state_transition(measurement.state, state);
-                if new_state == measurement.state && !clear_result {
-                    return Ok(measurement);
-                }
-                let change = rows::next_change_id(conn)?;
-                conn.execute(
-                    "UPDATE measurements SET state = ?1, result = CASE WHEN ?2 THEN NULL ELSE result END, \
+        self.write(move |conn| {
+            let measurement = rows::load_measurement(conn, &measurement_id)?;
+            if !measurement.user_activated {
+                return Err(StoreError::Conflict(format!(
+                    "measurement {measurement_id} is not user-activated: its state is managed by the provider"
+                )));
+            }
+            let (new_state, clear_result) = shared::state_transition(measurement.state, state);
+            if new_state == measurement.state && !clear_result {
+                return Ok(measurement);
+            }
+            let change = rows::next_change_id(conn)?;
+            conn.execute(
+                "UPDATE measurements SET state = ?1, result = CASE WHEN ?2 THEN NULL ELSE result END, \
                      change_id = ?3 WHERE id = ?4",
-                    params![new_state.as_str(), clear_result, change, measurement_id.as_str()],
-                )
-                .map_err(backend)?;
-                rows::touch_measurement(conn, &measurement, change)?;
-                rows::load_measurement(conn, &measurement_id)
-            })
-            .await
+                params![new_state.as_str(), clear_result, change, measurement_id.as_str()],
+            )
+            .map_err(backend)?;
+            rows::touch_measurement(conn, &measurement, change)?;
+            rows::load_measurement(conn, &measurement_id)
+        })
+        .await
     }
 
     async fn access_tags(&self, resource: &Ref) -> StoreResult<Vec<String>> {
@@ -797,7 +823,6 @@ impl Store for SqliteStore {
         let resource = resource.clone();
         let is_account = resource.kind == Kind::Account;
         let updated = self
-            .writer
             .write(move |conn| {
                 require(conn, &resource)?;
                 let text = tags_to_text(&tags);
@@ -825,7 +850,6 @@ impl Store for SqliteStore {
         let resource = resource.clone();
         let is_account = resource.kind == Kind::Account;
         let deleted = self
-            .writer
             .write(move |conn| {
                 require(conn, &resource)?;
                 let change = rows::next_change_id(conn)?;
@@ -886,7 +910,6 @@ impl Store for SqliteStore {
     async fn set_webhook_secret(&self, account_id: &ResourceId, secret: String) -> StoreResult<Account> {
         let account_id = account_id.clone();
         let updated = self
-            .writer
             .write(move |conn| {
                 let change = rows::next_change_id(conn)?;
                 let changed = conn
@@ -911,72 +934,69 @@ impl Store for SqliteStore {
         lease_until: Timestamp,
         limit: usize,
     ) -> StoreResult<Vec<DueDelivery>> {
-        self.writer
-            .write(move |conn| {
-                let due = rows::deliveries_where(
-                    conn,
-                    "WHERE state = 'pending' AND next_attempt <= ?1 ORDER BY next_attempt, seq LIMIT ?2",
-                    params![now.millis(), limit as i64],
-                )?;
-                let mut claimed = Vec::with_capacity(due.len());
-                for mut delivery in due {
-                    conn.prepare_cached("UPDATE deliveries SET next_attempt = ?1, claimed = 1 WHERE id = ?2")
-                        .and_then(|mut s| s.execute(params![lease_until.millis(), delivery.id.as_str()]))
-                        .map_err(backend)?;
-                    delivery.next_attempt = lease_until;
-                    let log = rows::load_log(conn, &delivery.log_id)?;
-                    let webhook_secret = match &delivery.owner_id {
-                        Some(owner) => rows::load_account(conn, owner).ok().and_then(|a| a.webhook_secret),
-                        None => None,
-                    };
-                    claimed.push(DueDelivery { delivery, log, webhook_secret });
-                }
-                Ok(claimed)
-            })
-            .await
+        self.write(move |conn| {
+            let due = rows::deliveries_where(
+                conn,
+                "WHERE state = 'pending' AND next_attempt <= ?1 ORDER BY next_attempt, seq LIMIT ?2",
+                params![now.millis(), limit as i64],
+            )?;
+            let mut claimed = Vec::with_capacity(due.len());
+            for mut delivery in due {
+                conn.prepare_cached("UPDATE deliveries SET next_attempt = ?1, claimed = 1 WHERE id = ?2")
+                    .and_then(|mut s| s.execute(params![lease_until.millis(), delivery.id.as_str()]))
+                    .map_err(backend)?;
+                delivery.next_attempt = lease_until;
+                let log = rows::load_log(conn, &delivery.log_id)?;
+                let webhook_secret = match &delivery.owner_id {
+                    Some(owner) => rows::load_account(conn, owner).ok().and_then(|a| a.webhook_secret),
+                    None => None,
+                };
+                claimed.push(DueDelivery { delivery, log, webhook_secret });
+            }
+            Ok(claimed)
+        })
+        .await
     }
 
     async fn finish_delivery(&self, id: &ResourceId, outcome: DeliveryOutcome, now: Timestamp) -> StoreResult<()> {
         let id = id.clone();
-        self.writer
-            .write(move |conn| {
-                let statement = |sql: &str, values: &[&dyn rusqlite::ToSql]| {
-                    conn.prepare_cached(sql).and_then(|mut s| s.execute(values)).map_err(backend)
-                };
-                // A job deleted meanwhile (with its service view) has nothing left to record.
-                match outcome {
-                    DeliveryOutcome::Delivered => statement(
-                        "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, claimed = 0, \
+        self.write(move |conn| {
+            let statement = |sql: &str, values: &[&dyn rusqlite::ToSql]| {
+                conn.prepare_cached(sql).and_then(|mut s| s.execute(values)).map_err(backend)
+            };
+            // A job deleted meanwhile (with its service view) has nothing left to record.
+            match outcome {
+                DeliveryOutcome::Delivered => statement(
+                    "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, claimed = 0, \
                          delivery_time = ?1, last_error = NULL WHERE id = ?2",
-                        params![now.millis(), id.as_str()],
-                    )?,
-                    DeliveryOutcome::Retry { at, error } => statement(
-                        "UPDATE deliveries SET attempts = attempts + 1, claimed = 0, next_attempt = ?1, \
+                    params![now.millis(), id.as_str()],
+                )?,
+                DeliveryOutcome::Retry { at, error } => statement(
+                    "UPDATE deliveries SET attempts = attempts + 1, claimed = 0, next_attempt = ?1, \
                          last_error = ?2 WHERE id = ?3",
-                        params![at.millis(), error, id.as_str()],
-                    )?,
-                    DeliveryOutcome::Failed { error } => statement(
-                        "UPDATE deliveries SET state = 'failed', attempts = attempts + 1, claimed = 0, \
+                    params![at.millis(), error, id.as_str()],
+                )?,
+                DeliveryOutcome::Failed { error } => statement(
+                    "UPDATE deliveries SET state = 'failed', attempts = attempts + 1, claimed = 0, \
                          last_error = ?1 WHERE id = ?2",
-                        params![error, id.as_str()],
-                    )?,
-                };
-                Ok(())
-            })
-            .await
+                    params![error, id.as_str()],
+                )?,
+            };
+            Ok(())
+        })
+        .await
     }
 
     async fn release_claims(&self, now: Timestamp) -> StoreResult<()> {
-        self.writer
-            .write(move |conn| {
-                conn.execute(
-                    "UPDATE deliveries SET next_attempt = ?1, claimed = 0 WHERE state = 'pending' AND claimed = 1",
-                    [now.millis()],
-                )
-                .map_err(backend)?;
-                Ok(())
-            })
-            .await
+        self.write(move |conn| {
+            conn.execute(
+                "UPDATE deliveries SET next_attempt = ?1, claimed = 0 WHERE state = 'pending' AND claimed = 1",
+                [now.millis()],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
     }
 
     async fn next_delivery_time(&self) -> StoreResult<Option<Timestamp>> {
@@ -1002,20 +1022,19 @@ impl Store for SqliteStore {
 
     async fn retry_delivery(&self, id: &ResourceId, now: Timestamp) -> StoreResult<Delivery> {
         let id = id.clone();
-        self.writer
-            .write(move |conn| {
-                let delivery = rows::load_delivery(conn, &id)?;
-                if delivery.state == DeliveryState::Delivered {
-                    return Err(StoreError::Conflict(format!("delivery {id} was delivered; there is nothing to retry")));
-                }
-                conn.execute(
-                    "UPDATE deliveries SET state = 'pending', attempts = 0, claimed = 0, next_attempt = ?1 WHERE id = ?2",
-                    params![now.millis(), id.as_str()],
-                )
-                .map_err(backend)?;
-                rows::load_delivery(conn, &id)
-            })
-            .await
+        self.write(move |conn| {
+            let delivery = rows::load_delivery(conn, &id)?;
+            if delivery.state == DeliveryState::Delivered {
+                return Err(StoreError::Conflict(format!("delivery {id} was delivered; there is nothing to retry")));
+            }
+            conn.execute(
+                "UPDATE deliveries SET state = 'pending', attempts = 0, claimed = 0, next_attempt = ?1 WHERE id = ?2",
+                params![now.millis(), id.as_str()],
+            )
+            .map_err(backend)?;
+            rows::load_delivery(conn, &id)
+        })
+        .await
     }
 
     async fn export(&self) -> StoreResult<Dump> {
@@ -1054,7 +1073,6 @@ impl Store for SqliteStore {
     async fn import(&self, dump: Dump) -> StoreResult<()> {
         dump.check().map_err(StoreError::Invalid)?;
         let imported = self
-            .writer
             .write(move |conn| {
                 let used: i64 = conn
                     .query_row("SELECT (SELECT COUNT(*) FROM accounts) + (SELECT COUNT(*) FROM views) + (SELECT COUNT(*) FROM metrics)", [], |r| r.get(0))
@@ -1092,17 +1110,13 @@ impl Store for SqliteStore {
     }
 
     async fn prune_deliveries(&self, before: Timestamp) -> StoreResult<u64> {
-        self.writer
-            .write(move |conn| {
-                let deleted = conn
-                    .execute(
-                        "DELETE FROM deliveries WHERE state = 'delivered' AND delivery_time < ?1",
-                        [before.millis()],
-                    )
-                    .map_err(backend)?;
-                Ok(deleted as u64)
-            })
-            .await
+        self.write(move |conn| {
+            let deleted = conn
+                .execute("DELETE FROM deliveries WHERE state = 'delivered' AND delivery_time < ?1", [before.millis()])
+                .map_err(backend)?;
+            Ok(deleted as u64)
+        })
+        .await
     }
 }
 
