@@ -180,26 +180,12 @@ async fn process_triggers(
     Ok(logs)
 }
 
-fn table_of(kind: Kind) -> &'static str {
-    match kind {
-        Kind::ServiceView | Kind::Dependency => "views",
-        Kind::Asset => "assets",
-        Kind::Attribute => "attributes",
-        Kind::Measurement => "measurements",
-        Kind::Metric => "metrics",
-        Kind::Trigger => "triggers",
-        Kind::Log => "logs",
-        Kind::Account => "accounts",
-        Kind::Delivery => "deliveries",
-    }
-}
-
 /// Makes sure a resource exists (of the right kind, for views), or answers `NotFound`.
 async fn require(tx: &Tx<'_>, resource: &Ref) -> StoreResult<()> {
     match resource.kind {
         Kind::ServiceView | Kind::Dependency => rows::load_view(tx, resource.kind, &resource.id).await.map(drop),
         kind => {
-            let sql = format!("SELECT 1 FROM {} WHERE id = $1", table_of(kind));
+            let sql = format!("SELECT 1 FROM {} WHERE id = $1", shared::table_of(kind));
             match query_opt(tx, &sql, &[&resource.id.as_str()]).await? {
                 Some(_) => Ok(()),
                 None => Err(StoreError::NotFound(kind, resource.id.clone())),
@@ -559,24 +545,8 @@ impl Store for PostgresStore {
     ) -> StoreResult<(Trigger, Vec<LogEntry>)> {
         transaction!(self, |tx| {
             rows::load_any_view(&tx, view_id).await?;
-            let Ok(measurement) = rows::lock_measurement(&tx, &trigger.measurement_id).await else {
-                return Err(StoreError::Invalid(format!(
-                    "no measurement with id {} in this service view",
-                    trigger.measurement_id
-                )));
-            };
-            if &measurement.view_id != view_id {
-                return Err(StoreError::Invalid(format!(
-                    "measurement {} is not part of service view {view_id}",
-                    measurement.id
-                )));
-            }
-            if !measurement.triggers_allowed {
-                return Err(StoreError::Invalid(format!(
-                    "measurement {} does not allow triggers (its createTrigger is null)",
-                    measurement.id
-                )));
-            }
+            let found = rows::lock_measurement(&tx, &trigger.measurement_id).await;
+            let measurement = shared::trigger_measurement(found, &trigger.measurement_id, view_id)?;
             let id = ResourceId::generate();
             let change = rows::next_change_id(&tx).await?;
             execute(
@@ -623,11 +593,7 @@ impl Store for PostgresStore {
     ) -> StoreResult<PushOutcome> {
         transaction!(self, |tx| {
             let measurement = rows::lock_measurement(&tx, measurement_id).await?;
-            if measurement.state == MeasurementState::Deactivated {
-                return Err(StoreError::Conflict(format!(
-                    "measurement {measurement_id} is deactivated: it takes no result until it is activated"
-                )));
-            }
+            shared::accepts_results(&measurement)?;
             let change = rows::next_change_id(&tx).await?;
             let objective = measurement.objective.as_ref().map(|o| Evaluated {
                 condition: o.condition.clone(),
@@ -701,11 +667,7 @@ impl Store for PostgresStore {
     async fn set_state(&self, measurement_id: &ResourceId, state: MeasurementState) -> StoreResult<Measurement> {
         transaction!(self, |tx| {
             let measurement = rows::lock_measurement(&tx, measurement_id).await?;
-            if !measurement.user_activated {
-                return Err(StoreError::Conflict(format!(
-                    "measurement {measurement_id} is not user-activated: its state is managed by the provider"
-                )));
-            }
+            shared::user_activated(&measurement)?;
             let (new_state, clear_result) = shared::state_transition(measurement.state, state);
             if new_state == measurement.state && !clear_result {
                 return Ok(measurement);
@@ -726,7 +688,7 @@ impl Store for PostgresStore {
     async fn access_tags(&self, resource: &Ref) -> StoreResult<Vec<String>> {
         transaction!(self, |tx| {
             require(&tx, resource).await?;
-            let sql = format!("SELECT access_tags FROM {} WHERE id = $1", table_of(resource.kind));
+            let sql = format!("SELECT access_tags FROM {} WHERE id = $1", shared::table_of(resource.kind));
             let row = query_opt(&tx, &sql, &[&resource.id.as_str()]).await?;
             let text: String = row.ok_or_else(|| StoreError::NotFound(resource.kind, resource.id.clone()))?.get(0);
             serde_json::from_str(&text).map_err(backend)
@@ -741,8 +703,10 @@ impl Store for PostgresStore {
                 execute(&tx, "UPDATE logs SET access_tags = $1 WHERE id = $2", &[&text, &resource.id.as_str()]).await?;
             } else {
                 let change = rows::next_change_id(&tx).await?;
-                let sql =
-                    format!("UPDATE {} SET access_tags = $1, change_id = $2 WHERE id = $3", table_of(resource.kind));
+                let sql = format!(
+                    "UPDATE {} SET access_tags = $1, change_id = $2 WHERE id = $3",
+                    shared::table_of(resource.kind)
+                );
                 execute(&tx, &sql, &[&text, &change, &resource.id.as_str()]).await?;
             }
             Ok(tags)
@@ -786,17 +750,12 @@ impl Store for PostgresStore {
                     )
                     .await?[0]
                         .get(0);
-                    if users > 0 {
-                        return Err(StoreError::Conflict(format!(
-                            "metric {} is used by {users} measurement(s); delete them first",
-                            resource.id
-                        )));
-                    }
+                    shared::metric_unused(&resource.id, users)?;
                 }
                 Kind::ServiceView | Kind::Log | Kind::Account | Kind::Delivery => {}
             }
             // Cascades follow from the schema's foreign keys.
-            let sql = format!("DELETE FROM {} WHERE id = $1", table_of(resource.kind));
+            let sql = format!("DELETE FROM {} WHERE id = $1", shared::table_of(resource.kind));
             execute(&tx, &sql, &[&resource.id.as_str()]).await.map(drop)
         })
     }
@@ -900,10 +859,7 @@ impl Store for PostgresStore {
 
     async fn retry_delivery(&self, id: &ResourceId, now: Timestamp) -> StoreResult<Delivery> {
         transaction!(self, |tx| {
-            let delivery = rows::load_delivery(&tx, id).await?;
-            if delivery.state == DeliveryState::Delivered {
-                return Err(StoreError::Conflict(format!("delivery {id} was delivered; there is nothing to retry")));
-            }
+            shared::retriable(&rows::load_delivery(&tx, id).await?)?;
             execute(
                 &tx,
                 "UPDATE deliveries SET state = 'pending', attempts = 0, claimed = FALSE, next_attempt = $1 WHERE id = $2",
@@ -958,16 +914,8 @@ impl Store for PostgresStore {
     async fn import(&self, dump: Dump) -> StoreResult<()> {
         dump.check().map_err(StoreError::Invalid)?;
         transaction!(self, |tx| {
-            let used: i64 = rows::query(
-                &tx,
-                "SELECT (SELECT COUNT(*) FROM accounts) + (SELECT COUNT(*) FROM views) + (SELECT COUNT(*) FROM metrics)",
-                &[],
-            )
-            .await?[0]
-                .get(0);
-            if used > 0 {
-                return Err(StoreError::Conflict("the store is not empty: import into a new database".into()));
-            }
+            let used: i64 = rows::query(&tx, shared::USED_SQL, &[]).await?[0].get(0);
+            shared::empty_for_import(used)?;
             for (table, (name, columns)) in dump.tables.iter().zip(dump::TABLES) {
                 let placeholders = (1..=columns.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
                 let sql = format!("INSERT INTO {name} ({}) VALUES ({placeholders})", dump::column_list(columns));

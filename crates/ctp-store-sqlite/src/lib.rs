@@ -210,26 +210,12 @@ fn process_trigger(
     step.alert.map(|alert| insert_log(conn, trigger, alert, result_raw, now)).transpose()
 }
 
-fn table_of(kind: Kind) -> &'static str {
-    match kind {
-        Kind::ServiceView | Kind::Dependency => "views",
-        Kind::Asset => "assets",
-        Kind::Attribute => "attributes",
-        Kind::Measurement => "measurements",
-        Kind::Metric => "metrics",
-        Kind::Trigger => "triggers",
-        Kind::Log => "logs",
-        Kind::Account => "accounts",
-        Kind::Delivery => "deliveries",
-    }
-}
-
 /// Makes sure a resource exists (of the right kind, for views), or answers `NotFound`.
 fn require(conn: &Connection, resource: &Ref) -> StoreResult<()> {
     match resource.kind {
         Kind::ServiceView | Kind::Dependency => rows::load_view(conn, resource.kind, &resource.id).map(drop),
         kind => {
-            let sql = format!("SELECT 1 FROM {} WHERE id = ?1", table_of(kind));
+            let sql = format!("SELECT 1 FROM {} WHERE id = ?1", shared::table_of(kind));
             let found =
                 conn.prepare_cached(&sql).and_then(|mut s| s.exists([resource.id.as_str()])).map_err(backend)?;
             if found {
@@ -640,21 +626,8 @@ impl Store for SqliteStore {
         let conditions = Arc::clone(conditions);
         self.write(move |conn| {
             rows::load_any_view(conn, &view_id)?;
-            let measurement = rows::load_measurement(conn, &trigger.measurement_id).map_err(|_| {
-                StoreError::Invalid(format!("no measurement with id {} in this service view", trigger.measurement_id))
-            })?;
-            if measurement.view_id != view_id {
-                return Err(StoreError::Invalid(format!(
-                    "measurement {} is not part of service view {view_id}",
-                    measurement.id
-                )));
-            }
-            if !measurement.triggers_allowed {
-                return Err(StoreError::Invalid(format!(
-                    "measurement {} does not allow triggers (its createTrigger is null)",
-                    measurement.id
-                )));
-            }
+            let found = rows::load_measurement(conn, &trigger.measurement_id);
+            let measurement = shared::trigger_measurement(found, &trigger.measurement_id, &view_id)?;
             let id = ResourceId::generate();
             let change = rows::next_change_id(conn)?;
             let (name, annotation) = header_params(&trigger.header);
@@ -702,11 +675,7 @@ impl Store for SqliteStore {
         let conditions = Arc::clone(conditions);
         self.write(move |conn| {
             let measurement = rows::load_measurement(conn, &measurement_id)?;
-            if measurement.state == MeasurementState::Deactivated {
-                return Err(StoreError::Conflict(format!(
-                    "measurement {measurement_id} is deactivated: it takes no result until it is activated"
-                )));
-            }
+            shared::accepts_results(&measurement)?;
             let change = rows::next_change_id(conn)?;
             let objective = measurement.objective.as_ref().map(|o| Evaluated {
                 condition: o.condition.clone(),
@@ -785,11 +754,7 @@ impl Store for SqliteStore {
         let measurement_id = measurement_id.clone();
         self.write(move |conn| {
             let measurement = rows::load_measurement(conn, &measurement_id)?;
-            if !measurement.user_activated {
-                return Err(StoreError::Conflict(format!(
-                    "measurement {measurement_id} is not user-activated: its state is managed by the provider"
-                )));
-            }
+            shared::user_activated(&measurement)?;
             let (new_state, clear_result) = shared::state_transition(measurement.state, state);
             if new_state == measurement.state && !clear_result {
                 return Ok(measurement);
@@ -810,7 +775,7 @@ impl Store for SqliteStore {
     async fn access_tags(&self, resource: &Ref) -> StoreResult<Vec<String>> {
         self.read(|conn| {
             require(conn, resource)?;
-            let sql = format!("SELECT access_tags FROM {} WHERE id = ?1", table_of(resource.kind));
+            let sql = format!("SELECT access_tags FROM {} WHERE id = ?1", shared::table_of(resource.kind));
             let text: String = conn
                 .prepare_cached(&sql)
                 .and_then(|mut s| s.query_row([resource.id.as_str()], |row| row.get(0)))
@@ -826,7 +791,7 @@ impl Store for SqliteStore {
             .write(move |conn| {
                 require(conn, &resource)?;
                 let text = tags_to_text(&tags);
-                let table = table_of(resource.kind);
+                let table = shared::table_of(resource.kind);
                 if resource.kind == Kind::Log {
                     conn.execute("UPDATE logs SET access_tags = ?1 WHERE id = ?2", params![text, resource.id.as_str()])
                 } else {
@@ -885,19 +850,17 @@ impl Store for SqliteStore {
                                 |r| r.get(0),
                             )
                             .map_err(backend)?;
-                        if users > 0 {
-                            return Err(StoreError::Conflict(format!(
-                                "metric {} is used by {users} measurement(s); delete them first",
-                                resource.id
-                            )));
-                        }
+                        shared::metric_unused(&resource.id, users)?;
                     }
                     Kind::ServiceView | Kind::Log | Kind::Account | Kind::Delivery => {}
                 }
                 // Cascades (assets, attributes, measurements, triggers, logs, dependencies)
                 // follow from the schema's foreign keys.
-                conn.execute(&format!("DELETE FROM {} WHERE id = ?1", table_of(resource.kind)), [resource.id.as_str()])
-                    .map_err(backend)?;
+                conn.execute(
+                    &format!("DELETE FROM {} WHERE id = ?1", shared::table_of(resource.kind)),
+                    [resource.id.as_str()],
+                )
+                .map_err(backend)?;
                 Ok(())
             })
             .await;
@@ -1023,10 +986,7 @@ impl Store for SqliteStore {
     async fn retry_delivery(&self, id: &ResourceId, now: Timestamp) -> StoreResult<Delivery> {
         let id = id.clone();
         self.write(move |conn| {
-            let delivery = rows::load_delivery(conn, &id)?;
-            if delivery.state == DeliveryState::Delivered {
-                return Err(StoreError::Conflict(format!("delivery {id} was delivered; there is nothing to retry")));
-            }
+            shared::retriable(&rows::load_delivery(conn, &id)?)?;
             conn.execute(
                 "UPDATE deliveries SET state = 'pending', attempts = 0, claimed = 0, next_attempt = ?1 WHERE id = ?2",
                 params![now.millis(), id.as_str()],
@@ -1074,12 +1034,8 @@ impl Store for SqliteStore {
         dump.check().map_err(StoreError::Invalid)?;
         let imported = self
             .write(move |conn| {
-                let used: i64 = conn
-                    .query_row("SELECT (SELECT COUNT(*) FROM accounts) + (SELECT COUNT(*) FROM views) + (SELECT COUNT(*) FROM metrics)", [], |r| r.get(0))
-                    .map_err(backend)?;
-                if used > 0 {
-                    return Err(StoreError::Conflict("the store is not empty: import into a new database".into()));
-                }
+                let used: i64 = conn.query_row(shared::USED_SQL, [], |r| r.get(0)).map_err(backend)?;
+                shared::empty_for_import(used)?;
                 for (table, (name, columns)) in dump.tables.iter().zip(dump::TABLES) {
                     let placeholders = (1..=columns.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
                     let sql = format!("INSERT INTO {name} ({}) VALUES ({placeholders})", dump::column_list(columns));

@@ -352,7 +352,9 @@ pub trait Store: Send + Sync + 'static {
 
 /// What every backend computes the same way inside its transactions.
 pub mod shared {
-    use ctp_model::resources::{LogBody, LogEntry, MeasurementState, Trigger};
+    use ctp_model::resources::{
+        Delivery, DeliveryState, Kind, LogBody, LogEntry, Measurement, MeasurementState, Trigger,
+    };
     use ctp_model::trigger_rules::Alert;
     use ctp_model::{ConditionCache, ResourceId, Status, Timestamp};
 
@@ -410,6 +412,94 @@ pub mod shared {
         ctp_model::trigger_rules::process(state, now, || {
             conditions.evaluate(&trigger.evaluated.condition, result, now.seconds())
         })
+    }
+
+    /// The table of a resource kind (the same in every backend): its path segment, but for
+    /// service views and dependencies, which share `views`.
+    pub fn table_of(kind: Kind) -> &'static str {
+        match kind {
+            Kind::ServiceView | Kind::Dependency => "views",
+            other => other.segment(),
+        }
+    }
+
+    /// The measurement a new trigger of `view_id` watches (`found`, looked up by `wanted`)
+    /// must exist, be in that service view and allow triggers.
+    pub fn trigger_measurement(
+        found: StoreResult<Measurement>,
+        wanted: &ResourceId,
+        view_id: &ResourceId,
+    ) -> StoreResult<Measurement> {
+        let measurement =
+            found.map_err(|_| StoreError::Invalid(format!("no measurement with id {wanted} in this service view")))?;
+        if &measurement.view_id != view_id {
+            return Err(StoreError::Invalid(format!(
+                "measurement {} is not part of service view {view_id}",
+                measurement.id
+            )));
+        }
+        if !measurement.triggers_allowed {
+            return Err(StoreError::Invalid(format!(
+                "measurement {} does not allow triggers (its createTrigger is null)",
+                measurement.id
+            )));
+        }
+        Ok(measurement)
+    }
+
+    /// A deactivated measurement takes no result (5.2.11).
+    pub fn accepts_results(measurement: &Measurement) -> StoreResult<()> {
+        if measurement.state == MeasurementState::Deactivated {
+            return Err(StoreError::Conflict(format!(
+                "measurement {} is deactivated: it takes no result until it is activated",
+                measurement.id
+            )));
+        }
+        Ok(())
+    }
+
+    /// Only a user-activated measurement changes state through the API.
+    pub fn user_activated(measurement: &Measurement) -> StoreResult<()> {
+        if !measurement.user_activated {
+            return Err(StoreError::Conflict(format!(
+                "measurement {} is not user-activated: its state is managed by the provider",
+                measurement.id
+            )));
+        }
+        Ok(())
+    }
+
+    /// A metric used by `users` measurements cannot be deleted.
+    pub fn metric_unused(metric_id: &ResourceId, users: i64) -> StoreResult<()> {
+        if users > 0 {
+            return Err(StoreError::Conflict(format!(
+                "metric {metric_id} is used by {users} measurement(s); delete them first"
+            )));
+        }
+        Ok(())
+    }
+
+    /// A delivered job has nothing to retry.
+    pub fn retriable(delivery: &Delivery) -> StoreResult<()> {
+        if delivery.state == DeliveryState::Delivered {
+            return Err(StoreError::Conflict(format!(
+                "delivery {} was delivered; there is nothing to retry",
+                delivery.id
+            )));
+        }
+        Ok(())
+    }
+
+    /// Counts what makes a store non-empty for `import`: accounts, service views, metrics.
+    pub const USED_SQL: &str =
+        "SELECT (SELECT COUNT(*) FROM accounts) + (SELECT COUNT(*) FROM views) + (SELECT COUNT(*) FROM metrics)";
+
+    /// An import goes only into an empty store (`used` from [`USED_SQL`]).
+    pub fn empty_for_import(used: i64) -> StoreResult<()> {
+        if used > 0 {
+            return Err(StoreError::Conflict("the store is not empty: import into a new database".into()));
+        }
+        Ok(())
     }
 
     /// Whether `ensure_account` must rewrite an existing account.
