@@ -72,6 +72,16 @@ impl Kind {
         Kind::ALL.into_iter().find(|k| k.segment() == segment)
     }
 
+    /// The collections under a resource of this kind (`/{kind}/{id}/{collection}`).
+    pub fn sub_collections(self) -> &'static [&'static str] {
+        match self {
+            Kind::ServiceView | Kind::Dependency => &["dependencies", "assets", "triggers", "logs"],
+            Kind::Asset => &["attributes"],
+            Kind::Attribute => &["measurements"],
+            _ => &[],
+        }
+    }
+
     /// A singular name for messages: "service view", "asset"...
     pub fn noun(self) -> &'static str {
         match self {

@@ -4,9 +4,10 @@
 //! The decisions page asks for two things at once: a result is returned "exactly as it was
 //! pushed" (same keys in the same order, same number spelling), and it is emitted with the
 //! wire names `updateTime` and `authorityId`. ctpd therefore keeps every value's text as
-//! pushed and only renames the input aliases `dateTime` and `authority` in place, adds an
-//! `updateTime` when the push had none, and drops white space between the top-level
-//! tokens.
+//! pushed and only renames the input aliases `dateTime` and `authority` in place, appends
+//! the members the push did not have (`updateTime` as the server's time, `authorityId` and
+//! `signature` as `null`: 4.2.6 types them as nullable, not optional), and drops white
+//! space between the top-level tokens.
 
 use std::fmt;
 
@@ -61,7 +62,8 @@ const MEMBERS: [(&str, &[&str]); 4] = [
 /// Checks the JSON text of a pushed result against the metric's columns: an object with
 /// `value` (an array of rows, each with exactly the metric's columns, of their types), an
 /// optional RFC 3339 `updateTime`, and optional nullable strings `authorityId` and
-/// `signature`. A missing `updateTime` becomes `now`.
+/// `signature`. A missing `updateTime` becomes `now`; missing `authorityId` and `signature`
+/// become `null`.
 pub fn check_result(text: &str, columns: &[Column], now: Timestamp) -> Result<CheckedResult, String> {
     let OrderedMembers(members) =
         serde_json::from_str(text).map_err(|e| format!("result must be a JSON object: {e}"))?;
@@ -114,6 +116,15 @@ pub fn check_result(text: &str, columns: &[Column], now: Timestamp) -> Result<Ch
         raw.push_str(&stamp);
         raw.push('"');
         value.insert("updateTime".to_owned(), Value::String(stamp));
+    }
+    // 4.2.6 types authorityId and signature as nullable strings, not optional ones.
+    for member in ["authorityId", "signature"] {
+        if !value.contains_key(member) {
+            raw.push_str(",\"");
+            raw.push_str(member);
+            raw.push_str("\":null");
+            value.insert(member.to_owned(), Value::Null);
+        }
     }
     raw.push('}');
     Ok(CheckedResult { raw, value: Value::Object(value) })
@@ -176,7 +187,7 @@ mod tests {
         let checked = check_result(text, &columns(), now()).unwrap();
         assert_eq!(
             checked.raw,
-            r#"{"value":[ {"rule": "5710", "level": 7.50} ],"updateTime":"2026-11-22T10:00:00+01:00","signature":null}"#
+            r#"{"value":[ {"rule": "5710", "level": 7.50} ],"updateTime":"2026-11-22T10:00:00+01:00","signature":null,"authorityId":null}"#
         );
         assert_eq!(checked.value["value"][0]["level"], 7.5);
     }
@@ -185,11 +196,20 @@ mod tests {
     fn aliases_are_renamed_in_place_and_a_missing_time_is_added() {
         let text = r#"{"authority": "agent", "value": []}"#;
         let checked = check_result(text, &columns(), now()).unwrap();
-        assert_eq!(checked.raw, r#"{"authorityId":"agent","value":[],"updateTime":"2026-11-18T11:06:40.123Z"}"#);
+        assert_eq!(
+            checked.raw,
+            r#"{"authorityId":"agent","value":[],"updateTime":"2026-11-18T11:06:40.123Z","signature":null}"#
+        );
         let text = r#"{"dateTime": "2026-11-22T10:00:00Z", "value": []}"#;
         assert_eq!(
             check_result(text, &columns(), now()).unwrap().raw,
-            r#"{"updateTime":"2026-11-22T10:00:00Z","value":[]}"#
+            r#"{"updateTime":"2026-11-22T10:00:00Z","value":[],"authorityId":null,"signature":null}"#
+        );
+        let signed = r#"{"value": [], "updateTime": "2026-11-22T10:00:00Z", "authorityId": "a", "signature": "x.y.z"}"#;
+        assert_eq!(
+            check_result(signed, &columns(), now()).unwrap().raw,
+            r#"{"value":[],"updateTime":"2026-11-22T10:00:00Z","authorityId":"a","signature":"x.y.z"}"#,
+            "nothing is added to a complete result"
         );
     }
 

@@ -22,9 +22,12 @@ pub fn any_match<A: AsRef<str>, B: AsRef<str>>(account_tags: &[A], tags: &[B]) -
     account_tags.iter().any(|a| a.as_ref() == WILDCARD || tags.iter().any(|t| tags_match(a.as_ref(), t.as_ref())))
 }
 
+/// The prefix of the identity tags `account:{id}`, which only the server assigns.
+pub const ACCOUNT_PREFIX: &str = "account:";
+
 /// The tag every account gets for itself: `account:{id}`.
 pub fn account_tag(account_id: &str) -> String {
-    format!("account:{account_id}")
+    format!("{ACCOUNT_PREFIX}{account_id}")
 }
 
 #[cfg(test)]

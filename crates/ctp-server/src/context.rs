@@ -28,6 +28,9 @@ pub struct ServerConfig {
     pub provider: String,
     /// The largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// Origins of browser clients allowed to call the API cross-origin (CORS); `*` for
+    /// any; none by default.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -39,6 +42,7 @@ impl Default for ServerConfig {
             annotation: "Cloud Trust Protocol server".into(),
             provider: String::new(),
             body_limit: 1 << 20,
+            cors_origins: Vec::new(),
         }
     }
 }

@@ -145,6 +145,7 @@ pub async fn seed(store: &Arc<dyn Store>, conditions: &Arc<ConditionCache>) -> S
                         header: header(planned.name, ""),
                         metric_id: metric_id.clone(),
                         objective: Some(planned.objective.into()),
+                        result: None,
                         triggers_allowed: true,
                         user_activated: planned.user_activated,
                         state: if planned.user_activated {
@@ -155,6 +156,7 @@ pub async fn seed(store: &Arc<dyn Store>, conditions: &Arc<ConditionCache>) -> S
                         access_tags: None,
                     },
                     now,
+                    conditions,
                 )
                 .await?;
             if let Some(result) = planned.result {

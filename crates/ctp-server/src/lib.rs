@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod context;
+pub mod cors;
 pub mod demo;
 pub mod encode;
 pub mod error;
@@ -44,16 +45,22 @@ impl AppState {
 /// the limit (413).
 pub fn router(state: AppState) -> Router {
     let limit = state.config.body_limit;
-    routes::api_routes(&state.config.base_path)
+    let cors = cors::layer(&state.config.cors_origins);
+    let router = routes::api_routes(&state.config.base_path)
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(routes::metrics_text))
-        .fallback(|| async { ApiError::not_found("no such resource (note: paths do not end with '/')") })
+        .fallback(routes::not_found)
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(limit))
         // Outside the body limit, so that its 413 gets a JSON body too.
-        .layer(axum::middleware::map_response(json_status_bodies))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(axum::middleware::map_response(json_status_bodies));
+    // Outside everything else, so that preflight requests are answered before routing and
+    // every answer, errors included, carries the CORS headers.
+    let router = match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    router.layer(TraceLayer::new_for_http()).with_state(state)
 }
 
 /// Gives the 405 and 413 answers made by the framework a JSON body, as the decisions page

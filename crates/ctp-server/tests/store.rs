@@ -58,6 +58,7 @@ async fn fixture(user_activated: bool) -> Fixture {
         .create_metric(NewMetric { header: named("ossec-level"), result_format: columns(), ..NewMetric::default() })
         .await
         .unwrap();
+    let conditions = Arc::new(ConditionCache::default());
     let measurement = store
         .create_measurement(
             &attribute.id,
@@ -65,19 +66,21 @@ async fn fixture(user_activated: bool) -> Fixture {
                 header: named("max level"),
                 metric_id: metric.id.clone(),
                 objective: Some("value[0].level < 10".into()),
+                result: None,
                 triggers_allowed: true,
                 user_activated,
                 state: if user_activated { MeasurementState::Deactivated } else { MeasurementState::Pending },
                 access_tags: None,
             },
             at(0),
+            &conditions,
         )
         .await
         .unwrap();
     Fixture {
         location,
         store,
-        conditions: Arc::new(ConditionCache::default()),
+        conditions,
         view: view.id,
         asset: asset.id,
         attribute: attribute.id,

@@ -494,6 +494,7 @@ impl Store for PostgresStore {
         attribute_id: &ResourceId,
         measurement: NewMeasurement,
         now: Timestamp,
+        conditions: &Arc<ConditionCache>,
     ) -> StoreResult<Measurement> {
         transaction!(self, |tx| {
             let attribute = rows::load_attribute(&tx, attribute_id).await?;
@@ -506,13 +507,15 @@ impl Store for PostgresStore {
             }
             let id = ResourceId::generate();
             let change = rows::next_change_id(&tx).await?;
-            let objective_status = measurement.objective.as_ref().map(|_| Status::False.as_str());
-            let objective_time = measurement.objective.as_ref().map(|_| now.millis());
+            let objective = shared::first_objective(&measurement, now, conditions);
+            let objective_status = objective.as_ref().map(|o| o.status.as_str());
+            let objective_time = objective.as_ref().map(|o| o.status_update_time.millis());
+            let result = measurement.result.as_ref().map(|r| r.raw.as_str());
             execute(
                 &tx,
                 "INSERT INTO measurements (id, attribute_id, view_id, metric_id, name, annotation, result, \
                  objective_condition, objective_status, objective_time, triggers_allowed, user_activated, state, \
-                 change_id, access_tags) VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8, $9, $10, $11, $12, $13, $14)",
+                 change_id, access_tags) VALUES ($1, $2, $3, $4, $5, $6, $15, $7, $8, $9, $10, $11, $12, $13, $14)",
                 &[
                     &id.as_str(),
                     &attribute_id.as_str(),
@@ -528,6 +531,7 @@ impl Store for PostgresStore {
                     &measurement.state.as_str(),
                     &change,
                     &tags_to_text(measurement.access_tags.as_ref().unwrap_or(&attribute.access_tags)),
+                    &result,
                 ],
             )
             .await?;
@@ -942,9 +946,8 @@ impl Store for PostgresStore {
                 }
             }
             let counter = dump.change_counter;
-            execute(&tx, "SELECT setval('change_ids', GREATEST($1::BIGINT, 1), $1::BIGINT > 0)", &[&counter])
-                .await
-                .map(drop)
+            execute(&tx, "SELECT setval('change_ids', GREATEST($1::BIGINT, 1), $1::BIGINT > 0)", &[&counter]).await?;
+            rows::batch(&tx, schema::COMPLETE_RESULTS).await
         })
     }
 

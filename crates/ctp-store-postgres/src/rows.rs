@@ -69,6 +69,15 @@ pub(crate) async fn execute(tx: &Tx<'_>, sql: &str, params: Params<'_>) -> Store
     .map_err(backend)
 }
 
+/// Runs statements without parameters, such as a migration's text.
+pub(crate) async fn batch(tx: &Tx<'_>, sql: &str) -> StoreResult<()> {
+    match tx {
+        Tx::Client(client) => client.batch_execute(sql).await,
+        Tx::Transaction(tx) => tx.batch_execute(sql).await,
+    }
+    .map_err(backend)
+}
+
 fn text_at(row: &Row, column: usize) -> StoreResult<String> {
     row.try_get(column).map_err(backend)
 }

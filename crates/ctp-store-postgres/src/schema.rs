@@ -5,8 +5,25 @@
 
 use deadpool_postgres::Pool;
 
+/// Migration 3 (SQLite) / 2 (PostgreSQL), also run after an import (an export of an
+/// earlier version may hold incomplete results): a result always has `authorityId` and
+/// `signature` (4.2.6 types them as nullable strings); those a stored result lacks are
+/// appended as `null`, after the pushed members, the rest of the text untouched.
+/// Idempotent.
+pub(crate) const COMPLETE_RESULTS: &str = r#"
+UPDATE measurements SET result = left(result, -1) || ',"authorityId":null}'
+    WHERE result IS NOT NULL AND NOT (result::jsonb ? 'authorityId');
+UPDATE measurements SET result = left(result, -1) || ',"signature":null}'
+    WHERE result IS NOT NULL AND NOT (result::jsonb ? 'signature');
+UPDATE logs SET result = left(result, -1) || ',"authorityId":null}'
+    WHERE result IS NOT NULL AND NOT (result::jsonb ? 'authorityId');
+UPDATE logs SET result = left(result, -1) || ',"signature":null}'
+    WHERE result IS NOT NULL AND NOT (result::jsonb ? 'signature');
+"#;
+
 /// The migrations, in order. Never edit one that has shipped: add the next.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE SEQUENCE change_ids;
 
 CREATE TABLE accounts (
@@ -144,7 +161,9 @@ CREATE TABLE deliveries (
 );
 CREATE INDEX deliveries_due ON deliveries(state, next_attempt);
 CREATE INDEX deliveries_by_log ON deliveries(log_id);
-"#];
+"#,
+    COMPLETE_RESULTS,
+];
 
 /// An arbitrary, fixed key of the advisory lock taken while migrating.
 const MIGRATION_LOCK: i64 = 0x6374_7064; // "ctpd"

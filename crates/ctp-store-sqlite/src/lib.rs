@@ -574,45 +574,50 @@ impl Store for SqliteStore {
         attribute_id: &ResourceId,
         measurement: NewMeasurement,
         now: Timestamp,
+        conditions: &Arc<ConditionCache>,
     ) -> StoreResult<Measurement> {
         let attribute_id = attribute_id.clone();
+        let conditions = Arc::clone(conditions);
         self.write(move |conn| {
-                let attribute = rows::load_attribute(conn, &attribute_id)?;
-                let asset = rows::load_asset(conn, &attribute.asset_id)?;
-                rows::load_metric(conn, &measurement.metric_id).map_err(|_| {
-                    StoreError::Invalid(format!("no metric with id {} (create the metric first)", measurement.metric_id))
-                })?;
-                let id = ResourceId::generate();
-                let change = rows::next_change_id(conn)?;
-                let (name, annotation) = header_params(&measurement.header);
-                let objective_status = measurement.objective.as_ref().map(|_| Status::False.as_str());
-                let objective_time = measurement.objective.as_ref().map(|_| now.millis());
-                conn.execute(
-                    "INSERT INTO measurements (id, attribute_id, view_id, metric_id, name, annotation, result, \
+            let attribute = rows::load_attribute(conn, &attribute_id)?;
+            let asset = rows::load_asset(conn, &attribute.asset_id)?;
+            rows::load_metric(conn, &measurement.metric_id).map_err(|_| {
+                StoreError::Invalid(format!("no metric with id {} (create the metric first)", measurement.metric_id))
+            })?;
+            let id = ResourceId::generate();
+            let change = rows::next_change_id(conn)?;
+            let (name, annotation) = header_params(&measurement.header);
+            let objective = shared::first_objective(&measurement, now, &conditions);
+            let objective_status = objective.as_ref().map(|o| o.status.as_str());
+            let objective_time = objective.as_ref().map(|o| o.status_update_time.millis());
+            let result = measurement.result.as_ref().map(|r| r.raw.as_str());
+            conn.execute(
+                "INSERT INTO measurements (id, attribute_id, view_id, metric_id, name, annotation, result, \
                      objective_condition, objective_status, objective_time, triggers_allowed, user_activated, state, \
-                     change_id, access_tags) VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-                    params![
-                        id.as_str(),
-                        attribute_id.as_str(),
-                        asset.view_id.as_str(),
-                        measurement.metric_id.as_str(),
-                        name,
-                        annotation,
-                        measurement.objective,
-                        objective_status,
-                        objective_time,
-                        measurement.triggers_allowed,
-                        measurement.user_activated,
-                        measurement.state.as_str(),
-                        change,
-                        tags_to_text(measurement.access_tags.as_ref().unwrap_or(&attribute.access_tags))
-                    ],
-                )
-                .map_err(backend)?;
-                rows::touch_attribute(conn, &attribute, change)?;
-                rows::load_measurement(conn, &id)
-            })
-            .await
+                     change_id, access_tags) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?15, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                params![
+                    id.as_str(),
+                    attribute_id.as_str(),
+                    asset.view_id.as_str(),
+                    measurement.metric_id.as_str(),
+                    name,
+                    annotation,
+                    measurement.objective,
+                    objective_status,
+                    objective_time,
+                    measurement.triggers_allowed,
+                    measurement.user_activated,
+                    measurement.state.as_str(),
+                    change,
+                    tags_to_text(measurement.access_tags.as_ref().unwrap_or(&attribute.access_tags)),
+                    result
+                ],
+            )
+            .map_err(backend)?;
+            rows::touch_attribute(conn, &attribute, change)?;
+            rows::load_measurement(conn, &id)
+        })
+        .await
     }
 
     async fn create_trigger(
@@ -1058,7 +1063,7 @@ impl Store for SqliteStore {
                     }
                 }
                 conn.execute("UPDATE change_counter SET value = ?1", [dump.change_counter]).map_err(backend)?;
-                Ok(())
+                conn.execute_batch(schema::COMPLETE_RESULTS).map_err(backend)
             })
             .await;
         self.accounts_changed();

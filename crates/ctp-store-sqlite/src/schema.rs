@@ -3,6 +3,22 @@
 
 use rusqlite::Connection;
 
+/// Migration 3 (SQLite) / 2 (PostgreSQL), also run after an import (an export of an
+/// earlier version may hold incomplete results): a result always has `authorityId` and
+/// `signature` (4.2.6 types them as nullable strings); those a stored result lacks are
+/// appended as `null`, after the pushed members, the rest of the text untouched.
+/// Idempotent.
+pub(crate) const COMPLETE_RESULTS: &str = r#"
+UPDATE measurements SET result = substr(result, 1, length(result) - 1) || ',"authorityId":null}'
+    WHERE result IS NOT NULL AND json_type(result, '$.authorityId') IS NULL;
+UPDATE measurements SET result = substr(result, 1, length(result) - 1) || ',"signature":null}'
+    WHERE result IS NOT NULL AND json_type(result, '$.signature') IS NULL;
+UPDATE logs SET result = substr(result, 1, length(result) - 1) || ',"authorityId":null}'
+    WHERE result IS NOT NULL AND json_type(result, '$.authorityId') IS NULL;
+UPDATE logs SET result = substr(result, 1, length(result) - 1) || ',"signature":null}'
+    WHERE result IS NOT NULL AND json_type(result, '$.signature') IS NULL;
+"#;
+
 /// The migrations, in order. Never edit one that has shipped: add the next.
 const MIGRATIONS: &[&str] = &[
     r#"
@@ -154,6 +170,7 @@ CREATE TABLE deliveries (
 CREATE INDEX deliveries_due ON deliveries(state, next_attempt);
 CREATE INDEX deliveries_by_log ON deliveries(log_id);
 "#,
+    COMPLETE_RESULTS,
 ];
 
 /// Brings the database up to the latest migration.
@@ -178,4 +195,43 @@ pub(crate) fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.set_prepared_statement_cache_capacity(128);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Migration 3 completes the results stored by earlier versions.
+    #[test]
+    fn results_stored_before_migration_3_are_completed() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for migration in &MIGRATIONS[..2] {
+            conn.execute_batch(migration).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        conn.execute_batch(
+            r#"INSERT INTO views (id, name, annotation, provider, change_id, access_tags) VALUES ('v', '', '', '', 1, '[]');
+               INSERT INTO logs (id, view_id, trigger_id, creation_time, result, tags, access_tags)
+               VALUES ('a', 'v', 't', 0, '{"value":[ {"x": 1.50} ],"updateTime":"2026-01-01T00:00:00Z"}', '[]', '[]'),
+                      ('b', 'v', 't', 0, '{"value":[],"authorityId":"q","updateTime":"2026-01-01T00:00:00Z"}', '[]', '[]'),
+                      ('c', 'v', 't', 0, NULL, '[]', '[]');"#,
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let results: Vec<Option<String>> = conn
+            .prepare("SELECT result FROM logs ORDER BY id")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            results,
+            [
+                Some(r#"{"value":[ {"x": 1.50} ],"updateTime":"2026-01-01T00:00:00Z","authorityId":null,"signature":null}"#.into()),
+                Some(r#"{"value":[],"authorityId":"q","updateTime":"2026-01-01T00:00:00Z","signature":null}"#.into()),
+                None
+            ]
+        );
+    }
 }

@@ -94,6 +94,8 @@ pub struct NewMeasurement {
     pub metric_id: ResourceId,
     /// An objective condition, already compiled once to reject syntax errors.
     pub objective: Option<String>,
+    /// Its first result (checked against the metric by the caller), or none yet.
+    pub result: Option<CheckedResult>,
     /// Whether customers may create triggers on it.
     pub triggers_allowed: bool,
     /// Whether customers activate it.
@@ -268,12 +270,14 @@ pub trait Store: Send + Sync + 'static {
     async fn create_attribute(&self, asset_id: &ResourceId, attribute: NewAttribute) -> StoreResult<Attribute>;
     /// Creates a metric.
     async fn create_metric(&self, metric: NewMetric) -> StoreResult<Metric>;
-    /// Creates a measurement of an attribute, evaluating its objective (no result yet).
+    /// Creates a measurement of an attribute, with its first result if it has one, and
+    /// evaluates its objective.
     async fn create_measurement(
         &self,
         attribute_id: &ResourceId,
         measurement: NewMeasurement,
         now: Timestamp,
+        conditions: &Arc<ConditionCache>,
     ) -> StoreResult<Measurement>;
     /// Creates a trigger in a service view; it starts `"false"` and is evaluated at once by
     /// the `"false"` rule when its measurement has a result.
@@ -371,6 +375,20 @@ pub mod shared {
             Some(value) => Status::of(&conditions.evaluate(condition, value, now.seconds())),
             None => Status::False,
         }
+    }
+
+    /// The objective of a new measurement, evaluated on its first result (`false` without
+    /// one), with `now` as its status time.
+    pub fn first_objective(
+        measurement: &crate::NewMeasurement,
+        now: Timestamp,
+        conditions: &ConditionCache,
+    ) -> Option<ctp_model::resources::Evaluated> {
+        measurement.objective.as_ref().map(|condition| ctp_model::resources::Evaluated {
+            condition: condition.clone(),
+            status: objective_status(condition, measurement.result.as_ref().map(|r| &r.value), now, conditions),
+            status_update_time: now,
+        })
     }
 
     /// Decodes a stored result.

@@ -57,14 +57,24 @@ impl Server {
         panic!("ctpd did not answer /healthz");
     }
 
-    /// A minimal HTTP/1.1 GET, so that this test needs no client library.
-    fn get(&self, path: &str, token: Option<&str>) -> std::io::Result<(u16, String)> {
+    /// A minimal HTTP/1.1 request (`method path` and extra header lines); the whole answer.
+    fn request(&self, method_and_path: &str, headers: &str) -> std::io::Result<String> {
         use std::io::{Read, Write};
         let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port))?;
-        let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-        write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n{auth}Connection: close\r\n\r\n", self.port)?;
+        write!(
+            stream,
+            "{method_and_path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n{headers}Connection: close\r\n\r\n",
+            self.port
+        )?;
         let mut response = String::new();
         stream.read_to_string(&mut response)?;
+        Ok(response)
+    }
+
+    /// A minimal HTTP/1.1 GET, so that this test needs no client library.
+    fn get(&self, path: &str, token: Option<&str>) -> std::io::Result<(u16, String)> {
+        let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+        let response = self.request(&format!("GET {path}"), &auth)?;
         let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
         let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
         Ok((status, body))
@@ -130,7 +140,7 @@ fn flags_override_the_configuration_file() {
     std::fs::write(
         &config,
         "base_path = \"/ctp/\"\ndatabase = \"sqlite:from-file/ctpd.db\"\nadmin_token = \"file-admin-token-0123\"\n\
-         public_url = \"https://ctp.example.com/ctp\"\n",
+         public_url = \"https://ctp.example.com/ctp\"\ncors_origin = [\"https://dash.example.org\"]\n",
     )
     .unwrap();
     let config_arg = config.to_str().unwrap();
@@ -139,6 +149,15 @@ fn flags_override_the_configuration_file() {
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"self\":\"https://ctp.example.com/ctp/\""), "links use the public URL: {body}");
     assert!(dir.path().join("from-file/ctpd.db").exists());
+    let preflight = server
+        .request(
+            "OPTIONS /ctp/serviceViews",
+            "Origin: https://dash.example.org\r\nAccess-Control-Request-Method: GET\r\n\
+             Access-Control-Request-Headers: authorization\r\n",
+        )
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(preflight.contains("access-control-allow-origin: https://dash.example.org"), "{preflight}");
     server.terminate();
 
     let server = Server::start(dir.path(), &["--config", config_arg, "--base-path", "/api/2/"]);
@@ -164,6 +183,12 @@ fn a_bad_configuration_is_refused_with_a_message() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&output.stderr).contains("unsupported database URL"));
+    let output = Command::new(env!("CARGO_BIN_EXE_ctpd"))
+        .current_dir(dir.path())
+        .args(["serve", "--cors-origin", "https://dash.example.org/"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&output.stderr).contains("without path or trailing slash"));
 }
 
 #[test]

@@ -5,9 +5,10 @@ use axum::body::Bytes;
 use axum::extract::Path;
 use axum::response::Response;
 use ctp_model::resources::{Header, Kind, Ref};
-use ctp_model::tags::{account_tag, ROLE_ADMIN};
+use ctp_model::tags::{account_tag, ACCOUNT_PREFIX, ROLE_ADMIN};
 use ctp_model::ResourceId;
 use ctp_store::NewAccount;
+use serde::de::IgnoredAny;
 use serde::Deserialize;
 
 use super::{body, collection_response, created, delete_resource, get_or_tags, ok, put_tags_only};
@@ -68,14 +69,7 @@ async fn webhook_secret(ctx: Ctx, id: ResourceId, put: Option<&Bytes>) -> ApiRes
         Some(bytes) => {
             let WebhookSecretBody { webhook_secret } =
                 if bytes.is_empty() { WebhookSecretBody { webhook_secret: None } } else { body(bytes)? };
-            let secret = match webhook_secret {
-                Some(secret) => {
-                    crate::notify::webhook::secret_key(&secret).map_err(ApiError::bad_request)?;
-                    secret
-                }
-                None => generate_webhook_secret(),
-            };
-            store.set_webhook_secret(&id, secret).await?
+            store.set_webhook_secret(&id, chosen_or_new_secret(webhook_secret)?).await?
         }
     };
     Ok(ok(&serde_json::json!({
@@ -84,11 +78,24 @@ async fn webhook_secret(ctx: Ctx, id: ResourceId, put: Option<&Bytes>) -> ApiRes
     })))
 }
 
+/// A webhook secret given by an administrator (checked), or a new random one.
+fn chosen_or_new_secret(secret: Option<String>) -> ApiResult<String> {
+    match secret {
+        Some(secret) => {
+            crate::notify::webhook::secret_key(&secret).map_err(ApiError::bad_request)?;
+            Ok(secret)
+        }
+        None => Ok(generate_webhook_secret()),
+    }
+}
+
 /// `DELETE /accounts/{id}`
 pub async fn delete_account(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     delete_resource(&ctx, Ref { kind: Kind::Account, id: parse_id(&id)? }).await
 }
 
+/// The body that creates an account: an account as `GET` returns it (`self` and `changeId`
+/// ignored), plus `accessTags`, and optionally the `token` and `webhookSecret` to use.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct AccountBody {
@@ -97,11 +104,36 @@ struct AccountBody {
     #[serde(default)]
     annotation: String,
     #[serde(default)]
-    account_tags: Vec<String>,
+    account_tags: Option<Vec<String>>,
     #[serde(default)]
     access_tags: Option<Vec<String>>,
     #[serde(default)]
     token: Option<String>,
+    #[serde(default)]
+    webhook_secret: Option<String>,
+    #[serde(default, rename = "self")]
+    _self: IgnoredAny,
+    #[serde(default)]
+    _change_id: IgnoredAny,
+}
+
+/// The rights of a new account: its `accountTags` without the identity tags `account:…`,
+/// which the server assigns (a copied account must not act as the original). An account
+/// with no rights could do nothing, so it is refused (the back office's example 4.37 puts
+/// the rights in `accessTags`, which say who may read the account).
+fn account_rights(account_tags: Option<Vec<String>>) -> ApiResult<Vec<String>> {
+    const MEANING: &str = "an account's rights are its accountTags (for example [\"role:user\", \"customer:h1\"]); \
+                           its accessTags only say who may read the account itself (default [\"role:admin\"])";
+    let Some(tags) = account_tags else {
+        return Err(ApiError::bad_request(format!("accountTags is missing: {MEANING}")));
+    };
+    let rights: Vec<String> = tags.into_iter().filter(|t| !t.starts_with(ACCOUNT_PREFIX)).collect();
+    if rights.is_empty() {
+        return Err(ApiError::bad_request(format!(
+            "accountTags gives no rights (account:… tags are assigned by the server): {MEANING}"
+        )));
+    }
+    Ok(rights)
 }
 
 /// Shortest token accepted when the caller chooses it.
@@ -121,8 +153,9 @@ pub async fn create_account(ctx: Ctx, bytes: Bytes) -> ApiResult<Response> {
         Some(token) => token,
         None => generate_token(),
     };
+    let mut account_tags = account_rights(new.account_tags)?;
+    let webhook_secret = chosen_or_new_secret(new.webhook_secret)?;
     let id = ResourceId::generate();
-    let mut account_tags = new.account_tags;
     account_tags.push(account_tag(id.as_str()));
     let account = ctx
         .state
@@ -133,7 +166,7 @@ pub async fn create_account(ctx: Ctx, bytes: Bytes) -> ApiResult<Response> {
             account_tags,
             access_tags: new.access_tags.unwrap_or_else(|| vec![ROLE_ADMIN.to_owned()]),
             token_hash: token_hash(&token),
-            webhook_secret: generate_webhook_secret(),
+            webhook_secret,
         })
         .await?;
     Ok(created(ctx.link(Kind::Account, &account.id), &encode::account(&ctx, &account, Some(token))))

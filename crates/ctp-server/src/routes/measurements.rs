@@ -7,7 +7,8 @@ use axum::response::Response;
 use ctp_model::resources::{Header, Kind, MeasurementState, Ref};
 use ctp_model::tags::{ROLE_ADMIN, ROLE_AGENT, ROLE_USER};
 use ctp_model::{check_result, ResourceId, Timestamp};
-use ctp_store::NewMeasurement;
+use ctp_store::{NewMeasurement, StoreError};
+use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -105,10 +106,16 @@ struct ObjectiveBody {
     objective: Option<ObjectiveCondition>,
 }
 
+/// An objective in a request body: its `condition`; the `status` and `statusUpdateTime` a
+/// `GET` shows are computed by the server and ignored.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct ObjectiveCondition {
     condition: String,
+    #[serde(default)]
+    _status: IgnoredAny,
+    #[serde(default)]
+    _status_update_time: IgnoredAny,
 }
 
 /// Checks a condition's syntax: a syntax error is a 400 when an objective or trigger is
@@ -136,7 +143,8 @@ pub async fn delete_measurement(ctx: Ctx, Path(id): Path<String>) -> ApiResult<R
     delete_resource(&ctx, Ref { kind: Kind::Measurement, id: parse_id(&id)? }).await
 }
 
-/// The body that creates a measurement.
+/// The body that creates a measurement: a measurement as `GET` returns it (4.2.6), plus
+/// `accessTags`; `self`, `scope` and `changeId` are ignored (back office 4.25).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct MeasurementBody {
@@ -146,9 +154,13 @@ struct MeasurementBody {
     annotation: String,
     /// The metric's link (as the encoding shows it) or its id.
     metric: String,
+    /// The first result, checked as a push is; `null` or absent: none yet.
+    #[serde(default)]
+    result: Option<Box<RawValue>>,
     #[serde(default)]
     objective: Option<ObjectiveCondition>,
-    /// Whether customers may create triggers (the encoding's `createTrigger` is then a link).
+    /// Whether customers may create triggers: a boolean, or as the encoding shows it, a
+    /// link (allowed) or `null`/`""` (not allowed, 4.2.6).
     #[serde(default)]
     create_trigger: Option<serde_json::Value>,
     #[serde(default, alias = "userInitiated")]
@@ -157,49 +169,93 @@ struct MeasurementBody {
     state: Option<String>,
     #[serde(default)]
     access_tags: Option<Vec<String>>,
+    #[serde(default, rename = "self")]
+    _self: IgnoredAny,
+    #[serde(default)]
+    _scope: IgnoredAny,
+    #[serde(default)]
+    _change_id: IgnoredAny,
 }
 
-/// `POST /attributes/{id}/measurements` (back office 4.25).
+/// Whether a measurement's `createTrigger` in a creation body allows triggers.
+fn triggers_allowed(create_trigger: Option<&serde_json::Value>) -> ApiResult<bool> {
+    use serde_json::Value;
+    match create_trigger {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => Ok(false),
+        Some(Value::String(link)) => Ok(!link.is_empty()),
+        Some(Value::Bool(true)) => Ok(true),
+        Some(other) => {
+            Err(ApiError::bad_request(format!("createTrigger must be true, false, null or a link, got {other}")))
+        }
+    }
+}
+
+/// The first state of a new measurement: the body's, else `activated` with a first result,
+/// `deactivated` when user-activated, `pending` otherwise. A deactivated measurement has no
+/// result.
+fn first_state(new: &MeasurementBody) -> ApiResult<MeasurementState> {
+    let has_result = new.result.is_some();
+    let state = match new.state.as_deref() {
+        None if has_result => MeasurementState::Activated,
+        None if new.user_activated => MeasurementState::Deactivated,
+        None => MeasurementState::Pending,
+        // The first result activates a pending measurement, as a push does.
+        Some("pending") if has_result => MeasurementState::Activated,
+        Some(text) => MeasurementState::parse(text).ok_or_else(|| {
+            ApiError::bad_request(format!("state must be \"activated\", \"deactivated\" or \"pending\", got {text:?}"))
+        })?,
+    };
+    if has_result && state == MeasurementState::Deactivated {
+        return Err(ApiError::bad_request(
+            "a deactivated measurement has no result: give a result or the state \"deactivated\", not both",
+        ));
+    }
+    Ok(state)
+}
+
+/// `POST /attributes/{id}/measurements` (back office 4.25). A `result` in the body is the
+/// measurement's first result: checked against the metric as a push is, and evaluated by
+/// the objective in the creation's transaction.
 pub async fn create_measurement(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> ApiResult<Response> {
     ctx.caller.require_role(ROLE_ADMIN)?;
-    let attribute = ctx.state.store.attribute(&parse_id(&id)?).await?;
+    let store = &ctx.state.store;
+    let attribute = store.attribute(&parse_id(&id)?).await?;
     ctx.caller.require_access(&attribute.access_tags, "this attribute")?;
     let new: MeasurementBody = body(&bytes)?;
     let metric_id = id_from_link(&new.metric, Kind::Metric)?;
     if let Some(objective) = &new.objective {
         check_condition(&ctx, &objective.condition, "objective.condition")?;
     }
-    let triggers_allowed = match &new.create_trigger {
-        None | Some(serde_json::Value::Null) | Some(serde_json::Value::Bool(false)) => false,
-        Some(serde_json::Value::Bool(true)) | Some(serde_json::Value::String(_)) => true,
-        Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "createTrigger must be true, false, null or a link, got {other}"
-            )))
+    let triggers_allowed = triggers_allowed(new.create_trigger.as_ref())?;
+    let state = first_state(&new)?;
+    let now = Timestamp::now();
+    let result = match new.result.as_deref() {
+        None => None,
+        Some(result) => {
+            let metric = store.metric(&metric_id).await.map_err(|e| match e {
+                StoreError::NotFound(..) => {
+                    ApiError::bad_request(format!("no metric with id {metric_id} (create the metric first)"))
+                }
+                other => other.into(),
+            })?;
+            Some(check_result(result.get(), &metric.result_format, now).map_err(ApiError::bad_request)?)
         }
     };
-    let default_state = if new.user_activated { MeasurementState::Deactivated } else { MeasurementState::Pending };
-    let state = match new.state.as_deref() {
-        None => default_state,
-        Some(text) => MeasurementState::parse(text).ok_or_else(|| {
-            ApiError::bad_request(format!("state must be \"activated\", \"deactivated\" or \"pending\", got {text:?}"))
-        })?,
-    };
-    let measurement = ctx
-        .state
-        .store
+    let measurement = store
         .create_measurement(
             &attribute.id,
             NewMeasurement {
                 header: Header { name: new.name, annotation: new.annotation },
                 metric_id,
                 objective: new.objective.map(|o| o.condition),
+                result,
                 triggers_allowed,
                 user_activated: new.user_activated,
                 state,
                 access_tags: new.access_tags,
             },
-            Timestamp::now(),
+            now,
+            &ctx.state.conditions,
         )
         .await?;
     Ok(created(ctx.link(Kind::Measurement, &measurement.id), &encode::measurement(&ctx, &measurement)))

@@ -11,13 +11,14 @@ mod triggers;
 mod views;
 
 use axum::body::Bytes;
-use axum::http::{header, StatusCode};
+use axum::extract::State;
+use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use ctp_model::resources::{Kind, Member, Ref};
 use ctp_model::tags::ROLE_ADMIN;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Serialize};
 
 use crate::context::{AppState, Ctx};
@@ -88,6 +89,45 @@ pub fn api_routes(base_path: &str) -> Router<AppState> {
 
 pub(crate) use deliveries::metrics_text;
 
+/// Names of collections in older drafts of CTP and of its back office, and what ctpd calls
+/// them.
+const OLD_NAMES: [(&str, &str); 4] =
+    [("views", "serviceViews"), ("view", "serviceViews"), ("tokens", "accounts"), ("account", "accounts")];
+
+/// The 404 of a path that no route matches, saying what is wrong with it: a trailing `/`,
+/// a path outside the base path, an unknown collection name or sub-collection.
+pub(crate) async fn not_found(State(state): State<AppState>, uri: Uri) -> ApiError {
+    let base = state.config.base_path.as_str();
+    let path = uri.path();
+    if path.len() > 1 && path.ends_with('/') && path != base {
+        return ApiError::not_found("no such resource (note: paths do not end with '/')");
+    }
+    let Some(rest) = path.strip_prefix(base) else {
+        return ApiError::not_found(format!("no such resource: the API's entry point is {base}"));
+    };
+    let segments: Vec<&str> = rest.split('/').collect();
+    let kind = Kind::from_segment(segments[0]);
+    if let (Some(kind), [_, _, sub, ..]) = (kind, segments.as_slice()) {
+        let subs = kind.sub_collections();
+        let has = if subs.is_empty() { "none".to_owned() } else { subs.join(", ") };
+        return ApiError::not_found(format!("{}/{{id}} has no {sub:?}; its sub-collections: {has}", kind.segment()));
+    }
+    if kind.is_none() || segments.len() == 1 {
+        let hint = OLD_NAMES
+            .iter()
+            .find(|(old, _)| *old == segments[0])
+            .map(|(old, new)| format!(" ({old} is an older draft's name of {new})"))
+            .unwrap_or_default();
+        return ApiError::not_found(format!(
+            "no collection {:?}{hint}: the collections are serviceViews, metrics, logs, accounts and \
+             deliveries; every resource is at {base}{{kind}}/{{id}}, with kind one of {}",
+            segments[0],
+            Kind::ALL.map(Kind::segment).join(", ")
+        ));
+    }
+    ApiError::not_found("no such resource")
+}
+
 /// 200 with a JSON body.
 pub(crate) fn ok<T: Serialize>(value: &T) -> Response {
     json_response(StatusCode::OK, value)
@@ -117,10 +157,13 @@ fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response {
     }
 }
 
-/// Decodes a JSON request body, or says precisely what is wrong with it.
+/// Decodes a JSON request body, which must be an object, or says precisely what is wrong
+/// with it. (serde would otherwise bind a JSON array to a struct field by field.)
 pub(crate) fn body<T: DeserializeOwned>(bytes: &Bytes) -> ApiResult<T> {
-    if bytes.is_empty() {
-        return Err(ApiError::bad_request("this call needs a JSON request body"));
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => return Err(ApiError::bad_request("this call needs a JSON request body")),
+        Some(b'{') => {}
+        Some(_) => return Err(ApiError::bad_request("request body: expected a JSON object ({...})")),
     }
     serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(format!("request body: {e}")))
 }
@@ -158,11 +201,13 @@ pub(crate) fn collection_response(
     Ok(ok(&encode::collection(ctx, ctx.self_link(path), scope, encode::Listing::of(kind), total, returned)))
 }
 
-/// The body of `PUT ?x=tags`.
+/// The body of `PUT ?x=tags`: a tag resource (back office 3.1), whose `self` is ignored.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct TagsBody {
     access_tags: Vec<String>,
+    #[serde(default, rename = "self")]
+    _self: IgnoredAny,
 }
 
 /// `GET ?x=tags` and `PUT ?x=tags` on any resource (back office 4.1-4.18): administrators
@@ -176,7 +221,7 @@ pub(crate) async fn tags_operation(ctx: &Ctx, resource: Ref, put: Option<&Bytes>
     let tags = match put {
         None => current,
         Some(bytes) => {
-            let TagsBody { access_tags } = body(bytes)?;
+            let TagsBody { access_tags, .. } = body(bytes)?;
             store.set_access_tags(&resource, access_tags).await?
         }
     };

@@ -7,6 +7,7 @@ use ctp_model::resources::{Header, Kind, Ref};
 use ctp_model::tags::{ROLE_ADMIN, ROLE_USER};
 use ctp_model::{ResourceId, Timestamp};
 use ctp_store::NewTrigger;
+use serde::de::IgnoredAny;
 use serde::Deserialize;
 
 use super::measurements::check_condition;
@@ -68,11 +69,22 @@ pub async fn delete_trigger(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Respo
     Ok(no_content())
 }
 
-/// The body of `POST /serviceViews/{id}/triggers`: a trigger without `self`, `scope`,
-/// `status` and `statusUpdateTime`, which the server sets.
+/// The body of `POST /serviceViews/{id}/triggers`: a trigger as `GET` returns it (4.2.7);
+/// `self`, `scope`, `changeId`, `status` and `statusUpdateTime`, which the server sets,
+/// are ignored.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct TriggerBody {
+    #[serde(default, rename = "self")]
+    _self: IgnoredAny,
+    #[serde(default)]
+    _scope: IgnoredAny,
+    #[serde(default)]
+    _change_id: IgnoredAny,
+    #[serde(default)]
+    _status: IgnoredAny,
+    #[serde(default)]
+    _status_update_time: IgnoredAny,
     #[serde(default)]
     name: String,
     #[serde(default)]

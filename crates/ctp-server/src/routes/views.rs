@@ -7,6 +7,7 @@ use axum::response::Response;
 use ctp_model::resources::{Header, Kind, Ref};
 use ctp_model::tags::{ROLE_ADMIN, ROLE_USER};
 use ctp_store::NewView;
+use serde::de::IgnoredAny;
 use serde::Deserialize;
 
 use super::{body, collection_response, created, delete_resource, get_or_tags, ok, put_tags_only};
@@ -93,7 +94,9 @@ pub async fn list_dependencies_of_dependency(ctx: Ctx, Path(id): Path<String>) -
     list_dependencies(ctx, Kind::Dependency, id).await
 }
 
-/// The body that creates a service view or a dependency.
+/// The body that creates a service view or a dependency: a service view as `GET` returns
+/// it (4.2.2), plus `accessTags`. What the server computes (`self`, `scope`, `changeId`,
+/// the links) is ignored (back office 4.22).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct ViewBody {
@@ -107,6 +110,20 @@ struct ViewBody {
     service_class: Option<String>,
     #[serde(default)]
     access_tags: Option<Vec<String>>,
+    #[serde(default, rename = "self")]
+    _self: IgnoredAny,
+    #[serde(default)]
+    _scope: IgnoredAny,
+    #[serde(default, rename = "changeId")]
+    _change_id: IgnoredAny,
+    #[serde(default)]
+    _dependencies: IgnoredAny,
+    #[serde(default)]
+    _assets: IgnoredAny,
+    #[serde(default)]
+    _logs: IgnoredAny,
+    #[serde(default)]
+    _triggers: IgnoredAny,
 }
 
 impl ViewBody {
@@ -114,7 +131,8 @@ impl ViewBody {
         NewView {
             header: Header { name: self.name, annotation: self.annotation },
             provider: self.provider,
-            service_class: self.service_class,
+            // An empty serviceClass means "undefined", as the back office prints it.
+            service_class: self.service_class.filter(|c| !c.is_empty()),
             access_tags: self.access_tags,
         }
     }

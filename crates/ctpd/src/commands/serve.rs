@@ -93,6 +93,11 @@ pub struct ServeArgs {
     /// Seconds allowed for one attempt (webhook answer, XMPP acknowledgement) [default: 10].
     #[arg(long, value_name = "SECONDS")]
     pub delivery_timeout: Option<f64>,
+
+    /// An origin (scheme://host[:port], or *) whose browser clients may call the API
+    /// (CORS); repeatable [default: none].
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    pub cors_origins: Vec<String>,
 }
 
 /// The configuration file.
@@ -115,6 +120,7 @@ struct FileConfig {
     delivery_backoff: Option<f64>,
     delivery_max_backoff: Option<f64>,
     delivery_timeout: Option<f64>,
+    cors_origin: Option<Vec<String>>,
 }
 
 /// The settings in force.
@@ -133,6 +139,7 @@ struct Settings {
     delivery_backoff: Duration,
     delivery_max_backoff: Duration,
     delivery_timeout: Duration,
+    cors_origins: Vec<String>,
 }
 
 /// A positive number of seconds.
@@ -185,7 +192,13 @@ fn settings(args: &ServeArgs) -> anyhow::Result<Settings> {
         "json" => true,
         other => bail!("log_format must be text or json, got {other:?}"),
     };
+    let cors_origins =
+        if args.cors_origins.is_empty() { file.cors_origin.unwrap_or_default() } else { args.cors_origins.clone() };
+    for origin in &cors_origins {
+        ctp_server::cors::check_origin(origin).map_err(|e| anyhow::anyhow!("cors_origin: {e}"))?;
+    }
     Ok(Settings {
+        cors_origins,
         xmpp,
         xmpp_ca_file: args.xmpp_ca_file.clone().or(file.xmpp_ca_file),
         delivery_attempts: match args.delivery_attempts.or(file.delivery_attempts).unwrap_or(10) {
@@ -250,6 +263,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let config = ServerConfig {
         base_path: settings.base_path.clone(),
         public_url: settings.public_url.clone(),
+        cors_origins: settings.cors_origins.clone(),
         ..ServerConfig::default()
     };
     let state = AppState::new(Arc::clone(&store), config);
