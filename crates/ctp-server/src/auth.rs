@@ -2,7 +2,7 @@
 //! control). Tokens are stored as SHA-256 hashes and compared in constant time.
 
 use ctp_model::resources::Account;
-use ctp_model::tags::any_match;
+use ctp_model::tags::{any_match, WILDCARD};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -82,5 +82,16 @@ impl Caller {
     /// Whether the caller may see a resource with these tags (for global collections).
     pub fn can_see(&self, resource_tags: &[String]) -> bool {
         any_match(&self.account.account_tags, resource_tags)
+    }
+
+    /// The tags one of which a resource must carry for the caller to see it, for filters
+    /// run by the store (the caller's tags and the wildcard); `None` when the caller sees
+    /// everything. The same rule as [`Caller::can_see`].
+    pub fn visibility_filter(&self) -> Option<Vec<String>> {
+        let tags = &self.account.account_tags;
+        if tags.iter().any(|t| t == WILDCARD) {
+            return None;
+        }
+        Some(tags.iter().cloned().chain([WILDCARD.to_owned()]).collect())
     }
 }

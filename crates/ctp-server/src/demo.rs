@@ -177,6 +177,7 @@ pub async fn seed(store: &Arc<dyn Store>, conditions: &Arc<ConditionCache>) -> S
                             guard_time: 300.0,
                             tags: vec!["severity:high".into(), "source:ossec".into()],
                             owner_id: Some(ResourceId::parse("demo-customer").expect("valid id")),
+                            owner_tags: vec!["role:user".into(), CUSTOMER_TAG.into()],
                         },
                         now,
                         conditions,

@@ -258,3 +258,64 @@ async fn no_token_or_an_unknown_token_is_401_with_the_challenge() {
         }
     }
 }
+
+/// In a service view shared by two customers (two hospitals), each customer's triggers and
+/// their log entries are its own: the other customer neither sees, lists nor deletes them,
+/// while two accounts of one hospital share them and the administrator sees all.
+#[tokio::test]
+async fn a_customers_triggers_are_its_own_in_a_shared_view() {
+    let server = TestServer::start().await;
+    let admin = server.admin();
+    let tree = Tree::build(&admin, &["customer:st-mary", "customer:st-john"], false).await;
+    let mary = server.client(&server.account(&["role:user", "customer:st-mary"]).await);
+    let mary_colleague = server.client(&server.account(&["role:user", "customer:st-mary"]).await);
+    let john = server.client(&server.account(&["role:user", "customer:st-john"]).await);
+    let agent = server.client(&server.account(&["role:agent", "customer:st-mary", "customer:st-john"]).await);
+    let view = link(&tree.view);
+    let measurement = link(&tree.measurement);
+
+    let marys = mary
+        .create(
+            &format!("{view}/triggers"),
+            json!({"measurement": measurement, "condition": "value[0].level > 5",
+                   "notification": "https://hooks.invalid/ctp?key=st-mary-secret"}),
+        )
+        .await;
+    let johns = john
+        .create(&format!("{view}/triggers"), json!({"measurement": measurement, "condition": "value[0].level > 7"}))
+        .await;
+    assert_eq!(admin.get_ok(&format!("{}?x=tags", link(&marys))).await["accessTags"], json!(["customer:st-mary"]));
+    let (status, _) = agent.put(&format!("{measurement}?x=result"), json!({"result": {"value": [{"level": 9}]}})).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let listed = |collection: Value| -> Vec<String> {
+        collection["collection"].as_array().unwrap().iter().map(|m| m["link"].as_str().unwrap().to_owned()).collect()
+    };
+    let triggers = format!("{view}/triggers");
+    let logs = format!("{view}/logs");
+    assert_eq!(listed(mary.get_ok(&triggers).await), [link(&marys)]);
+    assert_eq!(listed(mary_colleague.get_ok(&triggers).await), [link(&marys)], "one hospital shares its triggers");
+    assert_eq!(listed(john.get_ok(&triggers).await), [link(&johns)]);
+    assert_eq!(listed(admin.get_ok(&triggers).await).len(), 2, "the administrator sees all");
+    let marys_logs = listed(mary.get_ok(&logs).await);
+    let johns_logs = listed(john.get_ok(&logs).await);
+    assert_eq!((marys_logs.len(), johns_logs.len()), (1, 1), "one alert each");
+    assert_eq!(listed(mary_colleague.get_ok(&logs).await), marys_logs);
+    assert_eq!(admin.get_ok(&logs).await["collectionLength"], 2);
+    assert_eq!(john.get_ok(&logs).await["collectionLength"], 1, "the count is of what the caller may see");
+
+    // John can neither read nor delete St Mary's trigger (and its webhook key), nor its alert.
+    for path in [link(&marys), marys_logs[0].clone()] {
+        let (status, answer) = john.get(&path).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "GET {path}: {answer}");
+        assert!(!answer.to_string().contains("st-mary-secret"));
+    }
+    assert_eq!(john.delete(&link(&marys)).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(mary.get(&link(&johns)).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        mary_colleague.get_ok(&link(&marys)).await["notification"],
+        "https://hooks.invalid/ctp?key=st-mary-secret"
+    );
+    assert_eq!(mary_colleague.delete(&link(&marys)).await.0, StatusCode::NO_CONTENT, "a colleague may remove it");
+    assert_eq!(john.get_ok(&link(&johns)).await["status"], "true", "John's trigger is untouched");
+}

@@ -103,6 +103,7 @@ impl Fixture {
             guard_time,
             tags: vec!["severity:high".into()],
             owner_id: None,
+            owner_tags: vec!["*".into()],
         };
         self.store.create_trigger(&self.view, new, now, &self.conditions).await.unwrap().0.id
     }
@@ -215,6 +216,7 @@ async fn a_new_trigger_is_evaluated_at_once_on_an_existing_result() {
         guard_time: 0.0,
         tags: vec![],
         owner_id: None,
+        owner_tags: vec!["*".into()],
     };
     let (trigger, logs) = f.store.create_trigger(&f.view, new, at(2), &f.conditions).await.unwrap();
     assert_eq!(trigger.evaluated.status, Status::True);
@@ -233,6 +235,7 @@ async fn triggers_need_a_measurement_of_the_view_that_allows_them() {
         guard_time: 0.0,
         tags: vec![],
         owner_id: None,
+        owner_tags: vec!["*".into()],
     };
     let err = f.store.create_trigger(&other.id, new, at(1), &f.conditions).await.unwrap_err();
     assert!(matches!(err, StoreError::Invalid(ref m) if m.contains("not part of service view")), "{err}");
@@ -374,6 +377,7 @@ async fn the_outbox_follows_its_jobs_from_log_entry_to_outcome() {
         guard_time: 0.0,
         tags: vec![],
         owner_id: Some(owner.clone()),
+        owner_tags: vec!["*".into()],
     };
     f.store.create_trigger(&f.view, new, at(0), &f.conditions).await.unwrap();
     f.trigger("value[0].level >= 7", 0.0, at(0)).await; // no notification: log only

@@ -353,8 +353,10 @@ impl Store for PostgresStore {
     ) -> StoreResult<(u64, Vec<Member>)> {
         // The tag filter needs every tag: JSON containment.
         let filter_sql = "($1::TEXT IS NULL OR view_id = $1) AND ($2::BIGINT IS NULL OR creation_time >= $2) \
-                          AND ($3::BIGINT IS NULL OR creation_time < $3) AND tags::JSONB @> $4::TEXT::JSONB";
+                          AND ($3::BIGINT IS NULL OR creation_time < $3) AND tags::JSONB @> $4::TEXT::JSONB \
+                          AND ($5::TEXT[] IS NULL OR access_tags::JSONB ?| $5::TEXT[])";
         let wanted = tags_to_text(&filter.tags);
+        let visible_to = &filter.visible_to;
         let view = view_id.map(ResourceId::as_str);
         let oldest = filter.oldest.map(Timestamp::millis);
         let newest = filter.newest.map(Timestamp::millis);
@@ -363,7 +365,7 @@ impl Store for PostgresStore {
             let total: i64 = rows::query(
                 &tx,
                 &format!("SELECT COUNT(*) FROM logs WHERE {filter_sql}"),
-                &[&view, &oldest, &newest, &wanted],
+                &[&view, &oldest, &newest, &wanted, visible_to],
             )
             .await?[0]
                 .get(0);
@@ -371,9 +373,9 @@ impl Store for PostgresStore {
                 &tx,
                 &format!(
                     "SELECT id, '' AS name, access_tags FROM logs WHERE {filter_sql} \
-                     ORDER BY creation_time, seq LIMIT $6 OFFSET $5"
+                     ORDER BY creation_time, seq LIMIT $7 OFFSET $6"
                 ),
-                &[&view, &oldest, &newest, &wanted, &offset, &limit],
+                &[&view, &oldest, &newest, &wanted, visible_to, &offset, &limit],
             )
             .await;
             listed.map(|listed| (total as u64, listed))
@@ -570,7 +572,7 @@ impl Store for PostgresStore {
                     &trigger.guard_time,
                     &tags_to_text(&trigger.tags),
                     &change,
-                    &tags_to_text(&measurement.access_tags),
+                    &tags_to_text(&tags::held_tags(&measurement.access_tags, &trigger.owner_tags)),
                     &trigger.owner_id.as_ref().map(ResourceId::as_str),
                 ],
             )

@@ -433,23 +433,28 @@ impl Store for SqliteStore {
                 "(SELECT COUNT(*) FROM json_each(?4) AS wanted WHERE wanted.value IN \
                  (SELECT value FROM json_each(logs.tags))) = json_array_length(?4)",
             );
+            conditions.push(
+                "(?5 IS NULL OR EXISTS (SELECT 1 FROM json_each(logs.access_tags) AS tag \
+                 WHERE tag.value IN (SELECT value FROM json_each(?5))))",
+            );
             let filter_sql = conditions.join(" AND ");
             let wanted = tags_to_text(&filter.tags);
+            let visible_to = filter.visible_to.as_deref().map(tags_to_text);
             let view = view_id.map(ResourceId::as_str);
             let oldest = filter.oldest.map(Timestamp::millis);
             let newest = filter.newest.map(Timestamp::millis);
             let total: i64 = conn
                 .prepare_cached(&format!("SELECT COUNT(*) FROM logs WHERE {filter_sql}"))
-                .and_then(|mut s| s.query_row(params![view, oldest, newest, wanted], |row| row.get(0)))
+                .and_then(|mut s| s.query_row(params![view, oldest, newest, wanted, visible_to], |row| row.get(0)))
                 .map_err(backend)?;
             let (offset, limit) = window.map_or((0, -1), |w| (w.offset as i64, w.limit as i64));
             let listed = rows::members(
                 conn,
                 &format!(
                     "SELECT id, '' AS name, access_tags FROM logs WHERE {filter_sql} \
-                     ORDER BY creation_time, seq LIMIT ?6 OFFSET ?5"
+                     ORDER BY creation_time, seq LIMIT ?7 OFFSET ?6"
                 ),
-                params![view, oldest, newest, wanted, offset, limit],
+                params![view, oldest, newest, wanted, visible_to, offset, limit],
             )?;
             Ok((total as u64, listed))
         })
@@ -652,7 +657,7 @@ impl Store for SqliteStore {
                     trigger.guard_time,
                     tags_to_text(&trigger.tags),
                     change,
-                    tags_to_text(&measurement.access_tags),
+                    tags_to_text(&tags::held_tags(&measurement.access_tags, &trigger.owner_tags)),
                     trigger.owner_id.as_ref().map(ResourceId::as_str)
                 ],
             )

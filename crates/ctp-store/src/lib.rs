@@ -123,6 +123,9 @@ pub struct NewTrigger {
     pub tags: Vec<String>,
     /// The account creating it.
     pub owner_id: Option<ResourceId>,
+    /// The creator's account tags: the trigger's access tags are those of its
+    /// measurement's tags that these hold ([`ctp_model::tags::held_tags`]).
+    pub owner_tags: Vec<String>,
 }
 
 /// A new account; the token is hashed by the caller.
@@ -151,6 +154,9 @@ pub struct LogFilter {
     pub newest: Option<Timestamp>,
     /// Only entries carrying every one of these tags.
     pub tags: Vec<String>,
+    /// Only entries whose access tags include one of these (a caller's account tags, and
+    /// `*`); `None`: every entry (a caller with the wildcard).
+    pub visible_to: Option<Vec<String>>,
 }
 
 /// A slice of a collection: `items` members from index `page * items`.

@@ -29,7 +29,9 @@ async fn list_triggers(ctx: Ctx, kind: Kind, id: String) -> ApiResult<Response> 
     let view_id = readable_view(&ctx, kind, &id).await?;
     let members = ctx.state.store.triggers(&view_id).await?;
     let path = format!("{}/{view_id}/triggers", kind.segment());
-    collection_response(&ctx, &path, ctx.link(kind, &view_id), Kind::Trigger, members, false)
+    // Only the triggers the caller may see: other customers' triggers in a shared view are
+    // theirs.
+    collection_response(&ctx, &path, ctx.link(kind, &view_id), Kind::Trigger, members, true)
 }
 
 /// 5.2.14 `GET /serviceViews/{id}/triggers`
@@ -122,6 +124,7 @@ pub async fn create_trigger(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> A
                 guard_time: new.guard_time,
                 tags: new.tags,
                 owner_id: Some(ctx.caller.account.id.clone()),
+                owner_tags: ctx.caller.account.account_tags.clone(),
             },
             Timestamp::now(),
             &ctx.state.conditions,
@@ -135,7 +138,10 @@ pub async fn create_trigger(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> A
 
 /// A log collection: filters and windows run in the store.
 async fn list_logs(ctx: &Ctx, view: Option<(Kind, ResourceId)>, path: &str) -> ApiResult<Response> {
-    let query = CollectionQuery::parse(ctx.query.as_deref())?;
+    let mut query = CollectionQuery::parse(ctx.query.as_deref())?;
+    // Only the entries the caller may see: those of other customers' triggers in a shared
+    // view are theirs.
+    query.logs.visible_to = ctx.caller.visibility_filter();
     let view_id = view.as_ref().map(|(_, id)| id);
     let (total, members) = ctx.state.store.logs(view_id, &query.logs, query.window).await?;
     let scope = match &view {
