@@ -22,6 +22,19 @@ pub fn operation(raw: Option<&str>) -> Option<String> {
     form_urlencoded::parse(raw.unwrap_or("").as_bytes()).find(|(k, _)| k == "x").map(|(_, v)| v.into_owned())
 }
 
+/// The `subtree` flag of `PUT ?x=tags`: `true` applies the change below the resource too;
+/// `false` or absent, to the resource alone.
+pub fn subtree(raw: Option<&str>) -> ApiResult<bool> {
+    match form_urlencoded::parse(raw.unwrap_or("").as_bytes()).find(|(k, _)| k == "subtree") {
+        None => Ok(false),
+        Some((_, value)) => match value.as_ref() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            other => Err(ApiError::bad_request(format!("subtree must be true or false, got {other:?}"))),
+        },
+    }
+}
+
 fn number(name: &str, text: &str) -> ApiResult<u64> {
     text.parse::<u64>()
         .map_err(|_| ApiError::bad_request(format!("{name} must be an integer greater or equal to 0, got {text:?}")))

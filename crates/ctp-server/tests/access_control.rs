@@ -319,3 +319,75 @@ async fn a_customers_triggers_are_its_own_in_a_shared_view() {
     assert_eq!(mary_colleague.delete(&link(&marys)).await.0, StatusCode::NO_CONTENT, "a colleague may remove it");
     assert_eq!(john.get_ok(&link(&johns)).await["status"], "true", "John's trigger is untouched");
 }
+
+/// `PUT ?x=tags&subtree=true` revokes a customer from a whole service view in one call:
+/// its assets, attributes, measurements, triggers and log entries, for reading, creating
+/// triggers and pushing. Without `subtree`, only the view itself changes.
+#[tokio::test]
+async fn revocation_of_a_subtree_in_one_call() {
+    let server = TestServer::start().await;
+    let admin = server.admin();
+    let tree = Tree::build(&admin, &["customer:st-mary", "customer:st-john"], false).await;
+    let mary = server.client(&server.account(&["role:user", "customer:st-mary"]).await);
+    let john = server.client(&server.account(&["role:user", "customer:st-john"]).await);
+    let johns_agent = server.client(&server.account(&["role:agent", "customer:st-john"]).await);
+    let view = link(&tree.view);
+    let measurement = link(&tree.measurement);
+    let trigger = |client: Client| {
+        let url = format!("{view}/triggers");
+        let body = json!({"measurement": measurement, "condition": "true"});
+        async move { link(&client.create(&url, body).await) }
+    };
+    let marys = trigger(mary.clone()).await;
+    let johns = trigger(john.clone()).await;
+    let (status, _) =
+        johns_agent.put(&format!("{measurement}?x=result"), json!({"result": {"value": [{"level": 1}]}})).await;
+    assert_eq!(status, StatusCode::OK);
+    let johns_log = john.get_ok(&format!("{view}/logs")).await["collection"][0]["link"].as_str().unwrap().to_owned();
+    let below = [link(&tree.asset), link(&tree.attribute), measurement.clone(), johns.clone(), johns_log.clone()];
+
+    // The view alone: John loses it, but not what is below it.
+    let (status, _) = admin.put(&format!("{view}?x=tags"), json!({"accessTags": ["customer:st-mary"]})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(john.get(&view).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(john.get(&link(&tree.asset)).await.0, StatusCode::OK, "without subtree, only the view changes");
+
+    // The whole subtree at once.
+    let (status, answer) =
+        admin.put(&format!("{view}?x=tags&subtree=true"), json!({"accessTags": ["customer:st-mary"]})).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    for path in below.iter().chain([&view]) {
+        assert_eq!(john.get(path).await.0, StatusCode::FORBIDDEN, "John still reads {path}");
+        assert_eq!(
+            mary.get(path).await.0,
+            if path == &johns || path == &johns_log { StatusCode::FORBIDDEN } else { StatusCode::OK },
+            "{path}"
+        );
+    }
+    let (status, _) =
+        john.post(&format!("{view}/triggers"), json!({"measurement": measurement, "condition": "true"})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "no new trigger");
+    let (status, _) =
+        johns_agent.put(&format!("{measurement}?x=result"), json!({"result": {"value": [{"level": 2}]}})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "no push");
+    assert_eq!(
+        admin.get_ok(&format!("{johns}?x=tags")).await["accessTags"],
+        json!([]),
+        "John's trigger: only administrators"
+    );
+    assert_eq!(mary.get_ok(&marys).await["status"], "true");
+
+    // The subtree's tags become the view's: the provider's resources take them all, a
+    // customer's triggers keep only those of theirs that remain.
+    let (status, _) = admin
+        .put(&format!("{view}?x=tags&subtree=true"), json!({"accessTags": ["customer:st-mary", "auditor:x"]}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        admin.get_ok(&format!("{measurement}?x=tags")).await["accessTags"],
+        json!(["customer:st-mary", "auditor:x"])
+    );
+    assert_eq!(admin.get_ok(&format!("{marys}?x=tags")).await["accessTags"], json!(["customer:st-mary"]));
+    let (status, answer) = admin.put(&format!("{view}?x=tags&subtree=yes"), json!({"accessTags": []})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+}

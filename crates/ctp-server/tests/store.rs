@@ -352,8 +352,10 @@ async fn a_deleted_or_replaced_account_stops_authenticating_at_once() {
     f.store.ensure_account(new("hash-2")).await.unwrap();
     assert!(f.store.account_by_token_hash("hash-1").await.unwrap().is_none(), "the replaced token is refused");
     assert!(f.store.account_by_token_hash("hash-2").await.unwrap().is_some());
-    let tags =
-        f.store.set_access_tags(&Ref { kind: Kind::Account, id: ResourceId::parse("a1").unwrap() }, vec![]).await;
+    let tags = f
+        .store
+        .set_access_tags(&Ref { kind: Kind::Account, id: ResourceId::parse("a1").unwrap() }, vec![], false)
+        .await;
     assert_eq!(tags.unwrap(), Vec::<String>::new());
     assert_eq!(f.store.account_by_token_hash("hash-2").await.unwrap().unwrap().access_tags, Vec::<String>::new());
     f.store.delete(&Ref { kind: Kind::Account, id: ResourceId::parse("a1").unwrap() }).await.unwrap();
@@ -446,8 +448,51 @@ async fn a_read_after_a_write_sees_the_write() {
     f.store.set_state(&f.measurement, MeasurementState::Deactivated).await.unwrap();
     assert_eq!(f.store.measurement(&f.measurement).await.unwrap().state, MeasurementState::Deactivated);
     let resource = Ref { kind: Kind::Measurement, id: f.measurement.clone() };
-    f.store.set_access_tags(&resource, vec!["tenant:b".into()]).await.unwrap();
+    f.store.set_access_tags(&resource, vec!["tenant:b".into()], false).await.unwrap();
     assert_eq!(f.store.measurement(&f.measurement).await.unwrap().access_tags, ["tenant:b"]);
     f.store.delete(&resource).await.unwrap();
     assert!(matches!(f.store.measurement(&f.measurement).await, Err(StoreError::NotFound(..))));
+}
+
+/// `set_access_tags` with `subtree` from every level of the hierarchy: the provider's rows
+/// below take the new tags, the trigger and its log entry keep only those of theirs that
+/// remain.
+#[tokio::test]
+async fn tags_given_to_a_subtree_from_every_level() {
+    let f = fixture(false).await;
+    let trigger = f.trigger("true", 0.0, at(0)).await;
+    assert_eq!(f.push(1, at(1)).await, 1);
+    let (_, logs) = f.store.logs(Some(&f.view), &LogFilter::default(), None).await.unwrap();
+    let log = logs[0].id.clone();
+    let tags_of = |kind: Kind, id: &ResourceId| {
+        let (store, resource) = (Arc::clone(&f.store), Ref { kind, id: id.clone() });
+        async move { store.access_tags(&resource).await.unwrap() }
+    };
+    // From the bottom up, each level reaching what is below it.
+    let levels = [
+        (Kind::Log, log.clone()),
+        (Kind::Trigger, trigger.clone()),
+        (Kind::Measurement, f.measurement.clone()),
+        (Kind::Attribute, f.attribute.clone()),
+        (Kind::Asset, f.asset.clone()),
+        (Kind::ServiceView, f.view.clone()),
+    ];
+    for (i, (kind, id)) in levels.iter().enumerate() {
+        let tags = vec![format!("level:{i}"), "account:c1".to_owned()];
+        f.store.set_access_tags(&Ref { kind: *kind, id: id.clone() }, tags.clone(), true).await.unwrap();
+        for (below_kind, below_id) in &levels[..i] {
+            let got = tags_of(*below_kind, below_id).await;
+            if matches!(below_kind, Kind::Log | Kind::Trigger) {
+                assert_eq!(got, ["account:c1"], "{below_kind:?} below {kind:?} keeps only what remains");
+            } else {
+                assert_eq!(got, tags, "{below_kind:?} below {kind:?}");
+            }
+        }
+    }
+    // A metric has nothing below it; a deleted trigger's log entry is still reached from the view.
+    let metric = Ref { kind: Kind::Metric, id: f.metric.clone() };
+    f.store.set_access_tags(&metric, vec!["role:user".into()], true).await.unwrap();
+    f.store.delete(&Ref { kind: Kind::Trigger, id: trigger }).await.unwrap();
+    f.store.set_access_tags(&Ref { kind: Kind::ServiceView, id: f.view.clone() }, vec![], true).await.unwrap();
+    assert!(tags_of(Kind::Log, &log).await.is_empty());
 }

@@ -181,6 +181,39 @@ async fn process_triggers(
 }
 
 /// Makes sure a resource exists (of the right kind, for views), or answers `NotFound`.
+/// The ids and access tags of the rows a query (of `id`, `access_tags`, with `$1` for `id`)
+/// selects.
+async fn row_tags(tx: &Tx<'_>, sql: &str, id: &ResourceId) -> StoreResult<Vec<(String, Vec<String>)>> {
+    rows::query(tx, sql, &[&id.as_str()])
+        .await?
+        .iter()
+        .map(|row| Ok((row.get::<_, String>(0), serde_json::from_str(row.get::<_, &str>(1)).map_err(backend)?)))
+        .collect()
+}
+
+/// Sets the access tags of one row, and its change identifier when the table has one.
+async fn set_row_tags(
+    tx: &Tx<'_>,
+    table: &str,
+    has_change_id: bool,
+    id: &str,
+    tags: &[String],
+    change: i64,
+) -> StoreResult<()> {
+    let text = tags_to_text(tags);
+    if has_change_id {
+        execute(
+            tx,
+            &format!("UPDATE {table} SET access_tags = $1, change_id = $2 WHERE id = $3"),
+            &[&text, &change, &id],
+        )
+        .await?;
+    } else {
+        execute(tx, &format!("UPDATE {table} SET access_tags = $1 WHERE id = $2"), &[&text, &id]).await?;
+    }
+    Ok(())
+}
+
 async fn require(tx: &Tx<'_>, resource: &Ref) -> StoreResult<()> {
     match resource.kind {
         Kind::ServiceView | Kind::Dependency => rows::load_view(tx, resource.kind, &resource.id).await.map(drop),
@@ -701,19 +734,25 @@ impl Store for PostgresStore {
         })
     }
 
-    async fn set_access_tags(&self, resource: &Ref, tags: Vec<String>) -> StoreResult<Vec<String>> {
+    async fn set_access_tags(&self, resource: &Ref, tags: Vec<String>, subtree: bool) -> StoreResult<Vec<String>> {
         transaction!(self, |tx| {
             require(&tx, resource).await?;
-            let text = tags_to_text(&tags);
-            if resource.kind == Kind::Log {
-                execute(&tx, "UPDATE logs SET access_tags = $1 WHERE id = $2", &[&text, &resource.id.as_str()]).await?;
-            } else {
-                let change = rows::next_change_id(&tx).await?;
-                let sql = format!(
-                    "UPDATE {} SET access_tags = $1, change_id = $2 WHERE id = $3",
-                    shared::table_of(resource.kind)
-                );
-                execute(&tx, &sql, &[&text, &change, &resource.id.as_str()]).await?;
+            let table = shared::table_of(resource.kind);
+            let change = rows::next_change_id(&tx).await?;
+            set_row_tags(&tx, table, resource.kind != Kind::Log, resource.id.as_str(), &tags, change).await?;
+            if subtree {
+                for below in shared::below(resource.kind) {
+                    let sql = format!(
+                        "SELECT id, access_tags FROM {} WHERE {}",
+                        below.table,
+                        below.condition.replace("{id}", "$1")
+                    );
+                    for (id, row_tags) in row_tags(&tx, &sql, &resource.id).await? {
+                        if let Some(new) = shared::cascade_tags(&tags, &row_tags, below.private) {
+                            set_row_tags(&tx, below.table, below.has_change_id, &id, &new, change).await?;
+                        }
+                    }
+                }
             }
             Ok(tags)
         })

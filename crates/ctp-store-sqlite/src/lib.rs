@@ -211,6 +211,42 @@ fn process_trigger(
 }
 
 /// Makes sure a resource exists (of the right kind, for views), or answers `NotFound`.
+/// The ids and access tags of the rows a query (of `id`, `access_tags`, with `?1` for `id`)
+/// selects.
+fn row_tags(conn: &Connection, sql: &str, id: &ResourceId) -> StoreResult<Vec<(String, Vec<String>)>> {
+    let mut statement = conn.prepare_cached(sql).map_err(backend)?;
+    let rows = statement
+        .query_map([id.as_str()], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))
+        .map_err(backend)?;
+    rows.map(|row| {
+        let (id, text) = row.map_err(backend)?;
+        Ok((id, serde_json::from_str(&text).map_err(|e| StoreError::Backend(e.to_string()))?))
+    })
+    .collect()
+}
+
+/// Sets the access tags of one row, and its change identifier when the table has one.
+fn set_row_tags(
+    conn: &Connection,
+    table: &str,
+    has_change_id: bool,
+    id: &str,
+    tags: &[String],
+    change: i64,
+) -> StoreResult<()> {
+    let text = tags_to_text(tags);
+    if has_change_id {
+        conn.execute(
+            &format!("UPDATE {table} SET access_tags = ?1, change_id = ?2 WHERE id = ?3"),
+            params![text, change, id],
+        )
+    } else {
+        conn.execute(&format!("UPDATE {table} SET access_tags = ?1 WHERE id = ?2"), params![text, id])
+    }
+    .map(drop)
+    .map_err(backend)
+}
+
 fn require(conn: &Connection, resource: &Ref) -> StoreResult<()> {
     match resource.kind {
         Kind::ServiceView | Kind::Dependency => rows::load_view(conn, resource.kind, &resource.id).map(drop),
@@ -794,24 +830,29 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn set_access_tags(&self, resource: &Ref, tags: Vec<String>) -> StoreResult<Vec<String>> {
+    async fn set_access_tags(&self, resource: &Ref, tags: Vec<String>, subtree: bool) -> StoreResult<Vec<String>> {
         let resource = resource.clone();
         let is_account = resource.kind == Kind::Account;
         let updated = self
             .write(move |conn| {
                 require(conn, &resource)?;
-                let text = tags_to_text(&tags);
                 let table = shared::table_of(resource.kind);
-                if resource.kind == Kind::Log {
-                    conn.execute("UPDATE logs SET access_tags = ?1 WHERE id = ?2", params![text, resource.id.as_str()])
-                } else {
-                    let change = rows::next_change_id(conn)?;
-                    conn.execute(
-                        &format!("UPDATE {table} SET access_tags = ?1, change_id = ?2 WHERE id = ?3"),
-                        params![text, change, resource.id.as_str()],
-                    )
+                let change = rows::next_change_id(conn)?;
+                set_row_tags(conn, table, resource.kind != Kind::Log, resource.id.as_str(), &tags, change)?;
+                if subtree {
+                    for below in shared::below(resource.kind) {
+                        let sql = format!(
+                            "SELECT id, access_tags FROM {} WHERE {}",
+                            below.table,
+                            below.condition.replace("{id}", "?1")
+                        );
+                        for (id, row_tags) in row_tags(conn, &sql, &resource.id)? {
+                            if let Some(new) = shared::cascade_tags(&tags, &row_tags, below.private) {
+                                set_row_tags(conn, below.table, below.has_change_id, &id, &new, change)?;
+                            }
+                        }
+                    }
                 }
-                .map_err(backend)?;
                 Ok(tags)
             })
             .await;

@@ -316,8 +316,9 @@ pub trait Store: Send + Sync + 'static {
     async fn set_state(&self, measurement_id: &ResourceId, state: MeasurementState) -> StoreResult<Measurement>;
     /// The access tags of any resource.
     async fn access_tags(&self, resource: &Ref) -> StoreResult<Vec<String>>;
-    /// Replaces the access tags of any resource.
-    async fn set_access_tags(&self, resource: &Ref, tags: Vec<String>) -> StoreResult<Vec<String>>;
+    /// Replaces the access tags of any resource; with `subtree`, also gives them to
+    /// everything below it ([`shared::below`], [`shared::cascade_tags`]), in one transaction.
+    async fn set_access_tags(&self, resource: &Ref, tags: Vec<String>, subtree: bool) -> StoreResult<Vec<String>>;
     /// Deletes a resource and everything in its scope; a metric still used is a conflict.
     async fn delete(&self, resource: &Ref) -> StoreResult<()>;
     /// Replaces the webhook secret of an account.
@@ -436,6 +437,92 @@ pub mod shared {
         ctp_model::trigger_rules::process(state, now, || {
             conditions.evaluate(&trigger.evaluated.condition, result, now.seconds())
         })
+    }
+
+    /// Rows below a resource, of one table: what a change of access tags applied to a
+    /// subtree reaches.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Below {
+        /// The table.
+        pub table: &'static str,
+        /// Whether its rows belong to one customer (triggers, their log entries and
+        /// deliveries), so that tags added above are not added to them.
+        pub private: bool,
+        /// Whether its rows have a change identifier to renew.
+        pub has_change_id: bool,
+        /// The SQL condition on the table's rows, with `{id}` for the resource's id.
+        pub condition: String,
+    }
+
+    /// Everything below a resource of `kind`, table by table, parents first: a service view
+    /// or dependency has its dependencies (recursively), assets, attributes, measurements,
+    /// triggers, log entries and deliveries; an asset its attributes and what is below them;
+    /// an attribute its measurements...; a trigger its log entries and deliveries; a log
+    /// entry its deliveries. Log entries whose trigger was deleted are reached from their
+    /// service view only.
+    pub fn below(kind: Kind) -> Vec<Below> {
+        let row = |table, private, condition: String| Below {
+            table,
+            private,
+            has_change_id: !matches!(table, "logs" | "deliveries"),
+            condition,
+        };
+        // The measurements below the resource, and the triggers on them.
+        let measurements = match kind {
+            Kind::ServiceView | Kind::Dependency => "SELECT id FROM measurements WHERE view_id = {id}",
+            Kind::Asset => {
+                "SELECT m.id FROM measurements m JOIN attributes a ON m.attribute_id = a.id WHERE a.asset_id = {id}"
+            }
+            Kind::Attribute => "SELECT id FROM measurements WHERE attribute_id = {id}",
+            Kind::Measurement => "SELECT CAST({id} AS TEXT)",
+            Kind::Trigger => {
+                return vec![
+                    row("logs", true, "trigger_id = {id}".into()),
+                    row("deliveries", true, "trigger_id = {id}".into()),
+                ]
+            }
+            Kind::Log => return vec![row("deliveries", true, "log_id = {id}".into())],
+            Kind::Metric | Kind::Account | Kind::Delivery => return Vec::new(),
+        };
+        let triggers = format!("SELECT id FROM triggers WHERE measurement_id IN ({measurements})");
+        let mut rows = Vec::new();
+        if matches!(kind, Kind::ServiceView | Kind::Dependency) {
+            rows.push(row(
+                "views",
+                false,
+                "id IN (WITH RECURSIVE sub(id) AS (SELECT id FROM views WHERE parent_id = {id} \
+                 UNION SELECT v.id FROM views v JOIN sub ON v.parent_id = sub.id) SELECT id FROM sub)"
+                    .into(),
+            ));
+            rows.push(row("assets", false, "view_id = {id}".into()));
+            rows.push(row("attributes", false, "asset_id IN (SELECT id FROM assets WHERE view_id = {id})".into()));
+        }
+        if kind == Kind::Asset {
+            rows.push(row("attributes", false, "asset_id = {id}".into()));
+        }
+        if kind != Kind::Measurement {
+            rows.push(row("measurements", false, format!("id IN ({measurements})")));
+        }
+        rows.push(row("triggers", true, format!("id IN ({triggers})")));
+        let (logs, deliveries) = if matches!(kind, Kind::ServiceView | Kind::Dependency) {
+            ("view_id = {id}".to_owned(), "view_id = {id}".to_owned())
+        } else {
+            (format!("trigger_id IN ({triggers})"), format!("trigger_id IN ({triggers})"))
+        };
+        rows.push(row("logs", true, logs));
+        rows.push(row("deliveries", true, deliveries));
+        rows
+    }
+
+    /// The new access tags of a row below a resource whose tags become `new`: a row of the
+    /// provider's (an asset, attribute, measurement, dependency) takes them, as it would
+    /// have inherited them at creation; a row `private` to a customer (a trigger, its log
+    /// entries and deliveries) keeps those of its tags that are in `new`, so that it is never
+    /// opened to another customer. `None` when nothing changes.
+    pub fn cascade_tags(new: &[String], row_tags: &[String], private: bool) -> Option<Vec<String>> {
+        let tags: Vec<String> =
+            if private { row_tags.iter().filter(|t| new.contains(t)).cloned().collect() } else { new.to_vec() };
+        (tags != row_tags).then_some(tags)
     }
 
     /// The table of a resource kind (the same in every backend): its path segment, but for

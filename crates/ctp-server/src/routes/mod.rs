@@ -211,7 +211,8 @@ struct TagsBody {
 }
 
 /// `GET ?x=tags` and `PUT ?x=tags` on any resource (back office 4.1-4.18): administrators
-/// only, and the resource's own tags must match theirs too.
+/// only, and the resource's own tags must match theirs too. `PUT ?x=tags&subtree=true`
+/// applies the change to everything below the resource as well (revocation in one call).
 pub(crate) async fn tags_operation(ctx: &Ctx, resource: Ref, put: Option<&Bytes>) -> ApiResult<Response> {
     ctx.caller.require_role(ROLE_ADMIN)?;
     let store = &ctx.state.store;
@@ -222,7 +223,8 @@ pub(crate) async fn tags_operation(ctx: &Ctx, resource: Ref, put: Option<&Bytes>
         None => current,
         Some(bytes) => {
             let TagsBody { access_tags, .. } = body(bytes)?;
-            store.set_access_tags(&resource, access_tags).await?
+            let subtree = crate::query::subtree(ctx.query.as_deref())?;
+            store.set_access_tags(&resource, access_tags, subtree).await?
         }
     };
     Ok(ok(&encode::tags(self_link, tags)))
