@@ -208,6 +208,12 @@ async fn back_office_request_examples_replayed() {
         }
     }
     assert_eq!(admin.delete(&link(&metric)).await.0, StatusCode::NO_CONTENT);
+    // The back office's own extension collection is shaped like the others (4.1.6).
+    let deliveries = admin.get_ok("deliveries").await;
+    assert_eq!(
+        (deliveries["returnedLength"].as_u64(), deliveries["collectionType"].as_str()),
+        (Some(0), Some("deliveries"))
+    );
     // 4.40 DELETE /tokens/{id}/
     assert_eq!(admin.delete(&link(&account)).await.0, StatusCode::NO_CONTENT);
     assert_eq!(server.client(&token).get("").await.0, StatusCode::UNAUTHORIZED);

@@ -65,10 +65,7 @@ impl SqliteStore {
     /// Opens (creating when missing, with its folder) the database file at `path` and
     /// applies the schema migrations.
     pub fn open(path: &Path) -> StoreResult<Arc<SqliteStore>> {
-        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(folder)
-                .map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", folder.display())))?;
-        }
+        private_file(path).map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", path.display())))?;
         let mut conn = Connection::open(path).map_err(backend)?;
         schema::configure(&conn).map_err(backend)?;
         schema::migrate(&mut conn).map_err(backend)?;
@@ -211,6 +208,29 @@ fn process_trigger(
 }
 
 /// Makes sure a resource exists (of the right kind, for views), or answers `NotFound`.
+/// Creates the database's folder (0700) and file (0600) when they do not exist, and takes
+/// the group's and others' rights away from an existing file: it holds token hashes and
+/// webhook secrets. SQLite creates its `-wal` and `-shm` files with the file's mode.
+fn private_file(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(folder)?;
+    }
+    let file = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path)?;
+    let mode = file.metadata()?.permissions().mode();
+    if mode & 0o077 != 0 {
+        file.set_permissions(std::fs::Permissions::from_mode(mode & 0o700))?;
+        for suffix in ["-wal", "-shm"] {
+            let mut companion = path.as_os_str().to_owned();
+            companion.push(suffix);
+            if std::path::Path::new(&companion).exists() {
+                std::fs::set_permissions(&companion, std::fs::Permissions::from_mode(0o600))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The ids and access tags of the rows a query (of `id`, `access_tags`, with `?1` for `id`)
 /// selects.
 fn row_tags(conn: &Connection, sql: &str, id: &ResourceId) -> StoreResult<Vec<(String, Vec<String>)>> {

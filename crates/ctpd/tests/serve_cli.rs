@@ -118,6 +118,56 @@ fn serves_with_the_default_store_and_stops_cleanly_on_sigterm() {
     );
 }
 
+/// The database folder and file are private (they hold token hashes and webhook secrets),
+/// the admin token can come from a file (never in a process listing), and a log written to
+/// a file has no terminal colour codes.
+#[test]
+fn secrets_stay_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("admin-token");
+    std::fs::write(&token_file, "token-from-a-file-0123\n").unwrap();
+    let log = std::fs::File::create(dir.path().join("ctpd.log")).unwrap();
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_ctpd"))
+        .current_dir(dir.path())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--admin-token-file", token_file.to_str().unwrap()])
+        .env_remove("CTPD_ADMIN_TOKEN")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("ctpd starts");
+    let server = Server { child, port };
+    server.wait_healthy();
+    assert_eq!(
+        server.get("/api/1.0/", Some("token-from-a-file-0123")).unwrap().0,
+        200,
+        "the file's token, without its newline"
+    );
+    let mode = |path: &str| std::fs::metadata(dir.path().join(path)).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode("ctpd-data"), 0o700);
+    assert_eq!(mode("ctpd-data/ctpd.db"), 0o600);
+    assert_eq!(mode("ctpd-data/ctpd.db-wal"), 0o600, "SQLite gives its companion files the database's mode");
+    assert!(server.terminate().success());
+    let log = std::fs::read_to_string(dir.path().join("ctpd.log")).unwrap();
+    assert!(log.contains("ctpd is serving"), "{log}");
+    assert!(!log.contains('\u{1b}'), "no ANSI codes in a file: {log:?}");
+
+    // A database made world-readable by an earlier version is made private at start.
+    std::fs::set_permissions(dir.path().join("ctpd-data/ctpd.db"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let server = Server::start(dir.path(), &["--admin-token-file", token_file.to_str().unwrap()]);
+    assert_eq!(mode("ctpd-data/ctpd.db"), 0o600);
+    server.terminate();
+    let output = Command::new(env!("CARGO_BIN_EXE_ctpd"))
+        .current_dir(dir.path())
+        .args(["serve", "--admin-token-file", "/nonexistent/token"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot read admin_token_file"));
+}
+
 #[test]
 fn the_admin_token_is_idempotent_across_restarts() {
     let dir = tempfile::tempdir().unwrap();

@@ -24,7 +24,8 @@ struct DeliveryCollection {
     self_link: String,
     scope: String,
     collection_length: u64,
-    returned_items: u64,
+    returned_length: u64,
+    collection_type: &'static str,
     collection: Vec<DeliveryJson>,
 }
 
@@ -55,7 +56,8 @@ pub async fn list_deliveries(ctx: Ctx) -> ApiResult<Response> {
         self_link: ctx.self_link("deliveries"),
         scope: ctx.base.clone(),
         collection_length: total,
-        returned_items: window.len() as u64,
+        returned_length: window.len() as u64,
+        collection_type: "deliveries",
         collection: window.into_iter().map(|d| encode::delivery(&ctx, d)).collect(),
     }))
 }

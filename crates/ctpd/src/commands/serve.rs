@@ -49,6 +49,11 @@ pub struct ServeArgs {
     #[arg(long, env = "CTPD_ADMIN_TOKEN", value_name = "TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
 
+    /// A file holding the admin token (so that it never appears in a process listing; for
+    /// example a systemd credential).
+    #[arg(long, value_name = "PATH", conflicts_with = "admin_token")]
+    pub admin_token_file: Option<PathBuf>,
+
     /// Seed the demo data set and print tokens and example commands.
     #[arg(long)]
     pub demo: bool,
@@ -64,6 +69,10 @@ pub struct ServeArgs {
     /// Password of the XMPP account.
     #[arg(long, env = "CTPD_XMPP_PASSWORD", value_name = "PASSWORD", hide_env_values = true)]
     pub xmpp_password: Option<String>,
+
+    /// A file holding the XMPP password.
+    #[arg(long, value_name = "PATH", conflicts_with = "xmpp_password")]
+    pub xmpp_password_file: Option<PathBuf>,
 
     /// XMPP server [default: the JID's domain, port 5222].
     #[arg(long, value_name = "HOST:PORT")]
@@ -109,10 +118,12 @@ struct FileConfig {
     public_url: Option<String>,
     database: Option<String>,
     admin_token: Option<String>,
+    admin_token_file: Option<PathBuf>,
     demo: Option<bool>,
     log_format: Option<String>,
     xmpp_jid: Option<String>,
     xmpp_password: Option<String>,
+    xmpp_password_file: Option<PathBuf>,
     xmpp_server: Option<String>,
     xmpp_tls: Option<String>,
     xmpp_ca_file: Option<PathBuf>,
@@ -150,14 +161,43 @@ fn seconds(name: &str, value: f64) -> anyhow::Result<Duration> {
         .ok_or_else(|| anyhow::anyhow!("{name} must be a positive number of seconds, got {value}"))
 }
 
+/// A secret given as itself or in a file (flag, then configuration file); giving both
+/// ways at the same level is an error. The file's text without its final line break.
+fn secret(
+    name: &str,
+    (flag, flag_file): (&Option<String>, &Option<PathBuf>),
+    (key, key_file): (&Option<String>, &Option<PathBuf>),
+) -> anyhow::Result<Option<String>> {
+    if key.is_some() && key_file.is_some() {
+        bail!("give {name} or {name}_file, not both");
+    }
+    let read = |path: &PathBuf| -> anyhow::Result<String> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read {name}_file {}", path.display()))?;
+        Ok(text.trim_end_matches(['\n', '\r']).to_owned())
+    };
+    match (flag, flag_file, key, key_file) {
+        (Some(value), _, _, _) => Ok(Some(value.clone())),
+        (None, Some(path), _, _) => read(path).map(Some),
+        (None, None, Some(value), _) => Ok(Some(value.clone())),
+        (None, None, None, Some(path)) => read(path).map(Some),
+        (None, None, None, None) => Ok(None),
+    }
+}
+
 /// ctpd's XMPP account, when a JID is configured.
 fn xmpp_settings(args: &ServeArgs, file: &FileConfig) -> anyhow::Result<Option<XmppSettings>> {
     let Some(jid) = args.xmpp_jid.clone().or(file.xmpp_jid.clone()) else {
         return Ok(None);
     };
     let jid = XmppSettings::parse_jid(&jid).map_err(|e| anyhow::anyhow!("xmpp_jid: {e}"))?;
-    let Some(password) = args.xmpp_password.clone().or(file.xmpp_password.clone()) else {
-        bail!("xmpp_jid needs a password: --xmpp-password, CTPD_XMPP_PASSWORD or xmpp_password");
+    let given = secret(
+        "xmpp_password",
+        (&args.xmpp_password, &args.xmpp_password_file),
+        (&file.xmpp_password, &file.xmpp_password_file),
+    )?;
+    let Some(password) = given else {
+        bail!("xmpp_jid needs a password: --xmpp-password(-file), CTPD_XMPP_PASSWORD or xmpp_password(_file)");
     };
     let tls = match args.xmpp_tls.clone().or(file.xmpp_tls.clone()).as_deref().unwrap_or("starttls") {
         "starttls" => XmppTls::StartTls,
@@ -215,7 +255,11 @@ fn settings(args: &ServeArgs) -> anyhow::Result<Settings> {
         base_path,
         public_url,
         database: args.database.clone().or(file.database).unwrap_or_else(|| "sqlite:ctpd-data/ctpd.db".into()),
-        admin_token: args.admin_token.clone().or(file.admin_token),
+        admin_token: secret(
+            "admin_token",
+            (&args.admin_token, &args.admin_token_file),
+            (&file.admin_token, &file.admin_token_file),
+        )?,
         demo: args.demo || file.demo.unwrap_or(false),
         json_logs,
     })
@@ -238,7 +282,9 @@ pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
 fn init_logging(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colours only for a person at a terminal, never in a file or a journal.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
     if json {
         builder.json().init();
     } else {
