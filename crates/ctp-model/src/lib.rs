@@ -13,7 +13,7 @@ pub mod tags;
 pub mod time;
 pub mod trigger_rules;
 
-pub use conditions::ConditionCache;
+pub use conditions::{ConditionCache, Evaluate, Evaluations};
 pub use id::ResourceId;
 pub use metric::{Column, MeasurementParameter, ValueType};
 pub use result::{check_result, CheckedResult};

@@ -31,6 +31,8 @@ pub struct ServerConfig {
     /// Origins of browser clients allowed to call the API cross-origin (CORS); `*` for
     /// any; none by default.
     pub cors_origins: Vec<String>,
+    /// What one account may use.
+    pub limits: crate::limits::Limits,
 }
 
 impl Default for ServerConfig {
@@ -43,6 +45,7 @@ impl Default for ServerConfig {
             provider: String::new(),
             body_limit: 1 << 20,
             cors_origins: Vec::new(),
+            limits: crate::limits::Limits::default(),
         }
     }
 }
@@ -58,6 +61,8 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// The notification outbox's wake-up call and counters.
     pub outbox: Arc<crate::notify::Outbox>,
+    /// Requests per second per account.
+    pub request_rate: Arc<crate::limits::RequestRate>,
 }
 
 /// The context of one authenticated request.
@@ -80,6 +85,7 @@ impl FromRequestParts<AppState> for Ctx {
         let token = auth::bearer_token(header)?;
         let found = state.store.account_by_token_hash(&auth::token_hash(token)).await?;
         let account = auth::verify(found, token)?;
+        state.request_rate.check(&account.id)?;
         Ok(Ctx {
             base: ctp_base(&state.config, &parts.headers),
             caller: Caller { account },

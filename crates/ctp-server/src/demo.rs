@@ -7,7 +7,9 @@
 use std::sync::Arc;
 
 use ctp_model::resources::{Header, Kind, MeasurementState, Ref};
-use ctp_model::{check_result, Column, ConditionCache, MeasurementParameter, ResourceId, Timestamp, ValueType};
+use ctp_model::{
+    check_result, Column, ConditionCache, Evaluations, MeasurementParameter, ResourceId, Timestamp, ValueType,
+};
 use ctp_store::{
     NewAccount, NewAsset, NewAttribute, NewMeasurement, NewMetric, NewTrigger, NewView, Store, StoreResult,
 };
@@ -162,7 +164,8 @@ pub async fn seed(store: &Arc<dyn Store>, conditions: &Arc<ConditionCache>) -> S
             if let Some(result) = planned.result {
                 let checked = check_result(&result.to_string(), metric_columns, now)
                     .map_err(|e| ctp_store::StoreError::Invalid(format!("demo result: {e}")))?;
-                store.push_result(&measurement.id, checked, now, conditions).await?;
+                let evaluations = Arc::new(Evaluations::none(Arc::clone(conditions)));
+                store.push_result(&measurement.id, checked, now, evaluations).await?;
             }
             if planned.attribute == "intrusion alerts" && intrusion_measurement.is_none() {
                 intrusion_measurement = Some(measurement.id.clone());
@@ -180,7 +183,7 @@ pub async fn seed(store: &Arc<dyn Store>, conditions: &Arc<ConditionCache>) -> S
                             owner_tags: vec!["role:user".into(), CUSTOMER_TAG.into()],
                         },
                         now,
-                        conditions,
+                        Arc::new(Evaluations::none(Arc::clone(conditions))),
                     )
                     .await?;
             }

@@ -12,6 +12,8 @@ pub struct ApiError {
     pub status: StatusCode,
     /// What went wrong, for the caller.
     pub message: String,
+    /// For a 429: seconds before the caller may try again (`Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 /// A handler's result.
@@ -20,27 +22,43 @@ pub type ApiResult<T> = Result<T, ApiError>;
 impl ApiError {
     /// 400: the request is malformed or names something unusable.
     pub fn bad_request(message: impl Into<String>) -> ApiError {
-        ApiError { status: StatusCode::BAD_REQUEST, message: message.into() }
+        ApiError { status: StatusCode::BAD_REQUEST, message: message.into(), retry_after: None }
     }
 
     /// 401: no token, or an unknown one.
     pub fn unauthorized(message: impl Into<String>) -> ApiError {
-        ApiError { status: StatusCode::UNAUTHORIZED, message: message.into() }
+        ApiError { status: StatusCode::UNAUTHORIZED, message: message.into(), retry_after: None }
     }
 
     /// 403: the caller's tags do not allow this.
     pub fn forbidden(message: impl Into<String>) -> ApiError {
-        ApiError { status: StatusCode::FORBIDDEN, message: message.into() }
+        ApiError { status: StatusCode::FORBIDDEN, message: message.into(), retry_after: None }
     }
 
     /// 404: no such resource or path.
     pub fn not_found(message: impl Into<String>) -> ApiError {
-        ApiError { status: StatusCode::NOT_FOUND, message: message.into() }
+        ApiError { status: StatusCode::NOT_FOUND, message: message.into(), retry_after: None }
     }
 
     /// 409: the request contradicts the state of the resource.
     pub fn conflict(message: impl Into<String>) -> ApiError {
-        ApiError { status: StatusCode::CONFLICT, message: message.into() }
+        ApiError { status: StatusCode::CONFLICT, message: message.into(), retry_after: None }
+    }
+
+    /// 429: the caller sent more requests than its rate allows; `Retry-After` says when to
+    /// try again.
+    pub fn too_many_requests(message: impl Into<String>, retry_after: u64) -> ApiError {
+        ApiError { status: StatusCode::TOO_MANY_REQUESTS, message: message.into(), retry_after: Some(retry_after) }
+    }
+
+    /// 500: the server failed; the details go to its log, not to the client.
+    pub fn internal(message: impl Into<String>) -> ApiError {
+        tracing::error!(message = %message.into(), "internal error");
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            message: "internal error; the server log has the details".into(),
+            retry_after: None,
+        }
     }
 }
 
@@ -55,6 +73,7 @@ impl From<StoreError> for ApiError {
                 ApiError {
                     status: StatusCode::INTERNAL_SERVER_ERROR,
                     message: "internal storage error; the server log has the details".into(),
+                    retry_after: None,
                 }
             }
         }
@@ -65,6 +84,9 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({ "error": self.message }).to_string();
         let mut response = (self.status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -8,6 +8,7 @@ pub mod cors;
 pub mod demo;
 pub mod encode;
 pub mod error;
+pub mod limits;
 pub mod notify;
 pub mod query;
 mod routes;
@@ -31,11 +32,13 @@ use error::ApiError;
 impl AppState {
     /// The state of a server on `store`.
     pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> AppState {
+        let request_rate = Arc::new(limits::RequestRate::new(config.limits.requests_per_second));
         AppState {
             store,
             conditions: Arc::new(ConditionCache::default()),
             config: Arc::new(config),
             outbox: Arc::new(notify::Outbox::default()),
+            request_rate,
         }
     }
 }
@@ -79,7 +82,7 @@ async fn json_status_bodies(response: Response) -> Response {
         return response;
     }
     let allow = response.headers().get(header::ALLOW).cloned();
-    let mut json = ApiError { status: response.status(), message }.into_response();
+    let mut json = ApiError { status: response.status(), message, retry_after: None }.into_response();
     if let Some(allow) = allow {
         json.headers_mut().insert(header::ALLOW, allow);
     }

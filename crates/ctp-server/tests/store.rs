@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use common::StoreLocation;
 use ctp_model::resources::{Header, Kind, LogBody, MeasurementState, Ref};
-use ctp_model::{check_result, Column, ConditionCache, ResourceId, Status, Timestamp, ValueType};
+use ctp_model::{check_result, Column, ConditionCache, Evaluations, ResourceId, Status, Timestamp, ValueType};
 use ctp_store::{LogFilter, NewAsset, NewAttribute, NewMeasurement, NewMetric, NewTrigger, NewView, Store, StoreError};
 
 struct Fixture {
@@ -94,6 +94,11 @@ fn level(level: i64, time: Timestamp) -> ctp_model::CheckedResult {
 }
 
 impl Fixture {
+    /// Outcomes evaluated in the push's transaction (none ahead).
+    fn evaluations(&self) -> Arc<Evaluations> {
+        Arc::new(Evaluations::none(Arc::clone(&self.conditions)))
+    }
+
     async fn trigger(&self, condition: &str, guard_time: f64, now: Timestamp) -> ResourceId {
         let new = NewTrigger {
             header: named("alert"),
@@ -105,11 +110,11 @@ impl Fixture {
             owner_id: None,
             owner_tags: vec!["*".into()],
         };
-        self.store.create_trigger(&self.view, new, now, &self.conditions).await.unwrap().0.id
+        self.store.create_trigger(&self.view, new, now, self.evaluations()).await.unwrap().0.id
     }
 
     async fn push(&self, value: i64, now: Timestamp) -> usize {
-        self.store.push_result(&self.measurement, level(value, now), now, &self.conditions).await.unwrap().logs.len()
+        self.store.push_result(&self.measurement, level(value, now), now, self.evaluations()).await.unwrap().logs.len()
     }
 
     async fn log_count(&self) -> u64 {
@@ -218,7 +223,7 @@ async fn a_new_trigger_is_evaluated_at_once_on_an_existing_result() {
         owner_id: None,
         owner_tags: vec!["*".into()],
     };
-    let (trigger, logs) = f.store.create_trigger(&f.view, new, at(2), &f.conditions).await.unwrap();
+    let (trigger, logs) = f.store.create_trigger(&f.view, new, at(2), f.evaluations()).await.unwrap();
     assert_eq!(trigger.evaluated.status, Status::True);
     assert_eq!(logs.len(), 1);
 }
@@ -237,14 +242,14 @@ async fn triggers_need_a_measurement_of_the_view_that_allows_them() {
         owner_id: None,
         owner_tags: vec!["*".into()],
     };
-    let err = f.store.create_trigger(&other.id, new, at(1), &f.conditions).await.unwrap_err();
+    let err = f.store.create_trigger(&other.id, new, at(1), f.evaluations()).await.unwrap_err();
     assert!(matches!(err, StoreError::Invalid(ref m) if m.contains("not part of service view")), "{err}");
 }
 
 #[tokio::test]
 async fn the_user_activation_state_machine() {
     let f = fixture(true).await;
-    let push = f.store.push_result(&f.measurement, level(1, at(1)), at(1), &f.conditions).await;
+    let push = f.store.push_result(&f.measurement, level(1, at(1)), at(1), f.evaluations()).await;
     assert!(matches!(push, Err(StoreError::Conflict(_))), "a deactivated measurement takes no result");
     let m = f.store.set_state(&f.measurement, MeasurementState::Activated).await.unwrap();
     assert_eq!(m.state, MeasurementState::Pending);
@@ -312,7 +317,7 @@ async fn concurrent_pushes_are_all_durable_and_change_ids_never_repeat() {
     for i in 0..200 {
         let f = Arc::clone(&f);
         tasks.push(tokio::spawn(async move {
-            let outcome = f.store.push_result(&f.measurement, level(i, at(i)), at(i), &f.conditions).await.unwrap();
+            let outcome = f.store.push_result(&f.measurement, level(i, at(i)), at(i), f.evaluations()).await.unwrap();
             (outcome.measurement.change_id, outcome.logs.len() as u64)
         }));
     }
@@ -381,9 +386,9 @@ async fn the_outbox_follows_its_jobs_from_log_entry_to_outcome() {
         owner_id: Some(owner.clone()),
         owner_tags: vec!["*".into()],
     };
-    f.store.create_trigger(&f.view, new, at(0), &f.conditions).await.unwrap();
+    f.store.create_trigger(&f.view, new, at(0), f.evaluations()).await.unwrap();
     f.trigger("value[0].level >= 7", 0.0, at(0)).await; // no notification: log only
-    let pushed = f.store.push_result(&f.measurement, level(9, at(1)), at(1), &f.conditions).await.unwrap();
+    let pushed = f.store.push_result(&f.measurement, level(9, at(1)), at(1), f.evaluations()).await.unwrap();
     assert_eq!(pushed.logs.len(), 2);
     let jobs = f.store.deliveries(None).await.unwrap();
     assert_eq!(jobs.len(), 1, "only the trigger with a notification gets a job");
@@ -424,7 +429,7 @@ async fn the_outbox_follows_its_jobs_from_log_entry_to_outcome() {
     assert_eq!(f.store.prune_deliveries(at(22)).await.unwrap(), 1);
 
     // A new job, then the service view is deleted: its jobs go with it.
-    f.store.push_result(&f.measurement, level(9, at(30)), at(30), &f.conditions).await.unwrap();
+    f.store.push_result(&f.measurement, level(9, at(30)), at(30), f.evaluations()).await.unwrap();
     assert_eq!(f.store.deliveries(None).await.unwrap().len(), 1);
     f.store.delete(&Ref { kind: Kind::ServiceView, id: f.view.clone() }).await.unwrap();
     assert!(f.store.deliveries(None).await.unwrap().is_empty());
@@ -439,11 +444,11 @@ async fn a_read_after_a_write_sees_the_write() {
     }
     f.store.set_state(&f.measurement, MeasurementState::Activated).await.unwrap();
     assert_eq!(f.store.measurement(&f.measurement).await.unwrap().state, MeasurementState::Pending);
-    f.store.push_result(&f.measurement, level(4, at(1)), at(1), &f.conditions).await.unwrap();
+    f.store.push_result(&f.measurement, level(4, at(1)), at(1), f.evaluations()).await.unwrap();
     let read = f.store.measurement(&f.measurement).await.unwrap();
     assert_eq!(read.state, MeasurementState::Activated);
     assert!(read.result.as_deref().unwrap().contains("4"));
-    f.store.push_result(&f.measurement, level(5, at(2)), at(2), &f.conditions).await.unwrap();
+    f.store.push_result(&f.measurement, level(5, at(2)), at(2), f.evaluations()).await.unwrap();
     assert!(f.store.measurement(&f.measurement).await.unwrap().result.as_deref().unwrap().contains("5"));
     f.store.set_state(&f.measurement, MeasurementState::Deactivated).await.unwrap();
     assert_eq!(f.store.measurement(&f.measurement).await.unwrap().state, MeasurementState::Deactivated);

@@ -18,7 +18,7 @@ use ctp_model::resources::{
     MeasurementState, Member, Metric, Ref, Trigger, View,
 };
 use ctp_model::trigger_rules::Alert;
-use ctp_model::{tags, CheckedResult, ConditionCache, ResourceId, Status, Timestamp};
+use ctp_model::{tags, CheckedResult, ConditionCache, Evaluate, Evaluations, ResourceId, Status, Timestamp};
 use ctp_store::dump::{self, Cell, ColumnType, Dump};
 use ctp_store::{
     shared, DeliveryOutcome, DueDelivery, LogFilter, NewAccount, NewAsset, NewAttribute, NewMeasurement, NewMetric,
@@ -153,7 +153,7 @@ async fn process_triggers(
     result_value: &serde_json::Value,
     now: Timestamp,
     change: i64,
-    conditions: &ConditionCache,
+    conditions: &dyn Evaluate,
 ) -> StoreResult<Vec<LogEntry>> {
     let (mut ids, mut statuses, mut times) = (Vec::new(), Vec::new(), Vec::new());
     let mut logs = Vec::new();
@@ -378,6 +378,20 @@ impl Store for PostgresStore {
         read!(self, |tx| rows::members(&tx, sql, &[&view_id.as_str()]).await)
     }
 
+    async fn trigger_conditions(&self, measurement_id: &ResourceId) -> StoreResult<Vec<String>> {
+        let sql = "SELECT DISTINCT condition FROM triggers WHERE measurement_id = $1";
+        read!(self, |tx| rows::query(&tx, sql, &[&measurement_id.as_str()])
+            .await
+            .map(|found| { found.iter().map(|row| row.get::<_, String>(0)).collect() }))
+    }
+
+    async fn conditions_of_owner(&self, owner_id: &ResourceId) -> StoreResult<Vec<String>> {
+        let sql = "SELECT condition FROM triggers WHERE owner_id = $1";
+        read!(self, |tx| rows::query(&tx, sql, &[&owner_id.as_str()])
+            .await
+            .map(|found| { found.iter().map(|row| row.get::<_, String>(0)).collect() }))
+    }
+
     async fn logs(
         &self,
         view_id: Option<&ResourceId>,
@@ -580,8 +594,9 @@ impl Store for PostgresStore {
         view_id: &ResourceId,
         trigger: NewTrigger,
         now: Timestamp,
-        conditions: &Arc<ConditionCache>,
+        evaluations: Arc<Evaluations>,
     ) -> StoreResult<(Trigger, Vec<LogEntry>)> {
+        let conditions = evaluations.as_ref();
         transaction!(self, |tx| {
             rows::load_any_view(&tx, view_id).await?;
             let found = rows::lock_measurement(&tx, &trigger.measurement_id).await;
@@ -628,8 +643,9 @@ impl Store for PostgresStore {
         measurement_id: &ResourceId,
         result: CheckedResult,
         now: Timestamp,
-        conditions: &Arc<ConditionCache>,
+        evaluations: Arc<Evaluations>,
     ) -> StoreResult<PushOutcome> {
+        let conditions = evaluations.as_ref();
         transaction!(self, |tx| {
             let measurement = rows::lock_measurement(&tx, measurement_id).await?;
             shared::accepts_results(&measurement)?;

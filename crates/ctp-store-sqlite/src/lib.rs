@@ -20,7 +20,7 @@ use ctp_model::resources::{
     MeasurementState, Member, Metric, Ref, Trigger, View,
 };
 use ctp_model::trigger_rules::Alert;
-use ctp_model::{tags, CheckedResult, ConditionCache, ResourceId, Status, Timestamp};
+use ctp_model::{tags, CheckedResult, ConditionCache, Evaluate, Evaluations, ResourceId, Status, Timestamp};
 use ctp_store::dump::{self, Cell, ColumnType, Dump};
 use ctp_store::{
     shared, DeliveryOutcome, DueDelivery, LogFilter, NewAccount, NewAsset, NewAttribute, NewMeasurement, NewMetric,
@@ -195,7 +195,7 @@ fn process_trigger(
     result_value: &serde_json::Value,
     now: Timestamp,
     change: i64,
-    conditions: &Arc<ConditionCache>,
+    conditions: &dyn Evaluate,
 ) -> StoreResult<Option<LogEntry>> {
     let step = shared::trigger_step(trigger, result_value, now, conditions);
     if let Some((status, time)) = step.new_status {
@@ -229,6 +229,13 @@ fn private_file(path: &Path) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The texts a query of one column (with `?1` for `id`) selects.
+fn strings(conn: &Connection, sql: &str, id: &ResourceId) -> StoreResult<Vec<String>> {
+    let mut statement = conn.prepare_cached(sql).map_err(backend)?;
+    let rows = statement.query_map([id.as_str()], |row| row.get::<_, String>(0)).map_err(backend)?;
+    rows.collect::<Result<_, _>>().map_err(backend)
 }
 
 /// The ids and access tags of the rows a query (of `id`, `access_tags`, with `?1` for `id`)
@@ -474,6 +481,16 @@ impl Store for SqliteStore {
         })
     }
 
+    async fn trigger_conditions(&self, measurement_id: &ResourceId) -> StoreResult<Vec<String>> {
+        self.read(|conn| {
+            strings(conn, "SELECT DISTINCT condition FROM triggers WHERE measurement_id = ?1", measurement_id)
+        })
+    }
+
+    async fn conditions_of_owner(&self, owner_id: &ResourceId) -> StoreResult<Vec<String>> {
+        self.read(|conn| strings(conn, "SELECT condition FROM triggers WHERE owner_id = ?1", owner_id))
+    }
+
     async fn logs(
         &self,
         view_id: Option<&ResourceId>,
@@ -648,7 +665,7 @@ impl Store for SqliteStore {
             let id = ResourceId::generate();
             let change = rows::next_change_id(conn)?;
             let (name, annotation) = header_params(&measurement.header);
-            let objective = shared::first_objective(&measurement, now, &conditions);
+            let objective = shared::first_objective(&measurement, now, conditions.as_ref());
             let objective_status = objective.as_ref().map(|o| o.status.as_str());
             let objective_time = objective.as_ref().map(|o| o.status_update_time.millis());
             let result = measurement.result.as_ref().map(|r| r.raw.as_str());
@@ -686,10 +703,10 @@ impl Store for SqliteStore {
         view_id: &ResourceId,
         trigger: NewTrigger,
         now: Timestamp,
-        conditions: &Arc<ConditionCache>,
+        evaluations: Arc<Evaluations>,
     ) -> StoreResult<(Trigger, Vec<LogEntry>)> {
         let view_id = view_id.clone();
-        let conditions = Arc::clone(conditions);
+        let conditions = evaluations;
         self.write(move |conn| {
             rows::load_any_view(conn, &view_id)?;
             let found = rows::load_measurement(conn, &trigger.measurement_id);
@@ -723,7 +740,7 @@ impl Store for SqliteStore {
             let mut logs = Vec::new();
             if let Some(raw) = &measurement.result {
                 let value = shared::decode_result(raw)?;
-                logs.extend(process_trigger(conn, &created, raw, &value, now, change, &conditions)?);
+                logs.extend(process_trigger(conn, &created, raw, &value, now, change, conditions.as_ref())?);
             }
             Ok((rows::load_trigger(conn, &id)?, logs))
         })
@@ -735,17 +752,17 @@ impl Store for SqliteStore {
         measurement_id: &ResourceId,
         result: CheckedResult,
         now: Timestamp,
-        conditions: &Arc<ConditionCache>,
+        evaluations: Arc<Evaluations>,
     ) -> StoreResult<PushOutcome> {
         let measurement_id = measurement_id.clone();
-        let conditions = Arc::clone(conditions);
+        let conditions = evaluations;
         self.write(move |conn| {
             let measurement = rows::load_measurement(conn, &measurement_id)?;
             shared::accepts_results(&measurement)?;
             let change = rows::next_change_id(conn)?;
             let objective = measurement.objective.as_ref().map(|o| Evaluated {
                 condition: o.condition.clone(),
-                status: shared::objective_status(&o.condition, Some(&result.value), now, &conditions),
+                status: shared::objective_status(&o.condition, Some(&result.value), now, conditions.as_ref()),
                 status_update_time: now,
             });
             conn.prepare_cached(
@@ -765,7 +782,15 @@ impl Store for SqliteStore {
             rows::touch_measurement(conn, &measurement, change)?;
             let mut logs = Vec::new();
             for trigger in rows::triggers_of_measurement(conn, &measurement_id)? {
-                logs.extend(process_trigger(conn, &trigger, &result.raw, &result.value, now, change, &conditions)?);
+                logs.extend(process_trigger(
+                    conn,
+                    &trigger,
+                    &result.raw,
+                    &result.value,
+                    now,
+                    change,
+                    conditions.as_ref(),
+                )?);
             }
             let measurement = Measurement {
                 result: Some(result.raw),
@@ -793,7 +818,7 @@ impl Store for SqliteStore {
             let change = rows::next_change_id(conn)?;
             let status = match (&condition, &measurement.result) {
                 (Some(c), Some(raw)) => {
-                    Some(shared::objective_status(c, Some(&shared::decode_result(raw)?), now, &conditions))
+                    Some(shared::objective_status(c, Some(&shared::decode_result(raw)?), now, conditions.as_ref()))
                 }
                 (Some(_), None) => Some(Status::False),
                 (None, _) => None,

@@ -12,7 +12,7 @@ use ctp_model::resources::{
     Account, Asset, Attribute, Delivery, DeliveryState, Header, Kind, LogEntry, Measurement, MeasurementState, Member,
     Metric, Ref, Trigger, View,
 };
-use ctp_model::{CheckedResult, Column, ConditionCache, MeasurementParameter, ResourceId, Timestamp};
+use ctp_model::{CheckedResult, Column, ConditionCache, Evaluations, MeasurementParameter, ResourceId, Timestamp};
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -258,6 +258,10 @@ pub trait Store: Send + Sync + 'static {
     async fn metrics(&self) -> StoreResult<Vec<Member>>;
     /// The triggers of a service view.
     async fn triggers(&self, view_id: &ResourceId) -> StoreResult<Vec<Member>>;
+    /// The distinct conditions of the triggers of a measurement, to evaluate ahead of a push.
+    async fn trigger_conditions(&self, measurement_id: &ResourceId) -> StoreResult<Vec<String>>;
+    /// The conditions of the triggers an account created, for its limits.
+    async fn conditions_of_owner(&self, owner_id: &ResourceId) -> StoreResult<Vec<String>>;
     /// The number of matching log entries (of one service view, or all) and the window of them.
     async fn logs(
         &self,
@@ -286,23 +290,25 @@ pub trait Store: Send + Sync + 'static {
         conditions: &Arc<ConditionCache>,
     ) -> StoreResult<Measurement>;
     /// Creates a trigger in a service view; it starts `"false"` and is evaluated at once by
-    /// the `"false"` rule when its measurement has a result.
+    /// the `"false"` rule when its measurement has a result (the outcome from
+    /// `evaluations`, computed ahead by the caller on that result).
     async fn create_trigger(
         &self,
         view_id: &ResourceId,
         trigger: NewTrigger,
         now: Timestamp,
-        conditions: &Arc<ConditionCache>,
+        evaluations: Arc<Evaluations>,
     ) -> StoreResult<(Trigger, Vec<LogEntry>)>;
     /// Stores a result (checked against the metric by the caller with [`Store::metric`]),
     /// evaluates the objective and processes every trigger of the measurement (5.3.2), all
-    /// in one transaction.
+    /// in one transaction. The conditions' outcomes come from `evaluations`, computed ahead
+    /// of the transaction by the caller (see [`Store::trigger_conditions`]).
     async fn push_result(
         &self,
         measurement_id: &ResourceId,
         result: CheckedResult,
         now: Timestamp,
-        conditions: &Arc<ConditionCache>,
+        evaluations: Arc<Evaluations>,
     ) -> StoreResult<PushOutcome>;
     /// Sets (or with `None` removes) the objective of a measurement and evaluates it.
     async fn set_objective(
@@ -367,7 +373,7 @@ pub mod shared {
         Delivery, DeliveryState, Kind, LogBody, LogEntry, Measurement, MeasurementState, Trigger,
     };
     use ctp_model::trigger_rules::Alert;
-    use ctp_model::{ConditionCache, ResourceId, Status, Timestamp};
+    use ctp_model::{Evaluate, ResourceId, Status, Timestamp};
 
     use crate::{StoreError, StoreResult};
 
@@ -376,7 +382,7 @@ pub mod shared {
         condition: &str,
         result: Option<&serde_json::Value>,
         now: Timestamp,
-        conditions: &ConditionCache,
+        conditions: &dyn Evaluate,
     ) -> Status {
         match result {
             Some(value) => Status::of(&conditions.evaluate(condition, value, now.seconds())),
@@ -389,7 +395,7 @@ pub mod shared {
     pub fn first_objective(
         measurement: &crate::NewMeasurement,
         now: Timestamp,
-        conditions: &ConditionCache,
+        conditions: &dyn Evaluate,
     ) -> Option<ctp_model::resources::Evaluated> {
         measurement.objective.as_ref().map(|condition| ctp_model::resources::Evaluated {
             condition: condition.clone(),
@@ -427,7 +433,7 @@ pub mod shared {
         trigger: &Trigger,
         result: &serde_json::Value,
         now: Timestamp,
-        conditions: &ConditionCache,
+        conditions: &dyn Evaluate,
     ) -> ctp_model::TriggerStep {
         let state = ctp_model::TriggerState {
             status: trigger.evaluated.status,

@@ -91,6 +91,9 @@ pub(crate) fn call<'a>(
         let plural = if expected == 1 { "" } else { "s" };
         return fail(format!("expects {expected} argument{plural}, got {}", args.len()));
     }
+    if !matches!(function.function, Function::ToBoolean | Function::ToNumber) {
+        env.budget.check_time(offset)?;
+    }
     match function.function {
         Function::ToString => value::to_string(&args[0], &env.budget, offset),
         Function::ToBoolean => Ok(Val::Bool(value::to_boolean(&args[0]))),
@@ -99,7 +102,7 @@ pub(crate) fn call<'a>(
             let Some(pattern) = args[0].as_str() else {
                 return fail(format!("the pattern must be a string, got {}", args[0].type_of().name()));
             };
-            let regex = crate::posix::compile(pattern).map(Arc::new);
+            let regex = crate::posix::compile_dynamic(pattern);
             match_regexp(&regex, &args[1], offset, function.name)
         }
         Function::Select => select(&args[0], &args[1], &env.budget, offset).or_else(fail),

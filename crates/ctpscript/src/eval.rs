@@ -16,14 +16,39 @@ use crate::Bindings;
 /// a large result written a few hundred times could still ask for gigabytes.
 pub const EVALUATION_MEMORY_BUDGET: usize = 64 << 20;
 
-/// The memory an evaluation may still allocate.
+/// How long one evaluation may run. Real conditions take microseconds; the budget stops a
+/// condition that matches many large patterns against large strings from holding a core
+/// (and the push that waits for it) for seconds. It is checked before each call of a
+/// function that does more than constant work, so an evaluation ends at most one such call
+/// after the budget is spent.
+pub const EVALUATION_TIME_BUDGET: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// The memory an evaluation may still allocate, and when it must end.
 pub(crate) struct Budget {
     remaining: Cell<usize>,
+    deadline: std::time::Instant,
 }
 
 impl Budget {
     fn new() -> Budget {
-        Budget { remaining: Cell::new(EVALUATION_MEMORY_BUDGET) }
+        Budget {
+            remaining: Cell::new(EVALUATION_MEMORY_BUDGET),
+            deadline: std::time::Instant::now() + EVALUATION_TIME_BUDGET,
+        }
+    }
+
+    /// Fails once the evaluation has run for longer than its time budget.
+    pub fn check_time(&self, offset: u32) -> Result<(), RawEvalError> {
+        if std::time::Instant::now() > self.deadline {
+            return Err(RawEvalError::new(
+                offset,
+                format!(
+                    "the evaluation ran for more than its time budget of {} ms; simplify the condition",
+                    EVALUATION_TIME_BUDGET.as_millis()
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Accounts for `bytes` more, or fails once the budget is spent.
@@ -99,6 +124,7 @@ pub(crate) fn eval<'a>(node: &'a Node, env: &Env<'a>) -> Result<Val<'a>, RawEval
         }
         NodeKind::Call { callee, args } => return call(callee, args, env, node.offset),
         NodeKind::MatchRegexp { regex, subject } => {
+            env.budget.check_time(node.offset)?;
             let subject_value = operand(subject, env)?;
             builtins::match_regexp(regex, &subject_value, node.offset, "matchRegexp")?
         }

@@ -42,7 +42,7 @@ use std::fmt;
 use serde_json::Value as Json;
 
 pub use error::{EvalError, Position, SyntaxError};
-pub use eval::EVALUATION_MEMORY_BUDGET;
+pub use eval::{EVALUATION_MEMORY_BUDGET, EVALUATION_TIME_BUDGET};
 
 /// Conditions longer than this many bytes are refused.
 pub const MAX_CONDITION_BYTES: usize = 4096;
@@ -68,6 +68,12 @@ impl Condition {
     /// The text the condition was compiled from.
     pub fn source(&self) -> &str {
         &self.source
+    }
+
+    /// An estimate, in bytes, of the memory the compiled condition holds (its program,
+    /// texts and compiled regular expressions), for limits on what a tenant may keep.
+    pub fn compiled_size(&self) -> usize {
+        self.source.len() + self.root.compiled_size()
     }
 
     /// Evaluates the condition against a measurement result: `toBoolean` of its value, or

@@ -37,6 +37,9 @@ const DFA_SIZE_LIMIT: usize = 256 << 10;
 pub(crate) struct Matcher {
     dfa: Option<Dfa>,
     regex: regex::Regex,
+    /// An estimate of the memory of the lazy engines' program: the Thompson NFA's size
+    /// for patterns compiled with a condition, else 64 bytes per byte of pattern.
+    program_bytes: usize,
 }
 
 /// A complete DFA and its start state for an unanchored search from the beginning of a
@@ -85,6 +88,12 @@ impl Dfa {
 }
 
 impl Matcher {
+    /// An estimate of the memory the compiled pattern holds: its complete DFA's size and its
+    /// program's.
+    pub fn memory_usage(&self) -> usize {
+        self.dfa.as_ref().map_or(0, |dfa| dfa.automaton.memory_usage()) + self.program_bytes
+    }
+
     /// Whether `haystack` contains a match anywhere (an unanchored search).
     pub fn is_match(&self, haystack: &str) -> bool {
         if let Some(found) = self.dfa.as_ref().and_then(|dfa| dfa.is_match(haystack.as_bytes())) {
@@ -96,6 +105,47 @@ impl Matcher {
 
 /// Compiles a POSIX ERE, or explains why `pattern` is not one.
 pub(crate) fn compile(pattern: &str) -> Result<Matcher, String> {
+    let mut matcher = compile_lazy(pattern)?;
+    let translated = translate(pattern).expect("translated once already");
+    matcher.dfa = Dfa::build(&translated);
+    if let Ok(nfa) = thompson::Compiler::new()
+        .configure(thompson::Config::new().nfa_size_limit(Some(COMPILED_SIZE_LIMIT)))
+        .build(&translated)
+    {
+        matcher.program_bytes = nfa.memory_usage();
+    }
+    Ok(matcher)
+}
+
+/// How many patterns built at evaluation time are kept compiled (the cache is emptied when
+/// full): a condition such as `matchRegexp(value[0].rule, ...)` meets the same few patterns
+/// push after push.
+const DYNAMIC_CACHE_CAPACITY: usize = 1024;
+
+/// Patterns built at evaluation time, compiled once, shared by every evaluation.
+static DYNAMIC: std::sync::OnceLock<
+    std::sync::Mutex<std::collections::HashMap<String, crate::program::CompiledRegex>>,
+> = std::sync::OnceLock::new();
+
+/// A pattern built at evaluation time: from the cache, or compiled for the lazy engines
+/// only (building a complete DFA ahead of time would cost more than it saves) and cached,
+/// errors included.
+pub(crate) fn compile_dynamic(pattern: &str) -> crate::program::CompiledRegex {
+    let cache = DYNAMIC.get_or_init(Default::default);
+    if let Some(found) = cache.lock().expect("regex cache lock").get(pattern) {
+        return found.clone();
+    }
+    let compiled = compile_lazy(pattern).map(std::sync::Arc::new);
+    let mut cache = cache.lock().expect("regex cache lock");
+    if cache.len() >= DYNAMIC_CACHE_CAPACITY {
+        cache.clear();
+    }
+    cache.insert(pattern.to_owned(), compiled.clone());
+    compiled
+}
+
+/// Compiles a POSIX ERE for the lazy engines only.
+fn compile_lazy(pattern: &str) -> Result<Matcher, String> {
     let translated = translate(pattern)
         .map_err(|reason| format!("{pattern:?} is not a valid POSIX extended regular expression: {reason}"))?;
     let regex = regex::RegexBuilder::new(&translated)
@@ -106,8 +156,7 @@ pub(crate) fn compile(pattern: &str) -> Result<Matcher, String> {
             regex::Error::CompiledTooBig(_) => format!("the regular expression {pattern:?} is too large"),
             other => format!("{pattern:?} is not a valid POSIX extended regular expression: {other}"),
         })?;
-    let dfa = Dfa::build(&translated);
-    Ok(Matcher { dfa, regex })
+    Ok(Matcher { dfa: None, regex, program_bytes: 64 * translated.len() })
 }
 
 /// Translates a POSIX ERE into the syntax of the `regex` crate.

@@ -154,6 +154,38 @@ impl PathKey {
     }
 }
 
+impl Node {
+    /// An estimate of the memory the node and its children hold, in bytes: the nodes, their
+    /// texts, and the compiled regular expressions (a complete DFA's own size, or for the
+    /// lazy engines 64 bytes per byte of pattern, a rough bound of their programs).
+    pub(crate) fn compiled_size(&self) -> usize {
+        let children = |nodes: &[Node]| nodes.iter().map(Node::compiled_size).sum::<usize>();
+        std::mem::size_of::<Node>()
+            + match &self.kind {
+                NodeKind::Null
+                | NodeKind::Bool(_)
+                | NodeKind::Number(_)
+                | NodeKind::Identifier(_)
+                | NodeKind::Function(_) => 0,
+                NodeKind::String(text) | NodeKind::UnknownName(text) => text.len(),
+                NodeKind::Array(elements) => children(elements),
+                NodeKind::Object(members) => members.iter().map(|(k, v)| k.len() + v.compiled_size()).sum(),
+                NodeKind::Path { steps, .. } => steps.len() * std::mem::size_of::<PathStep>(),
+                NodeKind::Field { object, name } => object.compiled_size() + name.len(),
+                NodeKind::Index { object, index } => object.compiled_size() + index.compiled_size(),
+                NodeKind::Call { callee, args } => callee.compiled_size() + children(args),
+                NodeKind::MatchRegexp { regex, subject } => {
+                    regex.as_ref().map_or(0, |m| m.memory_usage()) + subject.compiled_size()
+                }
+                NodeKind::Not(operand) | NodeKind::Negate(operand) => operand.compiled_size(),
+                NodeKind::CompareWithNumber { lhs, .. } => lhs.compiled_size(),
+                NodeKind::Binary { lhs, rhs, .. } | NodeKind::And(lhs, rhs) | NodeKind::Or(lhs, rhs) => {
+                    lhs.compiled_size() + rhs.compiled_size()
+                }
+            }
+    }
+}
+
 impl NodeKind {
     /// Whether the node is a literal null, boolean, number or string.
     pub fn is_constant(&self) -> bool {

@@ -591,9 +591,10 @@ fn pathological_inputs_fail_cleanly() {
 
 #[test]
 fn evaluation_cannot_allocate_without_bound() {
-    // A result of 200 000 numbers; its string is ~2.6 MB; 40 copies exceed the budget.
-    let big = json!({"value": vec![1; 200_000]});
-    let source = vec!["toString(value)"; 40].join(" + ");
+    // A 5 MB string added to itself: the sums exceed the budget within a few additions
+    // (long before the time budget).
+    let big = json!({"value": [{"s": "x".repeat(5_000_000)}]});
+    let source = vec!["value[0].s"; 20].join(" + ");
     let message = error_on(&source, big);
     assert!(message.contains("MiB of memory"), "{message}");
 }
@@ -751,4 +752,41 @@ fn percent_e_rounding_matches_glibc_on_exact_ties() {
     for x in [1234567.5, 1234568.5, 0.5, 2.5, 1e-320, 5e-324, 1.7976931348623157e308, 123456.75] {
         assert_eq!(string_of(&format!("toString({})", literal(x))), c_format_e(x), "{x}");
     }
+}
+
+// ---------------------------------------------------------------- guard rails: time
+
+/// A condition that matches large patterns against a large string many times stops at its time
+/// budget with an `error` that says so, instead of holding a core for seconds; patterns
+/// built at evaluation time are compiled once (cached), and without a complete DFA.
+#[test]
+fn an_evaluation_stops_at_its_time_budget() {
+    let term = "matchRegexp(value[0].p, value[0].s)";
+    let source = vec![term; 32].join(" || ");
+    let condition = Condition::compile(&source).unwrap();
+    let result = json!({"value": [{"p": "(a|b){1,255}(a|b){1,255}[^ab]", "s": "ab".repeat(200_000)}]});
+    let started = std::time::Instant::now();
+    let outcome = condition.evaluate(&Bindings::from_result(&result));
+    let took = started.elapsed();
+    match outcome {
+        Outcome::Error(message) => assert!(message.contains("time budget of 100 ms"), "{message}"),
+        other => panic!("{other:?} after {took:?}"),
+    }
+    // The budget plus at most one match (a few of them in a debug build on a busy machine).
+    assert!(took < ctpscript::EVALUATION_TIME_BUDGET * 30, "took {took:?}");
+    // A cheap condition is far from the budget.
+    let cheap = Condition::compile("matchRegexp(value[0].p, \"xab0\")").unwrap();
+    assert_eq!(cheap.evaluate(&Bindings::from_result(&result)), Outcome::True);
+}
+
+/// The compiled size counts the program and its compiled regular expressions.
+#[test]
+fn compiled_size_counts_regular_expressions() {
+    let small = Condition::compile("value[0].level < 10").unwrap().compiled_size();
+    let regex = Condition::compile("matchRegexp(\"^(ssh|sshd)[0-9]{1,3}$\", value[0].rule)").unwrap().compiled_size();
+    assert!(small < 1024, "{small}");
+    assert!(regex > small + 1024, "{regex} vs {small}");
+    let large =
+        Condition::compile("matchRegexp(\"[a-z]{1,40}[0-9]{1,40}x{3,200}\", value[0].rule)").unwrap().compiled_size();
+    assert!(large > 20_000, "counted repetitions are counted: {large}");
 }

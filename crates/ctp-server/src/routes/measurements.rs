@@ -1,13 +1,16 @@
 //! Measurements (5.2.9-5.2.11) and their back-office operations: creation, `?x=result`
 //! (agents push results), `?x=objective`, `?x=tags`, deletion.
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::extract::Path;
 use axum::response::Response;
-use ctp_model::resources::{Header, Kind, MeasurementState, Ref};
+use ctp_model::resources::{Header, Kind, Measurement, MeasurementState, Ref};
 use ctp_model::tags::{ROLE_ADMIN, ROLE_AGENT, ROLE_USER};
-use ctp_model::{check_result, ResourceId, Timestamp};
+use ctp_model::{check_result, CheckedResult, Evaluations, ResourceId, Timestamp};
 use ctp_store::{NewMeasurement, StoreError};
+use ctpscript::Condition;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -93,11 +96,33 @@ async fn put_result(ctx: Ctx, id: ResourceId, bytes: Bytes) -> ApiResult<Respons
     let metric = store.metric(&measurement.metric_id).await?;
     let now = Timestamp::now();
     let checked = check_result(result.get(), &metric.result_format, now).map_err(ApiError::bad_request)?;
-    let outcome = store.push_result(&id, checked, now, &ctx.state.conditions).await?;
+    let (checked, evaluations) = evaluate_ahead(&ctx, &measurement, checked, now).await?;
+    let outcome = store.push_result(&id, checked, now, evaluations).await?;
     if !outcome.logs.is_empty() {
         ctx.state.outbox.wake();
     }
     Ok(ok(&encode::measurement(&ctx, &outcome.measurement)))
+}
+
+/// Evaluates the objective and the triggers' conditions of `measurement` on a new result,
+/// on a blocking thread and before the push's transaction: a costly condition (each is
+/// bounded by CTPScript's time budget) then holds neither the runtime's workers nor the
+/// store's writer, and one tenant's triggers cannot stall another tenant's writes.
+async fn evaluate_ahead(
+    ctx: &Ctx,
+    measurement: &Measurement,
+    result: CheckedResult,
+    now: Timestamp,
+) -> ApiResult<(CheckedResult, Arc<Evaluations>)> {
+    let mut sources = ctx.state.store.trigger_conditions(&measurement.id).await?;
+    sources.extend(measurement.objective.as_ref().map(|o| o.condition.clone()));
+    let cache = Arc::clone(&ctx.state.conditions);
+    tokio::task::spawn_blocking(move || {
+        let evaluations = Evaluations::ahead(cache, sources.iter().map(String::as_str), &result.value, now.seconds());
+        (result, Arc::new(evaluations))
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("the evaluation of the conditions failed: {e}")))
 }
 
 #[derive(Deserialize)]
@@ -118,10 +143,16 @@ struct ObjectiveCondition {
     _status_update_time: IgnoredAny,
 }
 
-/// Checks a condition's syntax: a syntax error is a 400 when an objective or trigger is
-/// created (the decisions page).
-pub(crate) fn check_condition(ctx: &Ctx, condition: &str, what: &str) -> ApiResult<()> {
-    ctx.state.conditions.get(condition).map(drop).map_err(|e| ApiError::bad_request(format!("{what}: {e}")))
+/// Compiles a condition on a blocking thread (compiling large regular expressions costs
+/// milliseconds, which must not hold a runtime worker) into the shared cache; a syntax
+/// error is a 400 when an objective or trigger is created (the decisions page).
+pub(crate) async fn compile_condition(ctx: &Ctx, condition: &str, what: &str) -> ApiResult<Arc<Condition>> {
+    let cache = Arc::clone(&ctx.state.conditions);
+    let source = condition.to_owned();
+    let compiled = tokio::task::spawn_blocking(move || cache.get(&source))
+        .await
+        .map_err(|e| ApiError::internal(format!("compiling a condition failed: {e}")))?;
+    compiled.map_err(|e| ApiError::bad_request(format!("{what}: {e}")))
 }
 
 /// Back office 4.21 `PUT /measurements/{id}?x=objective`; `{"objective": null}` removes it.
@@ -132,7 +163,7 @@ async fn put_objective(ctx: Ctx, id: ResourceId, bytes: Bytes) -> ApiResult<Resp
     let ObjectiveBody { objective } = body(&bytes)?;
     let condition = objective.map(|o| o.condition);
     if let Some(c) = &condition {
-        check_condition(&ctx, c, "objective.condition")?;
+        compile_condition(&ctx, c, "objective.condition").await?;
     }
     let updated = ctx.state.store.set_objective(&id, condition, Timestamp::now(), &ctx.state.conditions).await?;
     Ok(ok(&encode::measurement(&ctx, &updated)))
@@ -224,7 +255,7 @@ pub async fn create_measurement(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) 
     let new: MeasurementBody = body(&bytes)?;
     let metric_id = id_from_link(&new.metric, Kind::Metric)?;
     if let Some(objective) = &new.objective {
-        check_condition(&ctx, &objective.condition, "objective.condition")?;
+        compile_condition(&ctx, &objective.condition, "objective.condition").await?;
     }
     let triggers_allowed = triggers_allowed(new.create_trigger.as_ref())?;
     let state = first_state(&new)?;

@@ -1,16 +1,19 @@
 //! Triggers (5.2.14-5.2.17) and log entries (5.2.18, 5.2.19, back office 4.19).
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::extract::Path;
 use axum::response::Response;
 use ctp_model::resources::{Header, Kind, Ref};
 use ctp_model::tags::{ROLE_ADMIN, ROLE_USER};
-use ctp_model::{ResourceId, Timestamp};
+use ctp_model::{Evaluations, ResourceId, Timestamp};
 use ctp_store::NewTrigger;
+use ctpscript::Condition;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
-use super::measurements::check_condition;
+use super::measurements::compile_condition;
 use super::{body, collection_response, created, get_or_tags, no_content, ok, put_tags_only};
 use crate::context::{id_from_link, parse_id, Ctx};
 use crate::encode::{self, Listing};
@@ -108,9 +111,12 @@ pub async fn create_trigger(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> A
     if !(new.guard_time.is_finite() && new.guard_time >= 0.0) {
         return Err(ApiError::bad_request("guardTime must be a number of seconds, 0 or more"));
     }
-    check_condition(&ctx, &new.condition, "condition")?;
+    let condition = compile_condition(&ctx, &new.condition, "condition").await?;
     crate::notify::target::validate(&new.notification).map_err(ApiError::bad_request)?;
     let measurement_id = id_from_link(&new.measurement, Kind::Measurement)?;
+    let owner = &ctx.caller.account;
+    let now = Timestamp::now();
+    let evaluations = limit_and_evaluate_ahead(&ctx, &owner.id, condition, &measurement_id, now).await?;
     let (trigger, logs) = ctx
         .state
         .store
@@ -123,17 +129,45 @@ pub async fn create_trigger(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> A
                 notification: new.notification,
                 guard_time: new.guard_time,
                 tags: new.tags,
-                owner_id: Some(ctx.caller.account.id.clone()),
-                owner_tags: ctx.caller.account.account_tags.clone(),
+                owner_id: Some(owner.id.clone()),
+                owner_tags: owner.account_tags.clone(),
             },
-            Timestamp::now(),
-            &ctx.state.conditions,
+            now,
+            evaluations,
         )
         .await?;
     if !logs.is_empty() {
         ctx.state.outbox.wake();
     }
     Ok(created(ctx.link(Kind::Trigger, &trigger.id), &encode::trigger(&ctx, &trigger)))
+}
+
+/// Checks the account's limits for one more trigger with `condition`, and evaluates the
+/// condition ahead on the measurement's current result (the `"false"` rule evaluates a new
+/// trigger at once), both on a blocking thread: the store's writer never evaluates it.
+async fn limit_and_evaluate_ahead(
+    ctx: &Ctx,
+    owner: &ResourceId,
+    condition: Arc<Condition>,
+    measurement_id: &ResourceId,
+    now: Timestamp,
+) -> ApiResult<Arc<Evaluations>> {
+    let owned = ctx.state.store.conditions_of_owner(owner).await?;
+    // A measurement that is not there, or not the caller's, is refused by the store.
+    let result = ctx.state.store.measurement(measurement_id).await.ok().and_then(|m| m.result);
+    let cache = Arc::clone(&ctx.state.conditions);
+    let limits = ctx.state.config.limits;
+    tokio::task::spawn_blocking(move || {
+        let sizes: Vec<usize> = owned.iter().map(|c| cache.get(c).map_or(0, |c| c.compiled_size())).collect();
+        limits.check_new_trigger(&sizes, condition.compiled_size())?;
+        let decoded = result.as_deref().and_then(|raw| serde_json::from_str(raw).ok());
+        Ok(Arc::new(match decoded {
+            Some(value) => Evaluations::ahead(cache, [condition.source()], &value, now.seconds()),
+            None => Evaluations::none(cache),
+        }))
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("checking a new trigger failed: {e}")))?
 }
 
 /// A log collection: filters and windows run in the store.

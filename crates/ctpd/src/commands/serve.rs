@@ -13,6 +13,7 @@ use clap::Args;
 use ctp_model::resources::Header;
 use ctp_model::tags::WILDCARD;
 use ctp_model::ResourceId;
+use ctp_server::limits::Limits;
 use ctp_server::notify::xmpp::{XmppSettings, XmppTls};
 use ctp_server::notify::NotifySettings;
 use ctp_server::{auth, demo, AppState, ServerConfig};
@@ -107,6 +108,20 @@ pub struct ServeArgs {
     /// (CORS); repeatable [default: none].
     #[arg(long = "cors-origin", value_name = "ORIGIN")]
     pub cors_origins: Vec<String>,
+
+    /// Triggers one account may keep; 0: no limit [default: 1000].
+    #[arg(long, value_name = "N")]
+    pub max_triggers_per_account: Option<usize>,
+
+    /// Bytes of compiled conditions one account's triggers may hold together; 0: no limit
+    /// [default: 16777216].
+    #[arg(long, value_name = "BYTES")]
+    pub max_condition_bytes_per_account: Option<usize>,
+
+    /// Requests per second one token may send on average (bursts of twice as many); over
+    /// it, 429 with Retry-After; 0: no limit [default: 1000].
+    #[arg(long, value_name = "N")]
+    pub rate_limit: Option<u32>,
 }
 
 /// The configuration file.
@@ -132,6 +147,9 @@ struct FileConfig {
     delivery_max_backoff: Option<f64>,
     delivery_timeout: Option<f64>,
     cors_origin: Option<Vec<String>>,
+    max_triggers_per_account: Option<usize>,
+    max_condition_bytes_per_account: Option<usize>,
+    rate_limit: Option<u32>,
 }
 
 /// The settings in force.
@@ -151,6 +169,7 @@ struct Settings {
     delivery_max_backoff: Duration,
     delivery_timeout: Duration,
     cors_origins: Vec<String>,
+    limits: Limits,
 }
 
 /// A positive number of seconds.
@@ -237,7 +256,20 @@ fn settings(args: &ServeArgs) -> anyhow::Result<Settings> {
     for origin in &cors_origins {
         ctp_server::cors::check_origin(origin).map_err(|e| anyhow::anyhow!("cors_origin: {e}"))?;
     }
+    let defaults = Limits::default();
+    let limits = Limits {
+        triggers_per_account: args
+            .max_triggers_per_account
+            .or(file.max_triggers_per_account)
+            .unwrap_or(defaults.triggers_per_account),
+        condition_bytes_per_account: args
+            .max_condition_bytes_per_account
+            .or(file.max_condition_bytes_per_account)
+            .unwrap_or(defaults.condition_bytes_per_account),
+        requests_per_second: args.rate_limit.or(file.rate_limit).unwrap_or(defaults.requests_per_second),
+    };
     Ok(Settings {
+        limits,
         cors_origins,
         xmpp,
         xmpp_ca_file: args.xmpp_ca_file.clone().or(file.xmpp_ca_file),
@@ -310,9 +342,19 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         base_path: settings.base_path.clone(),
         public_url: settings.public_url.clone(),
         cors_origins: settings.cors_origins.clone(),
+        limits: settings.limits,
         ..ServerConfig::default()
     };
     let state = AppState::new(Arc::clone(&store), config);
+    // The rate limiter forgets idle accounts, so that its memory follows the active ones.
+    let request_rate = Arc::clone(&state.request_rate);
+    tokio::spawn(async move {
+        let mut every_minute = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            every_minute.tick().await;
+            request_rate.forget_idle();
+        }
+    });
 
     let admin_token = match (&settings.admin_token, settings.demo) {
         (Some(token), _) => Some(token.clone()),
