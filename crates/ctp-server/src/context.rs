@@ -28,6 +28,8 @@ pub struct ServerConfig {
     pub provider: String,
     /// The largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// Where webhooks may go: a trigger whose `notification` it refuses is not created.
+    pub webhook_policy: crate::notify::policy::WebhookPolicy,
 }
 
 impl Default for ServerConfig {
@@ -39,6 +41,7 @@ impl Default for ServerConfig {
             annotation: "Cloud Trust Protocol server".into(),
             provider: String::new(),
             body_limit: 1 << 20,
+            webhook_policy: Default::default(),
         }
     }
 }

@@ -6,8 +6,11 @@
 //! message or a signed webhook, whose body is the log entry's JSON exactly as
 //! `GET {CtpBase}/logs/{id}` returns it — and records the outcome: delivered, retried with
 //! exponential backoff, or failed after the last attempt (administrators may retry it).
+//! A webhook the address policy refuses ([`policy`]) fails at once: no retry could deliver
+//! it until an operator changes the policy, and then an administrator retries it.
 
 pub mod metrics;
+pub mod policy;
 pub mod target;
 pub mod webhook;
 pub mod xmpp;
@@ -23,6 +26,7 @@ use tokio::sync::{Notify, Semaphore};
 use crate::context::link;
 use crate::encode;
 pub use metrics::DeliveryMetrics;
+use policy::{Refusal, WebhookPolicy};
 use target::{Channel, Target};
 use webhook::WebhookSender;
 use xmpp::{XmppSender, XmppSettings};
@@ -57,6 +61,8 @@ pub struct NotifySettings {
     pub attempt_timeout: Duration,
     /// Jobs attempted at the same time.
     pub concurrency: usize,
+    /// Where webhooks may go.
+    pub webhook_policy: WebhookPolicy,
     /// How long delivered jobs stay listed before they are pruned.
     pub retention: Duration,
     /// ctpd's XMPP account, if notifications go over XMPP.
@@ -73,6 +79,7 @@ impl NotifySettings {
             max_backoff: Duration::from_secs(300),
             attempt_timeout: Duration::from_secs(10),
             concurrency: 64,
+            webhook_policy: WebhookPolicy::default(),
             retention: Duration::from_secs(7 * 24 * 3600),
             xmpp: None,
         }
@@ -91,6 +98,37 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// Why an attempt did not deliver, and whether another attempt could.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptError {
+    /// What happened, recorded as the job's `lastError`.
+    pub message: String,
+    /// No later attempt can deliver (a target that is invalid or refused by the policy):
+    /// the job fails at once instead of being retried.
+    pub permanent: bool,
+}
+
+impl AttemptError {
+    /// A target the address policy refuses.
+    pub fn refused(refusal: Refusal) -> AttemptError {
+        AttemptError { message: format!("refused: {refusal}"), permanent: true }
+    }
+}
+
+impl From<String> for AttemptError {
+    /// A failure another attempt may not meet.
+    fn from(message: String) -> AttemptError {
+        AttemptError { message, permanent: false }
+    }
+}
+
+impl From<&str> for AttemptError {
+    /// A failure another attempt may not meet.
+    fn from(message: &str) -> AttemptError {
+        AttemptError::from(message.to_owned())
+    }
+}
+
 struct Senders {
     webhook: WebhookSender,
     xmpp: Option<XmppSender>,
@@ -105,7 +143,7 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), String> {
     let senders = Arc::new(Senders {
-        webhook: WebhookSender::new(settings.attempt_timeout)?,
+        webhook: WebhookSender::new(settings.attempt_timeout, settings.webhook_policy.clone())?,
         xmpp: match settings.xmpp.clone() {
             Some(xmpp) => Some(
                 XmppSender::start(xmpp, settings.attempt_timeout)
@@ -195,7 +233,7 @@ async fn attempt(store: &dyn Store, outbox: &Outbox, settings: &NotifySettings, 
     let target = Target::parse(&delivery.target);
     let channel = target.as_ref().map(Target::channel).unwrap_or(Channel::Webhook);
     let sent = match target {
-        Err(e) => Err(e),
+        Err(e) => Err(AttemptError { message: e, permanent: true }),
         Ok(target) => {
             let body = match serde_json::to_string(&encode::log_entry(&settings.link_base, &log)) {
                 Ok(body) => body,
@@ -207,8 +245,8 @@ async fn attempt(store: &dyn Store, outbox: &Outbox, settings: &NotifySettings, 
             match target {
                 Target::Webhook(url) => senders.webhook.send(&url, &log_url, body, webhook_secret.as_deref()).await,
                 Target::Xmpp(to) => match &senders.xmpp {
-                    Some(xmpp) => xmpp.send(to, log_url.clone(), body).await,
-                    None => Err("ctpd has no XMPP account configured (--xmpp-jid)".to_owned()),
+                    Some(xmpp) => xmpp.send(to, log_url.clone(), body).await.map_err(AttemptError::from),
+                    None => Err("ctpd has no XMPP account configured (--xmpp-jid)".into()),
                 },
             }
         }
@@ -221,12 +259,17 @@ async fn attempt(store: &dyn Store, outbox: &Outbox, settings: &NotifySettings, 
             tracing::debug!(delivery = %delivery.id, log = %log_url, channel = channel.as_str(), "notification delivered");
             DeliveryOutcome::Delivered
         }
-        Err(error) if attempts >= settings.max_attempts => {
+        Err(AttemptError { message: error, permanent: true }) => {
+            outbox.metrics.failed(channel);
+            tracing::error!(delivery = %delivery.id, %attempts, %error, "notification failed; no attempt can deliver it");
+            DeliveryOutcome::Failed { error }
+        }
+        Err(AttemptError { message: error, .. }) if attempts >= settings.max_attempts => {
             outbox.metrics.failed(channel);
             tracing::error!(delivery = %delivery.id, %attempts, %error, "notification failed after its last attempt");
             DeliveryOutcome::Failed { error }
         }
-        Err(error) => {
+        Err(AttemptError { message: error, .. }) => {
             outbox.metrics.retried(channel);
             let wait = settings.backoff(attempts);
             tracing::warn!(delivery = %delivery.id, %attempts, ?wait, %error, "notification attempt failed; will retry");

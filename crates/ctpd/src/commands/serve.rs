@@ -13,6 +13,7 @@ use clap::Args;
 use ctp_model::resources::Header;
 use ctp_model::tags::WILDCARD;
 use ctp_model::ResourceId;
+use ctp_server::notify::policy::{parse_network, WebhookPolicy};
 use ctp_server::notify::xmpp::{XmppSettings, XmppTls};
 use ctp_server::notify::NotifySettings;
 use ctp_server::{auth, demo, AppState, ServerConfig};
@@ -93,6 +94,20 @@ pub struct ServeArgs {
     /// Seconds allowed for one attempt (webhook answer, XMPP acknowledgement) [default: 10].
     #[arg(long, value_name = "SECONDS")]
     pub delivery_timeout: Option<f64>,
+
+    /// Let webhooks reach any address, also loopback, private and link-local ones (tests,
+    /// private deployments) [default: public addresses only].
+    #[arg(long)]
+    pub webhook_allow_private: bool,
+
+    /// A network webhooks may reach although it is not public, as CIDR or an address;
+    /// repeatable.
+    #[arg(long, value_name = "CIDR")]
+    pub webhook_allow_network: Vec<String>,
+
+    /// Accept only https webhook URLs.
+    #[arg(long)]
+    pub webhook_require_https: bool,
 }
 
 /// The configuration file.
@@ -115,6 +130,9 @@ struct FileConfig {
     delivery_backoff: Option<f64>,
     delivery_max_backoff: Option<f64>,
     delivery_timeout: Option<f64>,
+    webhook_allow_private: Option<bool>,
+    webhook_allow_network: Option<Vec<String>>,
+    webhook_require_https: Option<bool>,
 }
 
 /// The settings in force.
@@ -133,6 +151,7 @@ struct Settings {
     delivery_backoff: Duration,
     delivery_max_backoff: Duration,
     delivery_timeout: Duration,
+    webhook_policy: WebhookPolicy,
 }
 
 /// A positive number of seconds.
@@ -160,6 +179,22 @@ fn xmpp_settings(args: &ServeArgs, file: &FileConfig) -> anyhow::Result<Option<X
     Ok(Some(XmppSettings { jid, password, server: args.xmpp_server.clone().or(file.xmpp_server.clone()), tls }))
 }
 
+/// Where webhooks may go; networks given as flags replace those of the file.
+fn webhook_policy(args: &ServeArgs, file: &FileConfig) -> anyhow::Result<WebhookPolicy> {
+    let networks = match &args.webhook_allow_network {
+        flags if !flags.is_empty() => flags.clone(),
+        _ => file.webhook_allow_network.clone().unwrap_or_default(),
+    };
+    Ok(WebhookPolicy {
+        allow_private: args.webhook_allow_private || file.webhook_allow_private.unwrap_or(false),
+        allowed_networks: networks
+            .iter()
+            .map(|network| parse_network(network).map_err(|e| anyhow::anyhow!("webhook_allow_network: {e}")))
+            .collect::<anyhow::Result<_>>()?,
+        require_https: args.webhook_require_https || file.webhook_require_https.unwrap_or(false),
+    })
+}
+
 fn settings(args: &ServeArgs) -> anyhow::Result<Settings> {
     let file = match &args.config {
         Some(path) => {
@@ -170,6 +205,7 @@ fn settings(args: &ServeArgs) -> anyhow::Result<Settings> {
         None => FileConfig::default(),
     };
     let xmpp = xmpp_settings(args, &file)?;
+    let webhook_policy = webhook_policy(args, &file)?;
     let mut base_path = args.base_path.clone().or(file.base_path).unwrap_or_else(|| "/api/1.0/".into());
     if !base_path.starts_with('/') {
         base_path.insert(0, '/');
@@ -187,6 +223,7 @@ fn settings(args: &ServeArgs) -> anyhow::Result<Settings> {
     };
     Ok(Settings {
         xmpp,
+        webhook_policy,
         xmpp_ca_file: args.xmpp_ca_file.clone().or(file.xmpp_ca_file),
         delivery_attempts: match args.delivery_attempts.or(file.delivery_attempts).unwrap_or(10) {
             0 => bail!("delivery_attempts must be at least 1"),
@@ -250,6 +287,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let config = ServerConfig {
         base_path: settings.base_path.clone(),
         public_url: settings.public_url.clone(),
+        webhook_policy: settings.webhook_policy.clone(),
         ..ServerConfig::default()
     };
     let state = AppState::new(Arc::clone(&store), config);
@@ -292,6 +330,10 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     notify.max_backoff = settings.delivery_max_backoff;
     notify.attempt_timeout = settings.delivery_timeout;
     notify.xmpp = settings.xmpp.clone();
+    notify.webhook_policy = settings.webhook_policy.clone();
+    if settings.webhook_policy.allow_private {
+        tracing::warn!("webhooks may reach any address, also loopback and private ones (--webhook-allow-private)");
+    }
     let worker = tokio::spawn(ctp_server::notify::run(Arc::clone(&store), Arc::clone(&state.outbox), notify, {
         let mut stopped = stopped.clone();
         async move {
