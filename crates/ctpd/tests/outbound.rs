@@ -1,6 +1,7 @@
 //! Where ctpd's outbound requests go (issue 10): the real `ctpd` binary on SQLite, webhook
 //! targets that would reach loopback, private or metadata addresses refused at trigger
-//! creation or at delivery (with a listener on 127.0.0.1 proving no connection was made).
+//! creation or at delivery (with a listener on 127.0.0.1 proving no connection was made),
+//! and one tenant's hanging receivers not delaying another tenant's notification.
 //!
 //! Only loopback is ever contacted: refused targets are never connected to, accepted
 //! targets that are not on loopback never fire, and the name resolved at delivery comes
@@ -414,4 +415,36 @@ async fn a_name_resolving_to_loopback_is_refused_at_delivery_without_a_connectio
     assert_eq!(status, StatusCode::OK, "{retried}");
     assert_eq!(recorder.next().await.0, "POST /hook HTTP/1.1");
     assert_eq!(recorder.connections(), 1);
+}
+
+#[tokio::test]
+async fn hanging_receivers_of_one_tenant_do_not_delay_another_tenant() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctpd = Ctpd::start(dir.path(), free_port(), &["--webhook-allow-private", "--delivery-timeout", "10"]);
+    let hanging = Recorder::start(IpAddr::from([127, 0, 0, 1]), true).await;
+    let mut answering = Recorder::start(IpAddr::from([127, 0, 0, 1]), false).await;
+
+    // Tenant A: 100 triggers (more than the 64 attempts in flight in all) whose receiver
+    // accepts connections and never answers.
+    let a = tenant(&ctpd, "tenant:a").await;
+    for i in 0..100 {
+        let (status, body) = a.trigger(&format!("http://{}/hook-{i}", hanging.address)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let b = tenant(&ctpd, "tenant:b").await;
+    let (status, body) = b.trigger(&format!("http://{}/hook", answering.address)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    a.fire().await;
+    wait_for("A's attempts to hang", || async { hanging.connections() >= 4 }).await;
+    let pushed = Instant::now();
+    b.fire().await;
+    let (request, arrived) = answering.next().await;
+    assert_eq!(request, "POST /hook HTTP/1.1");
+    let delay = arrived.saturating_duration_since(pushed);
+    assert!(delay < Duration::from_secs(2), "B's notification took {delay:?}");
+    assert_eq!(hanging.connections(), 4, "A's receiver gets 4 attempts at a time");
+
+    let jobs = ctpd.admin().get_ok("deliveries?state=pending").await;
+    assert_eq!(jobs["collectionLength"], 100, "A's jobs wait, none lost");
 }

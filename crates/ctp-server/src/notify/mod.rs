@@ -8,7 +8,11 @@
 //! exponential backoff, or failed after the last attempt (administrators may retry it).
 //! A webhook the address policy refuses ([`policy`]) fails at once: no retry could deliver
 //! it until an operator changes the policy, and then an administrator retries it.
+//!
+//! Attempts run with bounded concurrency per receiving host and in all ([`dispatch`]), so
+//! that one tenant's slow or hanging receivers cannot delay another tenant's notifications.
 
+mod dispatch;
 pub mod metrics;
 pub mod policy;
 pub mod target;
@@ -16,15 +20,16 @@ pub mod webhook;
 pub mod xmpp;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ctp_model::resources::Kind;
-use ctp_model::Timestamp;
+use ctp_model::{ResourceId, Timestamp};
 use ctp_store::{DeliveryOutcome, DueDelivery, Store};
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{mpsc, Notify};
 
 use crate::context::link;
 use crate::encode;
+use dispatch::{Dispatch, Step};
 pub use metrics::DeliveryMetrics;
 use policy::{Refusal, WebhookPolicy};
 use target::{Channel, Target};
@@ -59,8 +64,10 @@ pub struct NotifySettings {
     pub max_backoff: Duration,
     /// Time allowed for one attempt (webhook request, XMPP acknowledgement).
     pub attempt_timeout: Duration,
-    /// Jobs attempted at the same time.
+    /// Attempts in flight at the same time, in all.
     pub concurrency: usize,
+    /// Attempts in flight at the same time to one host (see [`Target::host_key`]).
+    pub per_host_concurrency: usize,
     /// Where webhooks may go.
     pub webhook_policy: WebhookPolicy,
     /// How long delivered jobs stay listed before they are pruned.
@@ -79,6 +86,7 @@ impl NotifySettings {
             max_backoff: Duration::from_secs(300),
             attempt_timeout: Duration::from_secs(10),
             concurrency: 64,
+            per_host_concurrency: 4,
             webhook_policy: WebhookPolicy::default(),
             retention: Duration::from_secs(7 * 24 * 3600),
             xmpp: None,
@@ -134,6 +142,25 @@ struct Senders {
     xmpp: Option<XmppSender>,
 }
 
+/// A claimed job and its parsed target.
+struct Job {
+    due: DueDelivery,
+    target: Result<Target, String>,
+}
+
+/// Tells the worker that an attempt ended, even if its task panicked.
+struct Finished {
+    done: mpsc::UnboundedSender<(String, Instant)>,
+    key: String,
+    started: Instant,
+}
+
+impl Drop for Finished {
+    fn drop(&mut self) {
+        let _ = self.done.send((std::mem::take(&mut self.key), self.started));
+    }
+}
+
 /// Runs the delivery worker until `shutdown` completes; attempts in flight then finish
 /// (or are taken up again at the next start).
 pub async fn run(
@@ -154,18 +181,24 @@ pub async fn run(
     });
     let settings = Arc::new(settings);
     store.release_claims(Timestamp::now()).await.map_err(|e| e.to_string())?;
-    let slots = Arc::new(Semaphore::new(settings.concurrency.max(1)));
-    // A claimed job is due again if its attempt has not been recorded by then.
-    let lease = settings.attempt_timeout * 2 + Duration::from_secs(5);
+    let mut dispatch = Dispatch::new(settings.per_host_concurrency, settings.concurrency, settings.attempt_timeout);
+    let (done, mut finished) = mpsc::unbounded_channel::<(String, Instant)>();
+    // A claimed job is due again if its attempt has not been recorded by then: it may wait
+    // for a slot of its host for up to about two attempt times (see `dispatch`), then run.
+    let lease = settings.attempt_timeout * 3 + Duration::from_secs(5);
     let mut housekeeping = tokio::time::interval(Duration::from_secs(60));
     tokio::pin!(shutdown);
     loop {
-        let free = slots.available_permits();
+        while let Ok((key, started)) = finished.try_recv() {
+            dispatch.finished(&key, started, Instant::now());
+        }
+        let room = dispatch.room();
         let now = Timestamp::now();
-        let due = if free == 0 {
+        let lease_end = Instant::now() + lease;
+        let due = if room == 0 {
             Vec::new()
         } else {
-            match store.claim_deliveries(now, after(now, lease), free).await {
+            match store.claim_deliveries(now, after(now, lease), room).await {
                 Ok(due) => due,
                 Err(e) => {
                     tracing::error!(error = %e, "cannot read the outbox");
@@ -173,21 +206,38 @@ pub async fn run(
                 }
             }
         };
-        let claimed_all = due.len() == free && free > 0;
-        for job in due {
-            let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else { break };
-            let (store, outbox, settings, senders) =
-                (Arc::clone(&store), Arc::clone(&outbox), Arc::clone(&settings), Arc::clone(&senders));
-            tokio::spawn(async move {
-                attempt(&*store, &outbox, &settings, &senders, job).await;
-                drop(slot);
-            });
+        let claimed_all = room > 0 && due.len() == room;
+        let mut deferred = Vec::new();
+        for due in due {
+            let target = Target::parse(&due.delivery.target);
+            let key = target.as_ref().map(Target::host_key).unwrap_or_default();
+            if let Some((job, wait)) = dispatch.admit(key, Job { due, target }, lease_end, Instant::now()) {
+                tracing::debug!(delivery = %job.due.delivery.id, ?wait, "the receiving host is busy; job deferred");
+                deferred.push((job.due.delivery.id, after(now, wait)));
+            }
+        }
+        while let Some(step) = dispatch.next(Instant::now(), settings.attempt_timeout) {
+            match step {
+                Step::Start { key, job, started } => {
+                    let finished = Finished { done: done.clone(), key, started };
+                    let (store, outbox, settings, senders) =
+                        (Arc::clone(&store), Arc::clone(&outbox), Arc::clone(&settings), Arc::clone(&senders));
+                    tokio::spawn(async move {
+                        attempt(&*store, &outbox, &settings, &senders, job).await;
+                        drop(finished);
+                    });
+                }
+                Step::Release(job) => deferred.push((job.due.delivery.id, Timestamp::now())),
+            }
+        }
+        if !deferred.is_empty() {
+            tokio::spawn(defer(Arc::clone(&store), deferred));
         }
         if claimed_all {
             continue; // more may be due
         }
         let wait = match store.next_delivery_time().await {
-            Ok(Some(next)) if free > 0 => {
+            Ok(Some(next)) if room > 0 => {
                 Duration::from_millis(next.millis().saturating_sub(Timestamp::now().millis()).max(0) as u64)
             }
             _ => Duration::from_secs(1),
@@ -197,6 +247,7 @@ pub async fn run(
         tokio::select! {
             _ = &mut shutdown => break,
             _ = outbox.wake.notified() => {}
+            Some((key, started)) = finished.recv() => dispatch.finished(&key, started, Instant::now()),
             _ = tokio::time::sleep(wait) => {}
             _ = housekeeping.tick() => {
                 outbox.metrics.log_summary();
@@ -204,11 +255,31 @@ pub async fn run(
             }
         }
     }
-    // Let attempts in flight record their outcome.
-    let _ =
-        tokio::time::timeout(settings.attempt_timeout, slots.acquire_many(settings.concurrency.max(1) as u32)).await;
+    // Jobs still waiting for a slot are due again at once (for another instance, or the
+    // next start); attempts in flight record their outcome.
+    let waiting: Vec<_> =
+        dispatch.drain_waiting().into_iter().map(|job| (job.due.delivery.id, Timestamp::now())).collect();
+    let deadline = tokio::time::Instant::now() + settings.attempt_timeout;
+    let _ = tokio::time::timeout_at(deadline, defer(Arc::clone(&store), waiting)).await;
+    while dispatch.in_flight() > 0 {
+        match tokio::time::timeout_at(deadline, finished.recv()).await {
+            Ok(Some((key, started))) => dispatch.finished(&key, started, Instant::now()),
+            _ => break,
+        }
+    }
     outbox.metrics.log_summary();
     Ok(())
+}
+
+/// Hands claimed jobs back to the store, each due at its time, without an attempt.
+async fn defer(store: Arc<dyn Store>, jobs: Vec<(ResourceId, Timestamp)>) {
+    let now = Timestamp::now();
+    let writes = jobs.iter().map(|(id, at)| store.finish_delivery(id, DeliveryOutcome::Deferred { at: *at }, now));
+    for (result, (id, _)) in futures_util::future::join_all(writes).await.into_iter().zip(&jobs) {
+        if let Err(e) = result {
+            tracing::warn!(delivery = %id, error = %e, "cannot defer a job; it is due again when its lease ends");
+        }
+    }
 }
 
 fn after(now: Timestamp, wait: Duration) -> Timestamp {
@@ -227,10 +298,9 @@ async fn prune(store: &dyn Store, settings: &NotifySettings) {
 }
 
 /// Sends one job and records the outcome.
-async fn attempt(store: &dyn Store, outbox: &Outbox, settings: &NotifySettings, senders: &Senders, job: DueDelivery) {
-    let DueDelivery { delivery, log, webhook_secret } = job;
+async fn attempt(store: &dyn Store, outbox: &Outbox, settings: &NotifySettings, senders: &Senders, job: Job) {
+    let Job { due: DueDelivery { delivery, log, webhook_secret }, target } = job;
     let log_url = link(&settings.link_base, Kind::Log, &log.id);
-    let target = Target::parse(&delivery.target);
     let channel = target.as_ref().map(Target::channel).unwrap_or(Channel::Webhook);
     let sent = match target {
         Err(e) => Err(AttemptError { message: e, permanent: true }),

@@ -95,6 +95,18 @@ impl Target {
             Target::Webhook(_) => Channel::Webhook,
         }
     }
+
+    /// The key of its concurrency limit: where the notification is sent. A webhook's is
+    /// its origin's host and port (`hooks.example.com:443`), an XMPP message's its
+    /// recipient's domain (`xmpp:example.com`).
+    pub fn host_key(&self) -> String {
+        match self {
+            Target::Xmpp(jid) => format!("xmpp:{}", jid.domain()),
+            Target::Webhook(url) => {
+                format!("{}:{}", url.host_str().unwrap_or_default(), url.port_or_known_default().unwrap_or_default())
+            }
+        }
+    }
 }
 
 /// Checks a `notification` given to a new trigger: empty, or a target ctpd can deliver to
@@ -130,6 +142,16 @@ mod tests {
         assert!(validate("", &WebhookPolicy::default()).is_ok());
         assert!(validate("xmpp:customer@localhost", &WebhookPolicy::default()).is_ok());
         assert!(validate("https://example.com/hook", &WebhookPolicy::default()).is_ok());
+    }
+
+    #[test]
+    fn host_keys_are_origin_host_and_port_or_the_xmpp_domain() {
+        let key = |uri: &str| Target::parse(uri).unwrap().host_key();
+        assert_eq!(key("https://Hooks.Example.com/a?b"), "hooks.example.com:443");
+        assert_eq!(key("http://hooks.example.com/other"), "hooks.example.com:80");
+        assert_eq!(key("http://127.0.0.1:9000/"), "127.0.0.1:9000");
+        assert_eq!(key("http://[::1]:9000/"), "[::1]:9000");
+        assert_eq!(key("xmpp:desk@hospital.example"), "xmpp:hospital.example");
     }
 
     #[test]
