@@ -5,7 +5,7 @@
 //! a time in all. The worker claims jobs while fewer than `2 × overall` are held (in flight
 //! or waiting for a slot). A claimed job waits in its host's queue, which holds at most
 //! `2 × per_host` jobs counting those in flight; a job beyond that is handed back to the
-//! store, due again after a delay that follows the host's pace ([`Dispatch::admit`]) and
+//! store, due again when a slot of its host should be free ([`Dispatch::admit`]) and
 //! without counting an attempt. So one tenant's hanging receiver holds at most
 //! `2 × per_host` jobs and `per_host` attempts, and never the claims of other hosts' jobs.
 //!
@@ -19,7 +19,7 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 /// The shortest delay before a deferred job is due again.
-const MIN_DEFER: Duration = Duration::from_millis(100);
+const MIN_DEFER: Duration = Duration::from_millis(10);
 
 /// The claimed jobs of the worker and the attempts in flight, per host key.
 pub(crate) struct Dispatch<T> {
@@ -40,6 +40,8 @@ struct Host<T> {
     waiting: VecDeque<(T, Instant)>,
     /// How long the last attempt that ended took.
     last_duration: Duration,
+    /// When the last job deferred for this host is due again.
+    deferred_until: Instant,
 }
 
 /// What the worker does next with a held job.
@@ -59,12 +61,14 @@ pub(crate) enum Step<T> {
 }
 
 impl<T> Dispatch<T> {
-    /// Limits of `per_host` and `overall` attempts at a time; deferred jobs wait at most
-    /// `max_defer` (an attempt's timeout: by then a slot of their host is free).
+    /// Limits of `per_host` and `overall` attempts at a time (`per_host` at most
+    /// `overall`); deferred jobs wait at most `max_defer` (an attempt's timeout: by then a
+    /// slot of their host is free).
     pub(crate) fn new(per_host: usize, overall: usize, max_defer: Duration) -> Dispatch<T> {
+        let overall = overall.max(1);
         Dispatch {
-            per_host: per_host.max(1),
-            overall: overall.max(1),
+            per_host: per_host.clamp(1, overall),
+            overall,
             max_defer: max_defer.max(MIN_DEFER),
             hosts: HashMap::new(),
             turns: VecDeque::new(),
@@ -85,17 +89,26 @@ impl<T> Dispatch<T> {
 
     /// Holds a claimed job whose lease ends at `lease_end`, or gives it back with the delay
     /// after which it should be due again, when its host already holds `2 × per_host`.
-    /// The delay is the host's pace: the longer of its last attempt and its oldest attempt
-    /// in flight, between 100 ms and `max_defer`.
+    ///
+    /// The delay follows the host's pace, the longer of its last attempt and its oldest
+    /// attempt in flight: the first job deferred is due after one pace (when the attempts
+    /// in flight should have ended), each further one a slot's share of a pace later, so
+    /// that deferred jobs come back in their order, about when there is room for them.
+    /// Delays are between 10 ms and `max_defer`: a hanging host's jobs come back once per
+    /// attempt timeout, after a few short delays while its first attempts are young.
     pub(crate) fn admit(&mut self, key: String, job: T, lease_end: Instant, now: Instant) -> Option<(T, Duration)> {
         let host = self.hosts.entry(key.clone()).or_insert_with(|| Host {
             started: Vec::new(),
             waiting: VecDeque::new(),
             last_duration: Duration::ZERO,
+            deferred_until: now,
         });
         if host.started.len() + host.waiting.len() >= 2 * self.per_host {
             let oldest = host.started.iter().map(|s| now.saturating_duration_since(*s)).max().unwrap_or_default();
-            return Some((job, host.last_duration.max(oldest).clamp(MIN_DEFER, self.max_defer)));
+            let pace = host.last_duration.max(oldest);
+            let due = host.deferred_until.max(now + pace.max(MIN_DEFER)).min(now + self.max_defer);
+            host.deferred_until = due + pace / self.per_host as u32;
+            return Some((job, due - now));
         }
         if host.waiting.is_empty() {
             self.turns.push_back(key);
@@ -202,18 +215,37 @@ mod tests {
 
     #[test]
     fn deferral_follows_the_host_pace() {
+        let ms = Duration::from_millis;
         let now = Instant::now();
         let mut dispatch = Dispatch::new(1, 8, Duration::from_secs(3));
         dispatch.admit("h:80".into(), 0, now + MINUTE, now);
         dispatch.admit("h:80".into(), 1, now + MINUTE, now);
         assert_eq!(dispatch.admit("h:80".into(), 2, now + MINUTE, now), Some((2, MIN_DEFER)), "no history yet");
         let (_, _, started) = start(&mut dispatch, now).unwrap();
+        // The attempt in flight for 2 s sets the pace: one job per 2 s, in order.
         let later = now + Duration::from_secs(2);
-        assert_eq!(dispatch.admit("h:80".into(), 3, now + MINUTE, later), Some((3, Duration::from_secs(2))));
+        assert_eq!(dispatch.admit("h:80".into(), 3, now + MINUTE, later), Some((3, ms(2000))));
+        assert_eq!(dispatch.admit("h:80".into(), 4, now + MINUTE, later), Some((4, ms(3000))), "at most max_defer");
         let much_later = now + Duration::from_secs(30);
-        assert_eq!(dispatch.admit("h:80".into(), 4, now + MINUTE, much_later), Some((4, Duration::from_secs(3))));
-        dispatch.finished("h:80", started, now + Duration::from_millis(20));
-        assert!(dispatch.admit("h:80".into(), 5, now + MINUTE, now).is_none(), "room again");
+        assert_eq!(dispatch.admit("h:80".into(), 5, now + MINUTE, much_later), Some((5, ms(3000))));
+        dispatch.finished("h:80", started, now + ms(20));
+        assert!(dispatch.admit("h:80".into(), 6, now + MINUTE, much_later).is_none(), "room again");
+    }
+
+    #[test]
+    fn deferred_jobs_of_a_fast_host_come_back_in_order_a_slot_apart() {
+        let ms = Duration::from_millis;
+        let now = Instant::now();
+        let mut dispatch = Dispatch::new(4, 64, Duration::from_secs(3));
+        for job in 0..8 {
+            assert!(dispatch.admit("fast:80".into(), job, now + MINUTE, now).is_none());
+        }
+        let (_, _, started) = start(&mut dispatch, now).unwrap();
+        dispatch.finished("fast:80", started, now + ms(40));
+        assert!(dispatch.admit("fast:80".into(), 8, now + MINUTE, now + ms(40)).is_none());
+        let waits: Vec<_> =
+            (9..12).map(|job| dispatch.admit("fast:80".into(), job, now + MINUTE, now + ms(40)).unwrap().1).collect();
+        assert_eq!(waits, [ms(40), ms(50), ms(60)]);
     }
 
     #[test]

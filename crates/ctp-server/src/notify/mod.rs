@@ -223,8 +223,7 @@ pub async fn run(
                     let (store, outbox, settings, senders) =
                         (Arc::clone(&store), Arc::clone(&outbox), Arc::clone(&settings), Arc::clone(&senders));
                     tokio::spawn(async move {
-                        attempt(&*store, &outbox, &settings, &senders, job).await;
-                        drop(finished);
+                        attempt(&*store, &outbox, &settings, &senders, job, finished).await;
                     });
                 }
                 Step::Release(job) => deferred.push((job.due.delivery.id, Timestamp::now())),
@@ -297,8 +296,16 @@ async fn prune(store: &dyn Store, settings: &NotifySettings) {
     }
 }
 
-/// Sends one job and records the outcome.
-async fn attempt(store: &dyn Store, outbox: &Outbox, settings: &NotifySettings, senders: &Senders, job: Job) {
+/// Sends one job and records the outcome; its slot is free again (`finished`) as soon as
+/// the receiver has answered, before the outcome is written.
+async fn attempt(
+    store: &dyn Store,
+    outbox: &Outbox,
+    settings: &NotifySettings,
+    senders: &Senders,
+    job: Job,
+    finished: Finished,
+) {
     let Job { due: DueDelivery { delivery, log, webhook_secret }, target } = job;
     let log_url = link(&settings.link_base, Kind::Log, &log.id);
     let channel = target.as_ref().map(Target::channel).unwrap_or(Channel::Webhook);
@@ -321,6 +328,7 @@ async fn attempt(store: &dyn Store, outbox: &Outbox, settings: &NotifySettings, 
             }
         }
     };
+    drop(finished);
     let now = Timestamp::now();
     let attempts = delivery.attempts + 1;
     let outcome = match sent {
