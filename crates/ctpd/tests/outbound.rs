@@ -285,31 +285,36 @@ async fn https_can_be_required_in_the_configuration_file() {
 }
 
 #[test]
-fn an_invalid_allowed_network_stops_ctpd_at_start() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ctpd"))
-        .current_dir(dir.path())
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", "sqlite:ctpd.db"])
-        .args(["--webhook-allow-network", "10.0.0.0/33"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("ctpd runs");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("ctpd started with an invalid network");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(!status.success());
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-    assert!(stderr.contains("webhook_allow_network") && stderr.contains("10.0.0.0/33"), "{stderr}");
+fn invalid_outbound_settings_stop_ctpd_at_start() {
+    for (flag, value, key) in [
+        ("--webhook-allow-network", "10.0.0.0/33", "webhook_allow_network"),
+        ("--webhook-allow-network", "hooks.example.com", "webhook_allow_network"),
+        ("--delivery-host-concurrency", "0", "delivery_host_concurrency"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ctpd"))
+            .current_dir(dir.path())
+            .args(["serve", "--listen", "127.0.0.1:0", "--database", "sqlite:ctpd.db", flag, value])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("ctpd runs");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("ctpd started with {flag} {value}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert!(!status.success(), "{flag} {value}");
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+        assert!(stderr.contains(key), "{flag} {value}: {stderr}");
+    }
 }
 
 /// The job of the newest log entry, once its attempt is recorded.
@@ -417,15 +422,16 @@ async fn a_name_resolving_to_loopback_is_refused_at_delivery_without_a_connectio
     assert_eq!(recorder.connections(), 1);
 }
 
-#[tokio::test]
-async fn hanging_receivers_of_one_tenant_do_not_delay_another_tenant() {
+/// Tenant A has 100 triggers (more than the 64 attempts in flight in all) whose receiver
+/// accepts connections and never answers; tenant B's alert still arrives at once, and A's
+/// receiver gets `per_host` attempts at a time.
+async fn hanging_receivers_do_not_delay_another_tenant(extra: &[&str], per_host: usize) {
     let dir = tempfile::tempdir().unwrap();
-    let ctpd = Ctpd::start(dir.path(), free_port(), &["--webhook-allow-private", "--delivery-timeout", "10"]);
+    let flags = [&["--webhook-allow-private", "--delivery-timeout", "10"], extra].concat();
+    let ctpd = Ctpd::start(dir.path(), free_port(), &flags);
     let hanging = Recorder::start(IpAddr::from([127, 0, 0, 1]), true).await;
     let mut answering = Recorder::start(IpAddr::from([127, 0, 0, 1]), false).await;
 
-    // Tenant A: 100 triggers (more than the 64 attempts in flight in all) whose receiver
-    // accepts connections and never answers.
     let a = tenant(&ctpd, "tenant:a").await;
     for i in 0..100 {
         let (status, body) = a.trigger(&format!("http://{}/hook-{i}", hanging.address)).await;
@@ -436,15 +442,25 @@ async fn hanging_receivers_of_one_tenant_do_not_delay_another_tenant() {
     assert_eq!(status, StatusCode::CREATED, "{body}");
 
     a.fire().await;
-    wait_for("A's attempts to hang", || async { hanging.connections() >= 4 }).await;
+    wait_for("A's attempts to hang", || async { hanging.connections() >= per_host }).await;
     let pushed = Instant::now();
     b.fire().await;
     let (request, arrived) = answering.next().await;
     assert_eq!(request, "POST /hook HTTP/1.1");
     let delay = arrived.saturating_duration_since(pushed);
     assert!(delay < Duration::from_secs(2), "B's notification took {delay:?}");
-    assert_eq!(hanging.connections(), 4, "A's receiver gets 4 attempts at a time");
+    assert_eq!(hanging.connections(), per_host, "A's receiver gets {per_host} attempts at a time");
 
     let jobs = ctpd.admin().get_ok("deliveries?state=pending").await;
     assert_eq!(jobs["collectionLength"], 100, "A's jobs wait, none lost");
+}
+
+#[tokio::test]
+async fn hanging_receivers_of_one_tenant_do_not_delay_another_tenant() {
+    hanging_receivers_do_not_delay_another_tenant(&[], 4).await;
+}
+
+#[tokio::test]
+async fn the_attempts_per_host_can_be_set() {
+    hanging_receivers_do_not_delay_another_tenant(&["--delivery-host-concurrency", "2"], 2).await;
 }

@@ -95,6 +95,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SECONDS")]
     pub delivery_timeout: Option<f64>,
 
+    /// Attempts in flight at the same time to one receiving host (a webhook's host and
+    /// port, an XMPP domain); 64 in all [default: 4].
+    #[arg(long, value_name = "N")]
+    pub delivery_host_concurrency: Option<usize>,
+
     /// Let webhooks reach any address, also loopback, private and link-local ones (tests,
     /// private deployments) [default: public addresses only].
     #[arg(long)]
@@ -130,6 +135,7 @@ struct FileConfig {
     delivery_backoff: Option<f64>,
     delivery_max_backoff: Option<f64>,
     delivery_timeout: Option<f64>,
+    delivery_host_concurrency: Option<usize>,
     webhook_allow_private: Option<bool>,
     webhook_allow_network: Option<Vec<String>>,
     webhook_require_https: Option<bool>,
@@ -151,6 +157,7 @@ struct Settings {
     delivery_backoff: Duration,
     delivery_max_backoff: Duration,
     delivery_timeout: Duration,
+    delivery_host_concurrency: usize,
     webhook_policy: WebhookPolicy,
 }
 
@@ -221,6 +228,10 @@ fn settings(args: &ServeArgs) -> anyhow::Result<Settings> {
         "json" => true,
         other => bail!("log_format must be text or json, got {other:?}"),
     };
+    let delivery_host_concurrency = args.delivery_host_concurrency.or(file.delivery_host_concurrency).unwrap_or(4);
+    if delivery_host_concurrency == 0 {
+        bail!("delivery_host_concurrency must be at least 1");
+    }
     Ok(Settings {
         xmpp,
         webhook_policy,
@@ -235,6 +246,7 @@ fn settings(args: &ServeArgs) -> anyhow::Result<Settings> {
             args.delivery_max_backoff.or(file.delivery_max_backoff).unwrap_or(300.0),
         )?,
         delivery_timeout: seconds("delivery_timeout", args.delivery_timeout.or(file.delivery_timeout).unwrap_or(10.0))?,
+        delivery_host_concurrency,
         listen: args.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".parse().expect("valid address")),
         base_path,
         public_url,
@@ -329,6 +341,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     notify.initial_backoff = settings.delivery_backoff;
     notify.max_backoff = settings.delivery_max_backoff;
     notify.attempt_timeout = settings.delivery_timeout;
+    notify.per_host_concurrency = settings.delivery_host_concurrency;
     notify.xmpp = settings.xmpp.clone();
     notify.webhook_policy = settings.webhook_policy.clone();
     if settings.webhook_policy.allow_private {
