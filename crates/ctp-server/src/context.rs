@@ -33,6 +33,8 @@ pub struct ServerConfig {
     pub cors_origins: Vec<String>,
     /// What one account may use.
     pub limits: crate::limits::Limits,
+    /// Where webhooks may go: a trigger whose `notification` it refuses is not created.
+    pub webhook_policy: crate::notify::policy::WebhookPolicy,
 }
 
 impl Default for ServerConfig {
@@ -46,6 +48,7 @@ impl Default for ServerConfig {
             body_limit: 1 << 20,
             cors_origins: Vec::new(),
             limits: crate::limits::Limits::default(),
+            webhook_policy: Default::default(),
         }
     }
 }

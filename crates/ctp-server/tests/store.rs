@@ -408,6 +408,14 @@ async fn the_outbox_follows_its_jobs_from_log_entry_to_outcome() {
     f.store.release_claims(at(4)).await.unwrap();
     let id = f.store.claim_deliveries(at(60), at(61), 10).await.unwrap().remove(0).delivery.id;
 
+    // Deferred without an attempt (the worker had no slot for it): due again at its time,
+    // nothing counted.
+    f.store.finish_delivery(&id, DeliveryOutcome::Deferred { at: at(7) }, at(5)).await.unwrap();
+    let job = f.store.delivery(&id).await.unwrap();
+    assert_eq!((job.state, job.attempts, job.next_attempt, job.last_error), (DeliveryState::Pending, 0, at(7), None));
+    assert!(f.store.claim_deliveries(at(6), at(60), 10).await.unwrap().is_empty());
+    assert_eq!(f.store.claim_deliveries(at(7), at(61), 10).await.unwrap().len(), 1);
+
     let retry = DeliveryOutcome::Retry { at: at(10), error: "the receiver answered 500".into() };
     f.store.finish_delivery(&id, retry, at(5)).await.unwrap();
     let job = f.store.delivery(&id).await.unwrap();

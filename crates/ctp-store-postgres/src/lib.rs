@@ -888,6 +888,14 @@ impl Store for PostgresStore {
                     )
                     .await
                 }
+                DeliveryOutcome::Deferred { at } => {
+                    execute(
+                        &tx,
+                        "UPDATE deliveries SET claimed = FALSE, next_attempt = $1 WHERE id = $2 AND state = 'pending'",
+                        &[&at.millis(), &id.as_str()],
+                    )
+                    .await
+                }
             }
             .map(drop)
         })

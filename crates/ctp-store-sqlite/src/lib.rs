@@ -1040,6 +1040,10 @@ impl Store for SqliteStore {
                          last_error = ?1 WHERE id = ?2",
                     params![error, id.as_str()],
                 )?,
+                DeliveryOutcome::Deferred { at } => statement(
+                    "UPDATE deliveries SET claimed = 0, next_attempt = ?1 WHERE id = ?2 AND state = 'pending'",
+                    params![at.millis(), id.as_str()],
+                )?,
             };
             Ok(())
         })

@@ -205,6 +205,12 @@ pub enum DeliveryOutcome {
         /// Why it failed.
         error: String,
     },
+    /// Not attempted (the worker had no slot for it): due again at `at`, with its attempts
+    /// and last error unchanged.
+    Deferred {
+        /// When it is due again.
+        at: Timestamp,
+    },
 }
 
 /// The storage of ctpd. See the crate documentation for the transaction guarantee.

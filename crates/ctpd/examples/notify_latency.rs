@@ -67,6 +67,7 @@ async fn main() {
     let admin = "bench-admin-token-0123456789";
     let mut child = std::process::Command::new(&binary)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--admin-token", admin])
+        .args(["--webhook-allow-network", "127.0.0.1"]) // the receiver
         .arg("--database")
         .arg(format!("sqlite:{}", dir.path().join("ctpd.db").display()))
         .stderr(std::fs::File::create(dir.path().join("ctpd.log")).unwrap())

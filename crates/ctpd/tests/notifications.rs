@@ -45,6 +45,8 @@ impl Ctpd {
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .args(["--database", database, "--admin-token", &admin_token])
             .args(["--delivery-backoff", "0.1", "--delivery-max-backoff", "0.4", "--delivery-timeout", "3"])
+            // The receivers of these tests are on loopback.
+            .arg("--webhook-allow-private")
             .args(extra)
             .env("RUST_LOG", "info,ctp_server::notify=debug")
             .stdout(Stdio::null())

@@ -46,6 +46,7 @@ impl Instance {
                 PUBLIC_URL,
             ])
             .args(["--admin-token", ADMIN_TOKEN, "--delivery-backoff", "0.1", "--delivery-timeout", "3"])
+            .arg("--webhook-allow-private") // the receivers are on loopback
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(log).unwrap())
             .spawn()

@@ -3,12 +3,21 @@
 //! libraries: `webhook-id` (the log entry's URL), `webhook-timestamp` (Unix seconds) and
 //! `webhook-signature: v1,BASE64(HMAC-SHA256(key, "{id}.{timestamp}.{body}"))`, where the
 //! key is the base64 part of the account's `whsec_...` secret.
+//!
+//! Requests go only where the [`WebhookPolicy`] allows: the URL is checked before each
+//! request and names are resolved by a [`PolicyResolver`]; redirects are not followed and
+//! proxies from the environment are not used (either would connect elsewhere than the
+//! address checked).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
 use hmac::{KeyInit, Mac};
 use url::Url;
+
+use super::policy::{PolicyResolver, Refusal, WebhookPolicy};
+use super::AttemptError;
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
@@ -42,24 +51,30 @@ pub fn signature(secret: &str, id: &str, timestamp: i64, body: &str) -> Result<S
 /// Sends webhooks over one pooled HTTP client.
 pub struct WebhookSender {
     client: reqwest::Client,
+    policy: Arc<WebhookPolicy>,
 }
 
 impl WebhookSender {
-    /// A sender whose requests time out after `timeout`.
-    pub fn new(timeout: Duration) -> Result<WebhookSender, String> {
+    /// A sender whose requests time out after `timeout` and go only where `policy` allows.
+    pub fn new(timeout: Duration, policy: WebhookPolicy) -> Result<WebhookSender, String> {
         super::install_crypto_provider();
+        let policy = Arc::new(policy);
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .dns_resolver(Arc::new(PolicyResolver::new(Arc::clone(&policy))))
             .user_agent(concat!("ctpd/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("cannot build the webhook client: {e}"))?;
-        Ok(WebhookSender { client })
+        Ok(WebhookSender { client, policy })
     }
 
-    /// POSTs `body` to `url`; a 2xx answer is success, anything else an error to retry.
-    pub async fn send(&self, url: &Url, id: &str, body: String, secret: Option<&str>) -> Result<(), String> {
+    /// POSTs `body` to `url`; a 2xx answer is success, anything else an error to retry,
+    /// except a URL the policy refuses, which no retry can deliver.
+    pub async fn send(&self, url: &Url, id: &str, body: String, secret: Option<&str>) -> Result<(), AttemptError> {
+        self.policy.check_url(url).map_err(AttemptError::refused)?;
         let secret = secret.ok_or("the trigger's owner account has no webhook secret (it may have been deleted)")?;
         let timestamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -76,12 +91,15 @@ impl WebhookSender {
             .body(body)
             .send()
             .await
-            .map_err(|e| format!("POST {url}: {}", error_chain(&e)))?;
+            .map_err(|e| match Refusal::find(&e) {
+                Some(refusal) => AttemptError::refused(refusal.clone()),
+                None => AttemptError::from(format!("POST {url}: {}", error_chain(&e))),
+            })?;
         let status = response.status();
         if status.is_success() {
             Ok(())
         } else {
-            Err(format!("POST {url}: the receiver answered {status}"))
+            Err(format!("POST {url}: the receiver answered {status}").into())
         }
     }
 }

@@ -112,7 +112,8 @@ pub async fn create_trigger(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> A
         return Err(ApiError::bad_request("guardTime must be a number of seconds, 0 or more"));
     }
     let condition = compile_condition(&ctx, &new.condition, "condition").await?;
-    crate::notify::target::validate(&new.notification).map_err(ApiError::bad_request)?;
+    crate::notify::target::validate(&new.notification, &ctx.state.config.webhook_policy)
+        .map_err(ApiError::bad_request)?;
     let measurement_id = id_from_link(&new.measurement, Kind::Measurement)?;
     let owner = &ctx.caller.account;
     let now = Timestamp::now();

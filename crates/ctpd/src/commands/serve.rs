@@ -14,6 +14,7 @@ use ctp_model::resources::Header;
 use ctp_model::tags::WILDCARD;
 use ctp_model::ResourceId;
 use ctp_server::limits::Limits;
+use ctp_server::notify::policy::{parse_network, WebhookPolicy};
 use ctp_server::notify::xmpp::{XmppSettings, XmppTls};
 use ctp_server::notify::NotifySettings;
 use ctp_server::{auth, demo, AppState, ServerConfig};
@@ -122,6 +123,24 @@ pub struct ServeArgs {
     /// it, 429 with Retry-After; 0: no limit [default: 1000].
     #[arg(long, value_name = "N")]
     pub rate_limit: Option<u32>,
+    /// Attempts in flight at the same time to one receiving host (a webhook's host and
+    /// port, an XMPP domain); 64 in all [default: 4].
+    #[arg(long, value_name = "N")]
+    pub delivery_host_concurrency: Option<usize>,
+
+    /// Let webhooks reach any address, also loopback, private and link-local ones (tests,
+    /// private deployments) [default: public addresses only].
+    #[arg(long)]
+    pub webhook_allow_private: bool,
+
+    /// A network webhooks may reach although it is not public, as CIDR or an address;
+    /// repeatable.
+    #[arg(long, value_name = "CIDR")]
+    pub webhook_allow_network: Vec<String>,
+
+    /// Accept only https webhook URLs.
+    #[arg(long)]
+    pub webhook_require_https: bool,
 }
 
 /// The configuration file.
@@ -150,6 +169,10 @@ struct FileConfig {
     max_triggers_per_account: Option<usize>,
     max_condition_bytes_per_account: Option<usize>,
     rate_limit: Option<u32>,
+    delivery_host_concurrency: Option<usize>,
+    webhook_allow_private: Option<bool>,
+    webhook_allow_network: Option<Vec<String>>,
+    webhook_require_https: Option<bool>,
 }
 
 /// The settings in force.
@@ -170,6 +193,8 @@ struct Settings {
     delivery_timeout: Duration,
     cors_origins: Vec<String>,
     limits: Limits,
+    delivery_host_concurrency: usize,
+    webhook_policy: WebhookPolicy,
 }
 
 /// A positive number of seconds.
@@ -226,6 +251,22 @@ fn xmpp_settings(args: &ServeArgs, file: &FileConfig) -> anyhow::Result<Option<X
     Ok(Some(XmppSettings { jid, password, server: args.xmpp_server.clone().or(file.xmpp_server.clone()), tls }))
 }
 
+/// Where webhooks may go; networks given as flags replace those of the file.
+fn webhook_policy(args: &ServeArgs, file: &FileConfig) -> anyhow::Result<WebhookPolicy> {
+    let networks = match &args.webhook_allow_network {
+        flags if !flags.is_empty() => flags.clone(),
+        _ => file.webhook_allow_network.clone().unwrap_or_default(),
+    };
+    Ok(WebhookPolicy {
+        allow_private: args.webhook_allow_private || file.webhook_allow_private.unwrap_or(false),
+        allowed_networks: networks
+            .iter()
+            .map(|network| parse_network(network).map_err(|e| anyhow::anyhow!("webhook_allow_network: {e}")))
+            .collect::<anyhow::Result<_>>()?,
+        require_https: args.webhook_require_https || file.webhook_require_https.unwrap_or(false),
+    })
+}
+
 fn settings(args: &ServeArgs) -> anyhow::Result<Settings> {
     let file = match &args.config {
         Some(path) => {
@@ -236,6 +277,7 @@ fn settings(args: &ServeArgs) -> anyhow::Result<Settings> {
         None => FileConfig::default(),
     };
     let xmpp = xmpp_settings(args, &file)?;
+    let webhook_policy = webhook_policy(args, &file)?;
     let mut base_path = args.base_path.clone().or(file.base_path).unwrap_or_else(|| "/api/1.0/".into());
     if !base_path.starts_with('/') {
         base_path.insert(0, '/');
@@ -268,10 +310,15 @@ fn settings(args: &ServeArgs) -> anyhow::Result<Settings> {
             .unwrap_or(defaults.condition_bytes_per_account),
         requests_per_second: args.rate_limit.or(file.rate_limit).unwrap_or(defaults.requests_per_second),
     };
+    let delivery_host_concurrency = args.delivery_host_concurrency.or(file.delivery_host_concurrency).unwrap_or(4);
+    if delivery_host_concurrency == 0 {
+        bail!("delivery_host_concurrency must be at least 1");
+    }
     Ok(Settings {
         limits,
         cors_origins,
         xmpp,
+        webhook_policy,
         xmpp_ca_file: args.xmpp_ca_file.clone().or(file.xmpp_ca_file),
         delivery_attempts: match args.delivery_attempts.or(file.delivery_attempts).unwrap_or(10) {
             0 => bail!("delivery_attempts must be at least 1"),
@@ -283,6 +330,7 @@ fn settings(args: &ServeArgs) -> anyhow::Result<Settings> {
             args.delivery_max_backoff.or(file.delivery_max_backoff).unwrap_or(300.0),
         )?,
         delivery_timeout: seconds("delivery_timeout", args.delivery_timeout.or(file.delivery_timeout).unwrap_or(10.0))?,
+        delivery_host_concurrency,
         listen: args.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".parse().expect("valid address")),
         base_path,
         public_url,
@@ -343,6 +391,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         public_url: settings.public_url.clone(),
         cors_origins: settings.cors_origins.clone(),
         limits: settings.limits,
+        webhook_policy: settings.webhook_policy.clone(),
         ..ServerConfig::default()
     };
     let state = AppState::new(Arc::clone(&store), config);
@@ -393,7 +442,12 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     notify.initial_backoff = settings.delivery_backoff;
     notify.max_backoff = settings.delivery_max_backoff;
     notify.attempt_timeout = settings.delivery_timeout;
+    notify.per_host_concurrency = settings.delivery_host_concurrency;
     notify.xmpp = settings.xmpp.clone();
+    notify.webhook_policy = settings.webhook_policy.clone();
+    if settings.webhook_policy.allow_private {
+        tracing::warn!("webhooks may reach any address, also loopback and private ones (--webhook-allow-private)");
+    }
     let worker = tokio::spawn(ctp_server::notify::run(Arc::clone(&store), Arc::clone(&state.outbox), notify, {
         let mut stopped = stopped.clone();
         async move {
