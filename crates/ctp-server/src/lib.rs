@@ -1,15 +1,18 @@
 //! The HTTP API of ctpd: the CTP client API (2.14) and the back-office API, over any
-//! [`ctp_store::Store`]. `router` builds the whole application; `serve` runs it on a
-//! listener until a shutdown signal, finishing requests in flight.
+//! [`ctp_store::Store`]. `router` builds the whole application; `serve` and `serve_with`
+//! run it on a listener (plain HTTP or HTTPS, with the connection limits of [`listen`])
+//! until a shutdown signal, finishing requests in flight within a grace period.
 
 pub mod auth;
 pub mod context;
 pub mod demo;
 pub mod encode;
 pub mod error;
+pub mod listen;
 pub mod notify;
 pub mod query;
 mod routes;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -26,6 +29,7 @@ use tower_http::trace::TraceLayer;
 
 pub use context::{AppState, ServerConfig};
 use error::ApiError;
+pub use listen::{bind, serve_with, Limits, ServeOptions};
 
 impl AppState {
     /// The state of a server on `store`.
@@ -79,11 +83,12 @@ async fn json_status_bodies(response: Response) -> Response {
     json
 }
 
-/// Serves `router` on `listener` until `shutdown` completes; requests in flight finish.
+/// Serves `router` over plain HTTP on `listener`, with the default [`Limits`], until
+/// `shutdown` completes; requests in flight finish within the grace period.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    serve_with(listener, state, ServeOptions::default(), shutdown).await
 }
