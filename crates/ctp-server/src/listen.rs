@@ -317,7 +317,7 @@ impl Server {
     fn new(app: Router, options: &ServeOptions) -> Server {
         let mut http = hyper::server::conn::http1::Builder::new();
         // The connection timer (`Activity`) enforces the head and idle timeouts.
-        http.keep_alive(true).header_read_timeout(None).max_buf_size(MAX_HEAD_BYTES);
+        http.keep_alive(true).header_read_timeout(None).max_header_size(MAX_HEAD_BYTES);
         Server { app, limits: options.limits, http, tls: options.tls.clone().map(tokio_rustls::TlsAcceptor::from) }
     }
 
