@@ -147,6 +147,11 @@ pub async fn serve_with(
                 Ok((stream, peer)) => match admission.admit(peer.ip()) {
                     Ok(permit) => {
                         connections.spawn(connection(stream, Arc::clone(&server), stopping.clone(), permit));
+                        // A finished task keeps its memory until reaped, and during a flood of
+                        // connections the branch below may not get its turn.
+                        while let Some(finished) = connections.try_join_next() {
+                            report_panic(finished);
+                        }
                     }
                     Err(refusal) => {
                         // Closed unread: the cheapest answer to a client that holds too many.
@@ -170,13 +175,7 @@ pub async fn serve_with(
                     tokio::time::sleep(ACCEPT_BACKOFF).await;
                 }
             },
-            Some(finished) = connections.join_next(), if !connections.is_empty() => {
-                if let Err(e) = finished {
-                    if e.is_panic() {
-                        tracing::error!(error = %e, "a connection task panicked");
-                    }
-                }
-            }
+            Some(finished) = connections.join_next(), if !connections.is_empty() => report_panic(finished),
         }
     }
     drop(listener);
@@ -195,6 +194,14 @@ pub async fn serve_with(
         connections.shutdown().await;
     }
     Ok(())
+}
+
+fn report_panic(finished: Result<(), tokio::task::JoinError>) {
+    if let Err(e) = finished {
+        if e.is_panic() {
+            tracing::error!(error = %e, "a connection task panicked");
+        }
+    }
 }
 
 /// Failures of one incoming connection, not of the listener: accept the next one at once.
