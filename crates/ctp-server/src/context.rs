@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
+use axum::http::header;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap};
 use ctp_model::resources::Kind;
 use ctp_model::{ConditionCache, ResourceId};
 use ctp_store::Store;
@@ -90,7 +90,7 @@ impl FromRequestParts<AppState> for Ctx {
         let account = auth::verify(found, token)?;
         state.request_rate.check(&account.id)?;
         Ok(Ctx {
-            base: ctp_base(&state.config, &parts.headers),
+            base: ctp_base(&state.config, parts),
             caller: Caller { account },
             query: parts.uri.query().map(str::to_owned),
             state: state.clone(),
@@ -99,13 +99,19 @@ impl FromRequestParts<AppState> for Ctx {
 }
 
 /// `{CtpBase}`: the configured public URL, else the scheme and `Host` of the request and
-/// the base path.
-fn ctp_base(config: &ServerConfig, headers: &HeaderMap) -> String {
+/// the base path. The scheme is `https` on a TLS connection, else `X-Forwarded-Proto` (from
+/// a proxy that ends TLS) or `http`.
+fn ctp_base(config: &ServerConfig, parts: &Parts) -> String {
     if let Some(url) = &config.public_url {
         return url.clone();
     }
+    let headers = &parts.headers;
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    let scheme = headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).unwrap_or("http");
+    let scheme = if parts.extensions.get::<crate::listen::Https>().is_some() {
+        "https"
+    } else {
+        headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).unwrap_or("http")
+    };
     format!("{scheme}://{host}{}", config.base_path)
 }
 

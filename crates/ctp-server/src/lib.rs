@@ -1,6 +1,7 @@
 //! The HTTP API of ctpd: the CTP client API (2.14) and the back-office API, over any
-//! [`ctp_store::Store`]. `router` builds the whole application; `serve` runs it on a
-//! listener until a shutdown signal, finishing requests in flight.
+//! [`ctp_store::Store`]. `router` builds the whole application; `serve` and `serve_with`
+//! run it on a listener (plain HTTP or HTTPS, with the connection limits of [`listen`])
+//! until a shutdown signal, finishing requests in flight within a grace period.
 
 pub mod auth;
 pub mod context;
@@ -9,9 +10,11 @@ pub mod demo;
 pub mod encode;
 pub mod error;
 pub mod limits;
+pub mod listen;
 pub mod notify;
 pub mod query;
 mod routes;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -28,6 +31,7 @@ use tower_http::trace::TraceLayer;
 
 pub use context::{AppState, ServerConfig};
 use error::ApiError;
+pub use listen::{bind, serve_with, Limits, ServeOptions};
 
 impl AppState {
     /// The state of a server on `store`.
@@ -82,18 +86,19 @@ async fn json_status_bodies(response: Response) -> Response {
         return response;
     }
     let allow = response.headers().get(header::ALLOW).cloned();
-    let mut json = ApiError { status: response.status(), message, retry_after: None }.into_response();
+    let mut json = ApiError::with_status(response.status(), message).into_response();
     if let Some(allow) = allow {
         json.headers_mut().insert(header::ALLOW, allow);
     }
     json
 }
 
-/// Serves `router` on `listener` until `shutdown` completes; requests in flight finish.
+/// Serves `router` over plain HTTP on `listener`, with the default [`Limits`], until
+/// `shutdown` completes; requests in flight finish within the grace period.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    serve_with(listener, state, ServeOptions::default(), shutdown).await
 }

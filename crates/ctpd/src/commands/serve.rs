@@ -23,6 +23,8 @@ use ctp_store_postgres::PostgresStore;
 use ctp_store_sqlite::SqliteStore;
 use serde::Deserialize;
 
+mod connections;
+
 /// Flags of `ctpd serve`; each overrides the configuration file's key of the same name.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -141,6 +143,9 @@ pub struct ServeArgs {
     /// Accept only https webhook URLs.
     #[arg(long)]
     pub webhook_require_https: bool,
+    /// Limits on connections and requests, and HTTPS.
+    #[command(flatten)]
+    pub connections: connections::ConnectionArgs,
 }
 
 /// The configuration file.
@@ -173,6 +178,15 @@ struct FileConfig {
     webhook_allow_private: Option<bool>,
     webhook_allow_network: Option<Vec<String>>,
     webhook_require_https: Option<bool>,
+    header_timeout: Option<f64>,
+    idle_timeout: Option<f64>,
+    body_timeout: Option<f64>,
+    request_timeout: Option<f64>,
+    max_connections: Option<usize>,
+    max_connections_per_ip: Option<usize>,
+    shutdown_grace: Option<f64>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
 }
 
 /// The settings in force.
@@ -195,6 +209,7 @@ struct Settings {
     limits: Limits,
     delivery_host_concurrency: usize,
     webhook_policy: WebhookPolicy,
+    connections: connections::ConnectionSettings,
 }
 
 /// A positive number of seconds.
@@ -278,6 +293,7 @@ fn settings(args: &ServeArgs) -> anyhow::Result<Settings> {
     };
     let xmpp = xmpp_settings(args, &file)?;
     let webhook_policy = webhook_policy(args, &file)?;
+    let connections = connections::settings(&args.connections, &file)?;
     let mut base_path = args.base_path.clone().or(file.base_path).unwrap_or_else(|| "/api/1.0/".into());
     if !base_path.starts_with('/') {
         base_path.insert(0, '/');
@@ -342,6 +358,7 @@ fn settings(args: &ServeArgs) -> anyhow::Result<Settings> {
         )?,
         demo: args.demo || file.demo.unwrap_or(false),
         json_logs,
+        connections,
     })
 }
 
@@ -374,8 +391,9 @@ fn init_logging(json: bool) {
 
 /// Runs the server until SIGINT or SIGTERM.
 pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
-    let settings = settings(args)?;
+    let mut settings = settings(args)?;
     init_logging(settings.json_logs);
+    settings.connections.fit_open_file_limit();
     if let Some(ca_file) = &settings.xmpp_ca_file {
         trust_extra_ca(ca_file)?;
     }
@@ -385,6 +403,8 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let signal = shutdown_signal().context("cannot install the signal handlers")?;
+    let certificate = settings.connections.load_certificate()?;
+    connections::reload_on_hangup(certificate.clone()).context("cannot install the signal handlers")?;
     let store = open_store(&settings.database).await?;
     let config = ServerConfig {
         base_path: settings.base_path.clone(),
@@ -424,11 +444,11 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("cannot set up the admin account: {e}"))?;
     }
 
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let listener =
+        ctp_server::bind(settings.listen).with_context(|| format!("cannot listen on {}", settings.listen))?;
     let address = listener.local_addr()?;
-    let base_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{address}{}", settings.base_path));
+    let scheme = if settings.connections.https() { "https" } else { "http" };
+    let base_url = settings.public_url.clone().unwrap_or_else(|| format!("{scheme}://{address}{}", settings.base_path));
 
     if settings.demo {
         let data = demo::seed(&store, &state.conditions).await.map_err(|e| anyhow::anyhow!("demo data: {e}"))?;
@@ -436,7 +456,8 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     tracing::info!(%address, database = %settings.database, "ctpd is serving {base_url}");
 
-    let (stop, stopped) = tokio::sync::watch::channel(false);
+    // The instant of the shutdown signal, once it came.
+    let (stop, stopped) = tokio::sync::watch::channel(None::<tokio::time::Instant>);
     let mut notify = NotifySettings::new(base_url.clone());
     notify.max_attempts = settings.delivery_attempts;
     notify.initial_backoff = settings.delivery_backoff;
@@ -448,27 +469,42 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     if settings.webhook_policy.allow_private {
         tracing::warn!("webhooks may reach any address, also loopback and private ones (--webhook-allow-private)");
     }
-    let worker = tokio::spawn(ctp_server::notify::run(Arc::clone(&store), Arc::clone(&state.outbox), notify, {
+    let mut worker = tokio::spawn(ctp_server::notify::run(Arc::clone(&store), Arc::clone(&state.outbox), notify, {
         let mut stopped = stopped.clone();
         async move {
-            let _ = stopped.wait_for(|stop| *stop).await;
+            let _ = stopped.wait_for(Option::is_some).await;
         }
     }));
-    let server = ctp_server::serve(listener, state, {
+    let limits = settings.connections.limits;
+    let options =
+        ctp_server::ServeOptions { limits, tls: certificate.as_ref().map(|c| c.server_config()).transpose()? };
+    let server = ctp_server::serve_with(listener, state, options, {
         let mut stopped = stopped.clone();
         async move {
-            let _ = stopped.wait_for(|stop| *stop).await;
+            let _ = stopped.wait_for(Option::is_some).await;
         }
     });
     tokio::spawn(async move {
         signal.await;
-        let _ = stop.send(true);
+        let _ = stop.send(Some(tokio::time::Instant::now()));
     });
     server.await?;
-    match worker.await {
+    // The worker stops with the server; what it has not finished by the end of the grace
+    // is abandoned (its claimed deliveries are attempted again, as after a crash).
+    let stopped_at = stopped.borrow().unwrap_or_else(tokio::time::Instant::now);
+    let finished = match tokio::time::timeout_at(stopped_at + limits.shutdown_grace, &mut worker).await {
+        Ok(finished) => finished,
+        Err(_) => {
+            tracing::warn!("the notification worker did not stop within the shutdown grace; abandoning its attempts");
+            worker.abort();
+            worker.await
+        }
+    };
+    match finished {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::error!(error = %e, "the notification worker failed"),
-        Err(e) => tracing::error!(error = %e, "the notification worker panicked"),
+        Err(e) if e.is_panic() => tracing::error!(error = %e, "the notification worker panicked"),
+        Err(_) => {}
     }
     // The last handle on the store: dropping it finishes queued writes and closes the file.
     drop(store);
