@@ -586,3 +586,70 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use clap::{Args, Parser};
+
+    use super::*;
+
+    /// `ctpd serve` as the command line parses it.
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn example() -> (PathBuf, String) {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../ctpd.example.toml");
+        let text = std::fs::read_to_string(&path).expect("ctpd.example.toml at the repository's root");
+        (path, text)
+    }
+
+    /// The keys the example names, set or commented out (`# key = value`).
+    fn keys_named(text: &str) -> BTreeSet<String> {
+        text.lines()
+            .filter_map(|line| {
+                let line = line.trim_start_matches('#').trim_start();
+                let (key, _) = line.split_once('=')?;
+                let key = key.trim();
+                (!key.is_empty() && key.chars().all(|c| c.is_ascii_lowercase() || c == '_')).then(|| key.to_owned())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_example_configuration_names_every_flag() {
+        let (_, text) = example();
+        let flags: BTreeSet<String> = ServeArgs::augment_args(clap::Command::new("serve"))
+            .get_arguments()
+            .filter_map(|arg| arg.get_long())
+            .filter(|long| *long != "config")
+            .map(|long| long.replace('-', "_"))
+            .collect();
+        assert_eq!(keys_named(&text), flags, "ctpd.example.toml and the flags of ctpd serve differ");
+        // Every key it sets, and every key it comments out, is a valid key of the file.
+        toml::from_str::<FileConfig>(&text).expect("the keys it sets");
+        let uncommented: String = text
+            .lines()
+            .map(|l| l.strip_prefix("# ").filter(|l| l.contains(" = ")).unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n");
+        toml::from_str::<FileConfig>(&uncommented).expect("the keys it comments out, once uncommented");
+    }
+
+    #[test]
+    fn the_example_configuration_gives_the_defaults() {
+        let (path, _) = example();
+        let defaults = settings(&Cli::try_parse_from(["serve"]).unwrap().serve).unwrap();
+        let from_example =
+            settings(&Cli::try_parse_from(["serve", "--config", path.to_str().unwrap()]).unwrap().serve).unwrap();
+        assert_eq!(
+            format!("{from_example:?}"),
+            format!("{defaults:?}"),
+            "a value in ctpd.example.toml is not the default"
+        );
+    }
+}
