@@ -8,7 +8,6 @@ use ctp_model::resources::{Header, Kind, Ref};
 use ctp_model::tags::{account_tag, ACCOUNT_PREFIX, ROLE_ADMIN};
 use ctp_model::ResourceId;
 use ctp_store::NewAccount;
-use serde::de::IgnoredAny;
 use serde::Deserialize;
 
 use super::{body, collection_response, created, delete_resource, get_or_tags, ok, put_tags_only};
@@ -94,27 +93,24 @@ pub async fn delete_account(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Respo
     delete_resource(&ctx, Ref { kind: Kind::Account, id: parse_id(&id)? }).await
 }
 
-/// The body that creates an account: an account as `GET` returns it (`self` and `changeId`
-/// ignored), plus `accessTags`, and optionally the `token` and `webhookSecret` to use.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct AccountBody {
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    annotation: String,
-    #[serde(default)]
-    account_tags: Option<Vec<String>>,
-    #[serde(default)]
-    access_tags: Option<Vec<String>>,
-    #[serde(default)]
-    token: Option<String>,
-    #[serde(default)]
-    webhook_secret: Option<String>,
-    #[serde(default, rename = "self")]
-    _self: IgnoredAny,
-    #[serde(default)]
-    _change_id: IgnoredAny,
+creation_body! {
+    /// The body that creates an account: an account as `GET` returns it (`self` and `changeId`
+    /// ignored), plus `accessTags`, and optionally the `token` and `webhookSecret` to use.
+    struct AccountBody {
+        #[serde(default)]
+        name: String,
+        #[serde(default)]
+        annotation: String,
+        #[serde(default)]
+        account_tags: Option<Vec<String>>,
+        #[serde(default)]
+        access_tags: Option<Vec<String>>,
+        #[serde(default)]
+        token: Option<String>,
+        #[serde(default)]
+        webhook_secret: Option<String>,
+    }
+    computed {  }
 }
 
 /// The rights of a new account: its `accountTags` without the identity tags `account:…`,

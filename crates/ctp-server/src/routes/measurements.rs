@@ -174,38 +174,33 @@ pub async fn delete_measurement(ctx: Ctx, Path(id): Path<String>) -> ApiResult<R
     delete_resource(&ctx, Ref { kind: Kind::Measurement, id: parse_id(&id)? }).await
 }
 
-/// The body that creates a measurement: a measurement as `GET` returns it (4.2.6), plus
-/// `accessTags`; `self`, `scope` and `changeId` are ignored (back office 4.25).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct MeasurementBody {
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    annotation: String,
-    /// The metric's link (as the encoding shows it) or its id.
-    metric: String,
-    /// The first result, checked as a push is; `null` or absent: none yet.
-    #[serde(default)]
-    result: Option<Box<RawValue>>,
-    #[serde(default)]
-    objective: Option<ObjectiveCondition>,
-    /// Whether customers may create triggers: a boolean, or as the encoding shows it, a
-    /// link (allowed) or `null`/`""` (not allowed, 4.2.6).
-    #[serde(default)]
-    create_trigger: Option<serde_json::Value>,
-    #[serde(default, alias = "userInitiated")]
-    user_activated: bool,
-    #[serde(default)]
-    state: Option<String>,
-    #[serde(default)]
-    access_tags: Option<Vec<String>>,
-    #[serde(default, rename = "self")]
-    _self: IgnoredAny,
-    #[serde(default)]
-    _scope: IgnoredAny,
-    #[serde(default)]
-    _change_id: IgnoredAny,
+creation_body! {
+    /// The body that creates a measurement: a measurement as `GET` returns it (4.2.6), plus
+    /// `accessTags`; `self`, `scope` and `changeId` are ignored (back office 4.25).
+    struct MeasurementBody {
+        #[serde(default)]
+        name: String,
+        #[serde(default)]
+        annotation: String,
+        /// The metric's link (as the encoding shows it) or its id.
+        metric: String,
+        /// The first result, checked as a push is; `null` or absent: none yet.
+        #[serde(default)]
+        result: Option<Box<RawValue>>,
+        #[serde(default)]
+        objective: Option<ObjectiveCondition>,
+        /// Whether customers may create triggers: a boolean, or as the encoding shows it, a
+        /// link (allowed) or `null`/`""` (not allowed, 4.2.6).
+        #[serde(default)]
+        create_trigger: Option<serde_json::Value>,
+        #[serde(default, alias = "userInitiated")]
+        user_activated: bool,
+        #[serde(default)]
+        state: Option<String>,
+        #[serde(default)]
+        access_tags: Option<Vec<String>>,
+    }
+    computed {  }
 }
 
 /// Whether a measurement's `createTrigger` in a creation body allows triggers.

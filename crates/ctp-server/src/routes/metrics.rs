@@ -8,8 +8,6 @@ use ctp_model::resources::{Header, Kind, Ref};
 use ctp_model::tags::{ROLE_ADMIN, ROLE_USER};
 use ctp_model::{Column, MeasurementParameter};
 use ctp_store::NewMetric;
-use serde::de::IgnoredAny;
-use serde::Deserialize;
 
 use super::{body, collection_response, created, delete_resource, get_or_tags, ok, put_tags_only};
 use crate::context::{parse_id, Ctx};
@@ -45,28 +43,23 @@ pub async fn delete_metric(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Respon
     delete_resource(&ctx, Ref { kind: Kind::Metric, id: parse_id(&id)? }).await
 }
 
-/// The body that creates a metric: a metric as `GET` returns it (4.2.5), plus
-/// `accessTags`; `self`, `scope` and `changeId` are ignored (back office 4.26).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct MetricBody {
-    #[serde(default, rename = "self")]
-    _self: IgnoredAny,
-    #[serde(default)]
-    _scope: IgnoredAny,
-    #[serde(default)]
-    _change_id: IgnoredAny,
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    annotation: String,
-    #[serde(default)]
-    base_metric: String,
-    #[serde(default)]
-    measurement_parameters: Vec<MeasurementParameter>,
-    result_format: Vec<Column>,
-    #[serde(default)]
-    access_tags: Option<Vec<String>>,
+creation_body! {
+    /// The body that creates a metric: a metric as `GET` returns it (4.2.5), plus
+    /// `accessTags`; `self`, `scope` and `changeId` are ignored (back office 4.26).
+    struct MetricBody {
+        #[serde(default)]
+        name: String,
+        #[serde(default)]
+        annotation: String,
+        #[serde(default)]
+        base_metric: String,
+        #[serde(default)]
+        measurement_parameters: Vec<MeasurementParameter>,
+        result_format: Vec<Column>,
+        #[serde(default)]
+        access_tags: Option<Vec<String>>,
+    }
+    computed {  }
 }
 
 /// `POST /metrics` (back office 4.26).

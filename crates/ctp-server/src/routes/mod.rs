@@ -2,6 +2,33 @@
 //! handler shares. Each submodule serves the URLs of one resource kind; `?x=` selects the
 //! back-office operation on a resource URL.
 
+/// Declares the body that creates a resource: the resource as a `GET` returns it (back
+/// office 4.22-4.26), plus what the caller may set. The properties the server computes —
+/// `self`, `scope`, `changeId`, and the links and statuses listed in `computed` — are
+/// accepted whatever their value and ignored, while a property the resource does not define
+/// is still refused by name (`deny_unknown_fields`).
+macro_rules! creation_body {
+    (
+        $(#[$meta:meta])*
+        struct $name:ident { $($(#[$field_meta:meta])* $field:ident: $type:ty,)* }
+        computed { $($computed:ident),* $(,)? }
+    ) => {
+        $(#[$meta])*
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields, rename_all = "camelCase")]
+        struct $name {
+            $($(#[$field_meta])* $field: $type,)*
+            #[serde(default, rename = "self")]
+            _self: serde::de::IgnoredAny,
+            #[serde(default)]
+            _scope: serde::de::IgnoredAny,
+            #[serde(default)]
+            _change_id: serde::de::IgnoredAny,
+            $(#[serde(default)] $computed: serde::de::IgnoredAny,)*
+        }
+    };
+}
+
 mod accounts;
 mod deliveries;
 mod measurements;

@@ -7,8 +7,6 @@ use axum::response::Response;
 use ctp_model::resources::{Header, Kind, Ref};
 use ctp_model::tags::{ROLE_ADMIN, ROLE_USER};
 use ctp_store::{NewAsset, NewAttribute};
-use serde::de::IgnoredAny;
-use serde::Deserialize;
 
 use super::{body, collection_response, created, delete_resource, get_or_tags, ok, put_tags_only};
 use crate::context::{parse_id, Ctx};
@@ -56,27 +54,20 @@ pub async fn delete_asset(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Respons
     delete_resource(&ctx, Ref { kind: Kind::Asset, id: parse_id(&id)? }).await
 }
 
-/// The body that creates an asset: an asset as `GET` returns it (4.2.3), plus
-/// `accessTags`; `self`, `scope`, `changeId` and `attributes` are ignored (back office 4.23).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct AssetBody {
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    annotation: String,
-    #[serde(default)]
-    asset_class: Option<String>,
-    #[serde(default)]
-    access_tags: Option<Vec<String>>,
-    #[serde(default, rename = "self")]
-    _self: IgnoredAny,
-    #[serde(default)]
-    _scope: IgnoredAny,
-    #[serde(default)]
-    _change_id: IgnoredAny,
-    #[serde(default)]
-    _attributes: IgnoredAny,
+creation_body! {
+    /// The body that creates an asset: an asset as `GET` returns it (4.2.3), plus
+    /// `accessTags`; `self`, `scope`, `changeId` and `attributes` are ignored (back office 4.23).
+    struct AssetBody {
+        #[serde(default)]
+        name: String,
+        #[serde(default)]
+        annotation: String,
+        #[serde(default)]
+        asset_class: Option<String>,
+        #[serde(default)]
+        access_tags: Option<Vec<String>>,
+    }
+    computed { _attributes }
 }
 
 /// `POST /serviceViews/{id}/assets` (back office 4.23).
@@ -134,26 +125,19 @@ pub async fn delete_attribute(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Res
     delete_resource(&ctx, Ref { kind: Kind::Attribute, id: parse_id(&id)? }).await
 }
 
-/// The body that creates an attribute: an attribute as `GET` returns it (4.2.4), plus
-/// `accessTags`; `self`, `scope`, `changeId` and `measurements` are ignored (back office
-/// 4.24).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct AttributeBody {
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    annotation: String,
-    #[serde(default)]
-    access_tags: Option<Vec<String>>,
-    #[serde(default, rename = "self")]
-    _self: IgnoredAny,
-    #[serde(default)]
-    _scope: IgnoredAny,
-    #[serde(default)]
-    _change_id: IgnoredAny,
-    #[serde(default)]
-    _measurements: IgnoredAny,
+creation_body! {
+    /// The body that creates an attribute: an attribute as `GET` returns it (4.2.4), plus
+    /// `accessTags`; `self`, `scope`, `changeId` and `measurements` are ignored (back office
+    /// 4.24).
+    struct AttributeBody {
+        #[serde(default)]
+        name: String,
+        #[serde(default)]
+        annotation: String,
+        #[serde(default)]
+        access_tags: Option<Vec<String>>,
+    }
+    computed { _measurements }
 }
 
 /// `POST /assets/{id}/attributes` (back office 4.24).

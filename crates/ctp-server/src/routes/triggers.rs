@@ -10,8 +10,6 @@ use ctp_model::tags::{ROLE_ADMIN, ROLE_USER};
 use ctp_model::{Evaluations, ResourceId, Timestamp};
 use ctp_store::NewTrigger;
 use ctpscript::Condition;
-use serde::de::IgnoredAny;
-use serde::Deserialize;
 
 use super::measurements::compile_condition;
 use super::{body, collection_response, created, get_or_tags, no_content, ok, put_tags_only};
@@ -74,34 +72,25 @@ pub async fn delete_trigger(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Respo
     Ok(no_content())
 }
 
-/// The body of `POST /serviceViews/{id}/triggers`: a trigger as `GET` returns it (4.2.7);
-/// `self`, `scope`, `changeId`, `status` and `statusUpdateTime`, which the server sets,
-/// are ignored.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct TriggerBody {
-    #[serde(default, rename = "self")]
-    _self: IgnoredAny,
-    #[serde(default)]
-    _scope: IgnoredAny,
-    #[serde(default)]
-    _change_id: IgnoredAny,
-    #[serde(default)]
-    _status: IgnoredAny,
-    #[serde(default)]
-    _status_update_time: IgnoredAny,
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    annotation: String,
-    measurement: String,
-    condition: String,
-    #[serde(default)]
-    notification: String,
-    #[serde(default)]
-    guard_time: f64,
-    #[serde(default)]
-    tags: Vec<String>,
+creation_body! {
+    /// The body of `POST /serviceViews/{id}/triggers`: a trigger as `GET` returns it (4.2.7);
+    /// `self`, `scope`, `changeId`, `status` and `statusUpdateTime`, which the server sets,
+    /// are ignored.
+    struct TriggerBody {
+        #[serde(default)]
+        name: String,
+        #[serde(default)]
+        annotation: String,
+        measurement: String,
+        condition: String,
+        #[serde(default)]
+        notification: String,
+        #[serde(default)]
+        guard_time: f64,
+        #[serde(default)]
+        tags: Vec<String>,
+    }
+    computed { _status, _status_update_time }
 }
 
 /// 5.2.16 `POST /serviceViews/{id}/triggers`

@@ -7,8 +7,6 @@ use axum::response::Response;
 use ctp_model::resources::{Header, Kind, Ref};
 use ctp_model::tags::{ROLE_ADMIN, ROLE_USER};
 use ctp_store::NewView;
-use serde::de::IgnoredAny;
-use serde::Deserialize;
 
 use super::{body, collection_response, created, delete_resource, get_or_tags, ok, put_tags_only};
 use crate::context::{parse_id, Ctx};
@@ -94,36 +92,23 @@ pub async fn list_dependencies_of_dependency(ctx: Ctx, Path(id): Path<String>) -
     list_dependencies(ctx, Kind::Dependency, id).await
 }
 
-/// The body that creates a service view or a dependency: a service view as `GET` returns
-/// it (4.2.2), plus `accessTags`. What the server computes (`self`, `scope`, `changeId`,
-/// the links) is ignored (back office 4.22).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct ViewBody {
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    annotation: String,
-    #[serde(default)]
-    provider: String,
-    #[serde(default)]
-    service_class: Option<String>,
-    #[serde(default)]
-    access_tags: Option<Vec<String>>,
-    #[serde(default, rename = "self")]
-    _self: IgnoredAny,
-    #[serde(default)]
-    _scope: IgnoredAny,
-    #[serde(default, rename = "changeId")]
-    _change_id: IgnoredAny,
-    #[serde(default)]
-    _dependencies: IgnoredAny,
-    #[serde(default)]
-    _assets: IgnoredAny,
-    #[serde(default)]
-    _logs: IgnoredAny,
-    #[serde(default)]
-    _triggers: IgnoredAny,
+creation_body! {
+    /// The body that creates a service view or a dependency: a service view as `GET` returns
+    /// it (4.2.2), plus `accessTags`. What the server computes (`self`, `scope`, `changeId`,
+    /// the links) is ignored (back office 4.22).
+    struct ViewBody {
+        #[serde(default)]
+        name: String,
+        #[serde(default)]
+        annotation: String,
+        #[serde(default)]
+        provider: String,
+        #[serde(default)]
+        service_class: Option<String>,
+        #[serde(default)]
+        access_tags: Option<Vec<String>>,
+    }
+    computed { _dependencies, _assets, _logs, _triggers }
 }
 
 impl ViewBody {
