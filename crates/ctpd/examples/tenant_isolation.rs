@@ -48,7 +48,7 @@ async fn pushes_of_b(http: &reqwest::Client, measurement: &str, token: &str, sec
     let url = format!("{measurement}?x=result");
     while Instant::now() < end {
         let started = Instant::now();
-        send(http, reqwest::Method::PUT, &url, token, &json!({"result": {"value": [{"level": 1}]}})).await;
+        send(http, reqwest::Method::PUT, &url, token, &json!({"result": {"value": [{"s": "", "level": 1}]}})).await;
         latencies.push(started.elapsed());
     }
     latencies
