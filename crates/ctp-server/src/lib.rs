@@ -66,21 +66,36 @@ pub fn router(state: AppState) -> Router {
     router.layer(TraceLayer::new_for_http()).with_state(state)
 }
 
-/// Gives the 405 and 413 answers made by the framework a JSON body, as the decisions page
-/// wants every error body to be.
+/// Gives the error answers made by the framework a JSON body, as the decisions page wants
+/// every error body to be: the 405 of a method a path does not take, the 413 of a body over
+/// the limit, and the 400 of a path segment that is not UTF-8 once percent-decoded (its
+/// message kept).
 async fn json_status_bodies(response: Response) -> Response {
+    let is_json =
+        response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json || !(response.status().is_client_error() || response.status().is_server_error()) {
+        return response;
+    }
     let message = match response.status() {
         StatusCode::METHOD_NOT_ALLOWED => {
             "this path does not take this method; the Allow header lists those it takes".to_owned()
         }
         StatusCode::PAYLOAD_TOO_LARGE => "the request body is larger than the server accepts".to_owned(),
-        _ => return response,
+        status => {
+            let (parts, body) = response.into_parts();
+            let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+            let text = String::from_utf8_lossy(&text);
+            let message = match text.trim() {
+                "" => status.canonical_reason().unwrap_or("error").to_lowercase(),
+                text => text.to_owned(),
+            };
+            let mut json = ApiError { status, message, retry_after: None }.into_response();
+            if let Some(allow) = parts.headers.get(header::ALLOW) {
+                json.headers_mut().insert(header::ALLOW, allow.clone());
+            }
+            return json;
+        }
     };
-    let is_json =
-        response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if is_json {
-        return response;
-    }
     let allow = response.headers().get(header::ALLOW).cloned();
     let mut json = ApiError { status: response.status(), message, retry_after: None }.into_response();
     if let Some(allow) = allow {

@@ -104,6 +104,10 @@ async fn status_400_for_bodies_ids_queries_results_and_conditions() {
         assert!(m.contains("invalid id"), "{m}");
     }
     assert_eq!(customer.get(&format!("assets/{}", "a".repeat(96))).await.0, StatusCode::NOT_FOUND, "96 is fine");
+    // a segment that is not UTF-8 once percent-decoded is refused by the framework, with a
+    // JSON body too
+    let m = expect_error(&customer, Method::GET, "assets/a%FFb", None, bad).await;
+    assert!(m.contains("UTF-8") || m.contains("URL"), "{m}");
 
     // page and items
     let assets = format!("{view}/assets");
