@@ -10,6 +10,7 @@ pub mod encode;
 pub mod error;
 pub mod limits;
 pub mod notify;
+pub mod openapi;
 pub mod query;
 mod routes;
 
@@ -43,14 +44,22 @@ impl AppState {
     }
 }
 
-/// The whole application: the API under the base path, `GET /healthz`, JSON errors for
-/// unknown paths (404), known paths with another method (405 with `Allow`) and bodies over
-/// the limit (413).
+/// The paths the server routes (with `{id}` for an identifier), the API's under
+/// `base_path`: what the OpenAPI document must describe, method by method.
+pub fn route_paths(base_path: &str) -> Vec<String> {
+    let mut paths = routes::api_paths(base_path);
+    paths.extend(["/healthz", "/metrics"].map(str::to_owned));
+    paths
+}
+
+/// The whole application: the API under the base path (with its OpenAPI document at
+/// `{base path}openapi.json`), `GET /healthz`, `GET /metrics`, JSON errors for unknown paths
+/// (404), known paths with another method (405 with `Allow`) and bodies over the limit (413).
 pub fn router(state: AppState) -> Router {
     let limit = state.config.body_limit;
     let cors = cors::layer(&state.config.cors_origins);
     let router = routes::api_routes(&state.config.base_path)
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(healthz))
         .route("/metrics", get(routes::metrics_text))
         .fallback(routes::not_found)
         .layer(DefaultBodyLimit::disable())
@@ -64,6 +73,18 @@ pub fn router(state: AppState) -> Router {
         None => router,
     };
     router.layer(TraceLayer::new_for_http()).with_state(state)
+}
+
+/// `GET /healthz`: `ok` while the server runs (no token needed).
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "server",
+    security(()),
+    responses((status = 200, description = "The server is running", body = String, content_type = "text/plain; charset=utf-8", example = "ok\n"))
+)]
+async fn healthz() -> &'static str {
+    "ok\n"
 }
 
 /// Gives the error answers made by the framework a JSON body, as the decisions page wants
