@@ -282,7 +282,7 @@ error_responses! {
     BadRequest => "The request is malformed: an invalid `{id}` (base64url, 1 to 96 characters), a bad query \
         parameter (`page` without `items`, `items` < 1, a date that is not RFC 3339, an unknown `x`), a body that is \
         not the JSON object the operation takes (the message names the property), a result that does not fit the \
-        metric's `resultFormat`, a CTPScript syntax error";
+        metric's `resultFormat`, a CTPScript syntax error, a string holding U+0000";
     /// 401.
     Unauthorized => "No `Authorization: Bearer` token, or an unknown one",
         "WWW-Authenticate": String::schema() => "`Bearer realm=\"CTP\", scope=\"CTP API 1.0\"`";

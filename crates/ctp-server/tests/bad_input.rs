@@ -154,6 +154,31 @@ async fn status_400_for_bodies_ids_queries_results_and_conditions() {
     assert_eq!(before, snapshot(&admin, &tree).await, "no bad request changed anything");
 }
 
+/// U+0000 in a string: PostgreSQL cannot store it (nor cast it to JSONB, as the log filters
+/// do), so neither backend takes it, in a body, a result or a query (it was a 500 on
+/// PostgreSQL). A backslash before `u0000` is text, not a NUL.
+#[tokio::test]
+async fn nul_characters_are_refused_in_bodies_and_queries() {
+    let Setup { server, tree, customer, agent } = setup().await;
+    let admin = server.admin();
+    let bad = StatusCode::BAD_REQUEST;
+    let before = snapshot(&admin, &tree).await;
+    let m = expect_error(&admin, Method::POST, "serviceViews", Some(r#"{"name": "a\u0000b"}"#), bad).await;
+    assert!(m.contains("U+0000"), "{m}");
+    let trigger = json!({"measurement": link(&tree.measurement), "condition": "true", "tags": ["x\u{0}"]});
+    expect_error(&customer, Method::POST, &format!("{}/triggers", link(&tree.view)), Some(&trigger.to_string()), bad)
+        .await;
+    let push = format!("{}?x=result", link(&tree.measurement));
+    expect_error(&agent, Method::PUT, &push, Some(r#"{"result": {"value": [], "signature": "\\\u0000"}}"#), bad).await;
+    let m = expect_error(&customer, Method::GET, &format!("{}/logs?tags=a%00b", link(&tree.view)), None, bad).await;
+    assert!(m.contains("tags holds U+0000"), "{m}");
+    expect_error(&customer, Method::GET, "serviceViews?name=%00", None, bad).await;
+    assert_eq!(before, snapshot(&admin, &tree).await, "nothing changed");
+
+    let text = admin.create("serviceViews", json!({"name": "a\\u0000b"})).await;
+    assert_eq!(text["name"], "a\\u0000b", "an escaped backslash and u0000 is text");
+}
+
 #[tokio::test]
 async fn status_404_405_409_and_413() {
     let Setup { server, tree, customer, agent } = setup().await;

@@ -159,14 +159,32 @@ fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response {
 }
 
 /// Decodes a JSON request body, which must be an object, or says precisely what is wrong
-/// with it. (serde would otherwise bind a JSON array to a struct field by field.)
+/// with it. (serde would otherwise bind a JSON array to a struct field by field.) A string
+/// may not hold U+0000: PostgreSQL cannot store it, so neither backend takes it.
 pub(crate) fn body<T: DeserializeOwned>(bytes: &Bytes) -> ApiResult<T> {
     match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
         None => return Err(ApiError::bad_request("this call needs a JSON request body")),
         Some(b'{') => {}
         Some(_) => return Err(ApiError::bad_request("request body: expected a JSON object ({...})")),
     }
+    if has_nul_escape(bytes) {
+        return Err(ApiError::bad_request("request body: a string holds U+0000 (\\u0000), which is not allowed"));
+    }
     serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(format!("request body: {e}")))
+}
+
+/// Whether JSON text holds `\u0000`, the escape of U+0000 (JSON has no other way to put it
+/// in a string): a `u` after an odd number of backslashes, then `0000`.
+fn has_nul_escape(json: &[u8]) -> bool {
+    let mut backslashes = 0usize;
+    for (i, &byte) in json.iter().enumerate() {
+        match byte {
+            b'\\' => backslashes += 1,
+            b'u' if backslashes % 2 == 1 && json[i + 1..].starts_with(b"0000") => return true,
+            _ => backslashes = 0,
+        }
+    }
+    false
 }
 
 /// An operation `x` that a URL does not have.
