@@ -360,6 +360,22 @@ pub(crate) mod schema {
     }
 
     string_schema! {
+        /// The states a customer sets (`PUT ?x=state`).
+        SettableState as "SettableState" = {
+            let settable = |s: MeasurementState| match s {
+                MeasurementState::Activated | MeasurementState::Deactivated => Some(s.as_str()),
+                MeasurementState::Pending => None,
+            };
+            string_enum(
+                [MeasurementState::Activated, MeasurementState::Deactivated, MeasurementState::Pending]
+                    .into_iter()
+                    .filter_map(settable),
+                "activated: a deactivated measurement becomes pending; deactivated: its result is cleared",
+            )
+        }
+    }
+
+    string_schema! {
         /// The state of a delivery job.
         DeliveryStateName as "DeliveryState" = {
             let all = |s: DeliveryState| match s {

@@ -150,6 +150,10 @@ async fn status_400_for_bodies_ids_queries_results_and_conditions() {
     assert!(m.contains("does not allow triggers"), "{m}");
     // an unknown operation
     expect_error(&customer, Method::GET, &format!("{measurement}?x=nothing"), None, bad).await;
+    // subtree is true or false, whatever the operation (only x=tags uses it)
+    let state = Some(r#"{"state": "activated"}"#);
+    let m = expect_error(&customer, Method::PUT, &format!("{measurement}?x=state&subtree=maybe"), state, bad).await;
+    assert!(m.contains("subtree must be true or false"), "{m}");
 
     assert_eq!(before, snapshot(&admin, &tree).await, "no bad request changed anything");
 }

@@ -60,7 +60,7 @@ pub async fn get_account(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response
         (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn put_account(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> ApiResult<Response> {
     let id = parse_id(&id)?;
-    if crate::query::operation(ctx.query.as_deref()).as_deref() == Some("webhookSecret") {
+    if super::put_operation(&ctx)?.as_deref() == Some("webhookSecret") {
         return webhook_secret(ctx, id, Some(&bytes)).await;
     }
     put_tags_only(ctx, Ref { kind: Kind::Account, id }, bytes).await

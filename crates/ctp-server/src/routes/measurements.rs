@@ -21,7 +21,7 @@ use crate::encode::{self, CollectionJson, MeasurementJson};
 use crate::error::{ApiError, ApiResult};
 use crate::openapi::answers::MeasurementOrTags;
 use crate::openapi::params::{GetTags, Id, Page, PutMeasurement};
-use crate::openapi::schema::{MeasurementStateName, PushedResult};
+use crate::openapi::schema::{MeasurementStateName, PushedResult, SettableState};
 use crate::openapi::{BadRequest, Conflict, NotFound};
 
 /// 5.2.9 `GET /attributes/{id}/measurements`
@@ -63,7 +63,7 @@ pub async fn get_measurement(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Resp
         (status = 409, response = Conflict)))]
 pub async fn put_measurement(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> ApiResult<Response> {
     let id = parse_id(&id)?;
-    match crate::query::operation(ctx.query.as_deref()).as_deref() {
+    match super::put_operation(&ctx)?.as_deref() {
         Some("state") => put_state(ctx, id, bytes).await,
         Some("result") => put_result(ctx, id, bytes).await,
         Some("objective") => put_objective(ctx, id, bytes).await,
@@ -96,7 +96,7 @@ pub(crate) enum PutMeasurementBody {
 pub(crate) struct StateBody {
     /// `activated` (a deactivated measurement becomes pending) or `deactivated` (its
     /// result is cleared).
-    #[schema(value_type = MeasurementStateName)]
+    #[schema(value_type = SettableState)]
     state: String,
 }
 

@@ -266,9 +266,17 @@ where
     }
 }
 
+/// The `x` of a `PUT` on a resource URL, once its `subtree` is checked: the OpenAPI document
+/// gives every such `PUT` a boolean `subtree` (which only `x=tags` uses), so another value is
+/// a 400 whatever `x` is, never silently ignored.
+pub(crate) fn put_operation(ctx: &Ctx) -> ApiResult<Option<String>> {
+    crate::query::subtree(ctx.query.as_deref())?;
+    Ok(crate::query::operation(ctx.query.as_deref()))
+}
+
 /// `PUT` on a resource URL that only has `?x=tags`.
 pub(crate) async fn put_tags_only(ctx: Ctx, resource: Ref, bytes: Bytes) -> ApiResult<Response> {
-    match crate::query::operation(ctx.query.as_deref()).as_deref() {
+    match put_operation(&ctx)?.as_deref() {
         Some("tags") => tags_operation(&ctx, resource, Some(&bytes)).await,
         Some(x) => Err(unknown_operation(x, "PUT", &format!("/{}/{{id}}", resource.kind.segment()))),
         None => Err(ApiError::bad_request(format!("PUT /{}/{{id}} needs ?x=tags", resource.kind.segment()))),
