@@ -399,12 +399,13 @@ pub(crate) mod schema {
     string_schema! {
         /// The `collectionType` of a collection.
         CollectionType as "CollectionType" = {
-            let mut types: Vec<&str> = Kind::ALL
-                .into_iter()
-                .filter(|k| *k != Kind::Delivery)
-                .map(|k| crate::encode::Listing::of(k).collection_type)
-                .collect();
-            types.dedup();
+            let mut types: Vec<&str> = Vec::new();
+            for kind in Kind::ALL.into_iter().filter(|k| *k != Kind::Delivery) {
+                let name = crate::encode::Listing::of(kind).collection_type;
+                if !types.contains(&name) {
+                    types.push(name);
+                }
+            }
             string_enum(types, "The kind of the members (dependencies are listed as serviceViews, 5.2.4)")
         }
     }
