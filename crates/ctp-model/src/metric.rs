@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The type of a result column or a measurement parameter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ValueType {
     /// A JSON boolean.
@@ -37,10 +37,11 @@ impl ValueType {
 }
 
 /// One column of a metric's `resultFormat`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Column {
     /// The column's name, the key of the cell in each row.
+    #[schema(min_length = 1)]
     pub name: String,
     /// The type of every cell of the column.
     #[serde(rename = "type")]
@@ -48,7 +49,7 @@ pub struct Column {
 }
 
 /// One of a metric's `measurementParameters`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MeasurementParameter {
     /// The parameter's name.
@@ -57,6 +58,7 @@ pub struct MeasurementParameter {
     #[serde(rename = "type")]
     pub value_type: ValueType,
     /// The parameter's value, of that type.
+    #[schema(value_type = Value)]
     pub value: serde_json::Value,
 }
 

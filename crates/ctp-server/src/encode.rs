@@ -9,8 +9,12 @@ use ctp_model::resources::{
 use ctp_model::{Column, MeasurementParameter};
 use serde::Serialize;
 use serde_json::value::RawValue;
+use utoipa::ToSchema;
 
 use crate::context::{link, Ctx};
+use crate::openapi::schema::{
+    Channel, CollectionType, DeliveryStateName, MeasurementResult, MeasurementStateName, StatusName,
+};
 
 /// A whole number prints without a fraction (`60`, not `60.0`).
 fn number(n: f64) -> serde_json::Value {
@@ -28,14 +32,23 @@ fn raw(text: &str) -> Box<RawValue> {
 }
 
 /// The properties every named resource has (4.1.5), first in its encoding.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Common {
+    /// The resource's own URL.
     #[serde(rename = "self")]
+    #[schema(format = "uri")]
     self_link: String,
+    /// The URL of the resource (or entry point) it belongs to.
+    #[schema(format = "uri")]
     scope: String,
+    /// Changes whenever the resource does. A string of digits (not a number), from one
+    /// counter: a resource never sees the same value twice.
+    #[schema(pattern = "^[0-9]+$")]
     change_id: String,
+    /// A name, possibly empty.
     name: String,
+    /// A description, possibly empty.
     annotation: String,
 }
 
@@ -52,16 +65,28 @@ impl Common {
 }
 
 /// 4.2.1
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = EntryPoint)]
 pub struct EntryPointJson {
+    /// `{CtpBase}`.
     #[serde(rename = "self")]
+    #[schema(format = "uri")]
     self_link: String,
+    /// The server's name.
     name: String,
+    /// A description of the server.
     annotation: String,
+    /// The version of the client API.
+    #[schema(value_type = String, examples("1.0"))]
     version: &'static str,
+    /// Who runs the server.
     provider: String,
+    /// The URL of the service views.
+    #[schema(format = "uri")]
     service_views: String,
+    /// The URL of the metrics.
+    #[schema(format = "uri")]
     metrics: String,
 }
 
@@ -79,17 +104,29 @@ pub fn entry_point(ctx: &Ctx) -> EntryPointJson {
     }
 }
 
-/// 4.2.2 and 4.2.9
-#[derive(Serialize)]
+/// 4.2.2 and 4.2.9: a service view, or a dependency (encoded alike).
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = ServiceView)]
 pub struct ViewJson {
     #[serde(flatten)]
     common: Common,
+    /// Who provides the service.
     provider: String,
+    /// The URL of its dependencies.
+    #[schema(format = "uri")]
     dependencies: String,
+    /// The URL of its assets.
+    #[schema(format = "uri")]
     assets: String,
+    /// The class of service (`iaas`, `paas`, `saas`, ...), `null` when undefined.
+    #[schema(required = true)]
     service_class: Option<String>,
+    /// The URL of its log entries.
+    #[schema(format = "uri")]
     logs: String,
+    /// The URL of its triggers.
+    #[schema(format = "uri")]
     triggers: String,
 }
 
@@ -112,12 +149,17 @@ pub fn view(ctx: &Ctx, view: &View) -> ViewJson {
 }
 
 /// 4.2.3
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Asset)]
 pub struct AssetJson {
     #[serde(flatten)]
     common: Common,
+    /// The URL of its attributes.
+    #[schema(format = "uri")]
     attributes: String,
+    /// The class of asset, `null` when undefined.
+    #[schema(required = true)]
     asset_class: Option<String>,
 }
 
@@ -136,11 +178,14 @@ pub fn asset(ctx: &Ctx, asset: &Asset) -> AssetJson {
 }
 
 /// 4.2.4
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Attribute)]
 pub struct AttributeJson {
     #[serde(flatten)]
     common: Common,
+    /// The URL of its measurements.
+    #[schema(format = "uri")]
     measurements: String,
 }
 
@@ -158,13 +203,17 @@ pub fn attribute(ctx: &Ctx, attribute: &Attribute) -> AttributeJson {
 }
 
 /// 4.2.5
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Metric)]
 pub struct MetricJson {
     #[serde(flatten)]
     common: Common,
+    /// The standard metric this one is based on, possibly empty.
     base_metric: String,
+    /// The parameters of the measurement, each a value of its type.
     measurement_parameters: Vec<MeasurementParameter>,
+    /// The columns of every row of a result.
     result_format: Vec<Column>,
 }
 
@@ -178,12 +227,18 @@ pub fn metric(ctx: &Ctx, metric: &Metric) -> MetricJson {
     }
 }
 
-/// An objective or a trigger's condition with its status.
-#[derive(Serialize)]
+/// An objective: a condition on the measurement's result, with its status.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Objective)]
 pub struct ObjectiveJson {
+    /// A CTPScript expression (5.4).
     condition: String,
+    /// The outcome of the last evaluation.
+    #[schema(value_type = StatusName)]
     status: &'static str,
+    /// When the status was last set (RFC 3339, UTC, milliseconds).
+    #[schema(format = DateTime)]
     status_update_time: String,
 }
 
@@ -196,16 +251,29 @@ fn objective(evaluated: &Evaluated) -> ObjectiveJson {
 }
 
 /// 4.2.6
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Measurement)]
 pub struct MeasurementJson {
     #[serde(flatten)]
     common: Common,
+    /// The URL of its metric.
+    #[schema(format = "uri")]
     metric: String,
+    /// The last result, exactly as pushed; `null` before the first one.
+    #[schema(value_type = Option<MeasurementResult>, required = true)]
     result: Option<Box<RawValue>>,
+    /// The provider's objective, `null` when it has none.
+    #[schema(required = true)]
     objective: Option<ObjectiveJson>,
+    /// The URL at which customers create triggers on it (its service view's triggers), or
+    /// `null` when it cannot be used in a trigger.
+    #[schema(required = true, format = "uri")]
     create_trigger: Option<String>,
+    /// Whether customers activate and deactivate it (`PUT ?x=state`).
     user_activated: bool,
+    /// Its state.
+    #[schema(value_type = MeasurementStateName)]
     state: &'static str,
 }
 
@@ -230,17 +298,29 @@ pub fn measurement(ctx: &Ctx, measurement: &Measurement) -> MeasurementJson {
 }
 
 /// 4.2.7
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Trigger)]
 pub struct TriggerJson {
     #[serde(flatten)]
     common: Common,
+    /// The URL of the measurement it watches.
+    #[schema(format = "uri")]
     measurement: String,
+    /// A CTPScript expression (5.4) on the measurement's result.
     condition: String,
+    /// Where alerts go: an `xmpp:` URI, an `http(s)` webhook URL, or empty (log only).
     notification: String,
+    /// Seconds during which a condition that holds again raises no new alert.
+    #[schema(value_type = f64, minimum = 0)]
     guard_time: serde_json::Value,
+    /// Tags copied into its log entries.
     tags: Vec<String>,
+    /// The outcome of the last evaluation.
+    #[schema(value_type = StatusName)]
     status: &'static str,
+    /// When the status was last set (RFC 3339, UTC, milliseconds).
+    #[schema(format = DateTime)]
     status_update_time: String,
 }
 
@@ -263,19 +343,34 @@ pub fn trigger(ctx: &Ctx, trigger: &Trigger) -> TriggerJson {
     }
 }
 
-/// 4.2.8, both forms.
-#[derive(Serialize)]
+/// 4.2.8, both forms: a normal entry has the `result` that raised the alert, an error entry
+/// the `error` message (and the tags `["error"]`).
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = LogEntry)]
 pub struct LogJson {
+    /// The entry's URL.
     #[serde(rename = "self")]
+    #[schema(format = "uri")]
     self_link: String,
+    /// The URL of its service view.
+    #[schema(format = "uri")]
     scope: String,
+    /// The URL of the trigger that wrote it (which may have been deleted since).
+    #[schema(format = "uri")]
     trigger: String,
+    /// When it was written (RFC 3339, UTC, milliseconds).
+    #[schema(format = DateTime)]
     creation_time: String,
+    /// The result that met the condition (normal entries).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<MeasurementResult>, nullable = false)]
     result: Option<Box<RawValue>>,
+    /// Why the condition could not be evaluated (error entries).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     error: Option<String>,
+    /// The trigger's tags, or `["error"]`.
     tags: Vec<String>,
 }
 
@@ -298,18 +393,31 @@ pub fn log_entry(base: &str, entry: &LogEntry) -> LogJson {
 }
 
 /// An account of the back office (3.2); the token appears only in the answer that creates it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Account)]
 pub struct AccountJson {
+    /// The account's URL.
     #[serde(rename = "self")]
+    #[schema(format = "uri")]
     self_link: String,
+    /// Changes whenever the account does (a string of digits).
+    #[schema(pattern = "^[0-9]+$")]
     change_id: String,
+    /// A name, possibly empty.
     name: String,
+    /// A description, possibly empty.
     annotation: String,
+    /// Its rights: `role:...` tags, the tags of what it may access, and its own
+    /// `account:{id}`.
     account_tags: Vec<String>,
+    /// The bearer token: only in the answer that creates the account.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     token: Option<String>,
+    /// The secret that signs its webhooks: only in the answer that creates the account.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, pattern = "^whsec_(?:[A-Za-z0-9+/]{4}){8,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$")]
     webhook_secret: Option<String>,
 }
 
@@ -327,12 +435,39 @@ pub fn account(ctx: &Ctx, account: &Account, token: Option<String>) -> AccountJs
     }
 }
 
-/// A tag resource (back office 3.1).
-#[derive(Serialize)]
+/// The webhook secret of an account (`?x=webhookSecret`, an extension).
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct TagsJson {
+#[schema(as = WebhookSecret)]
+pub struct WebhookSecretJson {
+    /// `{account}?x=webhookSecret`.
     #[serde(rename = "self")]
+    #[schema(format = "uri")]
     self_link: String,
+    /// The secret (Standard Webhooks, `whsec_` and base64), `null` for an account that has
+    /// none.
+    #[schema(required = true, pattern = "^whsec_(?:[A-Za-z0-9+/]{4}){8,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$")]
+    webhook_secret: Option<String>,
+}
+
+/// An account's webhook secret.
+pub fn webhook_secret(ctx: &Ctx, account: &Account) -> WebhookSecretJson {
+    WebhookSecretJson {
+        self_link: format!("{}?x=webhookSecret", ctx.link(Kind::Account, &account.id)),
+        webhook_secret: account.webhook_secret.clone(),
+    }
+}
+
+/// A tag resource (back office 3.1): the access tags of a resource.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Tags)]
+pub struct TagsJson {
+    /// `{resource}?x=tags`.
+    #[serde(rename = "self")]
+    #[schema(format = "uri")]
+    self_link: String,
+    /// Who may access the resource: an account may when one of its tags matches one of these.
     access_tags: Vec<String>,
 }
 
@@ -342,23 +477,37 @@ pub fn tags(self_link: String, access_tags: Vec<String>) -> TagsJson {
 }
 
 /// One link of a collection.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Link)]
 pub struct LinkJson {
+    /// The member's URL.
+    #[schema(format = "uri")]
     link: String,
+    /// The member's name; absent when it is empty.
     #[serde(skip_serializing_if = "String::is_empty")]
     name: String,
 }
 
 /// 4.1.6
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Collection)]
 pub struct CollectionJson {
+    /// The collection's URL, with the query string of the request.
     #[serde(rename = "self")]
+    #[schema(format = "uri")]
     self_link: String,
+    /// The URL of the resource (or entry point) it belongs to.
+    #[schema(format = "uri")]
     scope: String,
+    /// How many members match the request, over all pages.
     collection_length: u64,
+    /// How many members this answer lists.
     returned_length: u64,
+    /// The kind of the members (dependencies are listed as `serviceViews`, 5.2.4).
+    #[schema(value_type = CollectionType)]
     collection_type: &'static str,
+    /// The members.
     collection: Vec<LinkJson>,
 }
 
@@ -400,24 +549,47 @@ pub fn collection(
 }
 
 /// A notification job of the outbox (back office extension).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Delivery)]
 pub struct DeliveryJson {
+    /// The job's URL.
     #[serde(rename = "self")]
+    #[schema(format = "uri")]
     self_link: String,
+    /// The URL of the log entry it delivers (the notification's body).
+    #[schema(format = "uri")]
     log_entry: String,
+    /// The URL of the trigger that raised it.
+    #[schema(format = "uri")]
     trigger: String,
+    /// The URL of the service view.
+    #[schema(format = "uri")]
     scope: String,
+    /// How it is sent; `null` when the target no longer parses.
+    #[schema(value_type = Option<Channel>, required = true)]
     channel: Option<&'static str>,
+    /// The trigger's notification URI.
     notification: String,
+    /// Where it is.
+    #[schema(value_type = DeliveryStateName)]
     state: &'static str,
+    /// Attempts made in the current series.
     attempts: u32,
+    /// When the next attempt is due (pending jobs only).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, format = DateTime)]
     next_attempt: Option<String>,
+    /// Why the last attempt failed.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     last_error: Option<String>,
+    /// When the job was written, with its log entry.
+    #[schema(format = DateTime)]
     creation_time: String,
+    /// When the receiver acknowledged it (delivered jobs only).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, format = DateTime)]
     delivery_time: Option<String>,
 }
 

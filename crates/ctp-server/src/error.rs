@@ -4,6 +4,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use ctp_store::StoreError;
+use serde::Serialize;
 
 /// An error answer.
 #[derive(Debug)]
@@ -14,6 +15,14 @@ pub struct ApiError {
     pub message: String,
     /// For a 429: seconds before the caller may try again (`Retry-After`).
     pub retry_after: Option<u64>,
+}
+
+/// The body of every error answer: what went wrong, for the caller.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Error, example = json!({"error": "invalid id \"a b\": ' ' is not a base64url character"}))]
+pub struct ErrorBody {
+    /// What went wrong and, where it can, what to do about it.
+    pub error: String,
 }
 
 /// A handler's result.
@@ -87,7 +96,7 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": self.message }).to_string();
+        let body = serde_json::to_string(&ErrorBody { error: self.message }).unwrap_or_else(|_| "{}".to_owned());
         let mut response = (self.status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
         if let Some(seconds) = self.retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));

@@ -54,6 +54,9 @@ impl CollectionQuery {
         let mut query = CollectionQuery::default();
         let (mut page, mut items) = (None, None);
         for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+            if value.contains('\0') {
+                return Err(ApiError::bad_request(format!("{key} holds U+0000 (%00), which is not allowed")));
+            }
             match key.as_ref() {
                 "page" => page = Some(number("page", &value)?),
                 "items" => {

@@ -104,6 +104,10 @@ async fn status_400_for_bodies_ids_queries_results_and_conditions() {
         assert!(m.contains("invalid id"), "{m}");
     }
     assert_eq!(customer.get(&format!("assets/{}", "a".repeat(96))).await.0, StatusCode::NOT_FOUND, "96 is fine");
+    // a segment that is not UTF-8 once percent-decoded is refused by the framework, with a
+    // JSON body too
+    let m = expect_error(&customer, Method::GET, "assets/a%FFb", None, bad).await;
+    assert!(m.contains("UTF-8") || m.contains("URL"), "{m}");
 
     // page and items
     let assets = format!("{view}/assets");
@@ -146,8 +150,37 @@ async fn status_400_for_bodies_ids_queries_results_and_conditions() {
     assert!(m.contains("does not allow triggers"), "{m}");
     // an unknown operation
     expect_error(&customer, Method::GET, &format!("{measurement}?x=nothing"), None, bad).await;
+    // subtree is true or false, whatever the operation (only x=tags uses it)
+    let state = Some(r#"{"state": "activated"}"#);
+    let m = expect_error(&customer, Method::PUT, &format!("{measurement}?x=state&subtree=maybe"), state, bad).await;
+    assert!(m.contains("subtree must be true or false"), "{m}");
 
     assert_eq!(before, snapshot(&admin, &tree).await, "no bad request changed anything");
+}
+
+/// U+0000 in a string: PostgreSQL cannot store it (nor cast it to JSONB, as the log filters
+/// do), so neither backend takes it, in a body, a result or a query (it was a 500 on
+/// PostgreSQL). A backslash before `u0000` is text, not a NUL.
+#[tokio::test]
+async fn nul_characters_are_refused_in_bodies_and_queries() {
+    let Setup { server, tree, customer, agent } = setup().await;
+    let admin = server.admin();
+    let bad = StatusCode::BAD_REQUEST;
+    let before = snapshot(&admin, &tree).await;
+    let m = expect_error(&admin, Method::POST, "serviceViews", Some(r#"{"name": "a\u0000b"}"#), bad).await;
+    assert!(m.contains("U+0000"), "{m}");
+    let trigger = json!({"measurement": link(&tree.measurement), "condition": "true", "tags": ["x\u{0}"]});
+    expect_error(&customer, Method::POST, &format!("{}/triggers", link(&tree.view)), Some(&trigger.to_string()), bad)
+        .await;
+    let push = format!("{}?x=result", link(&tree.measurement));
+    expect_error(&agent, Method::PUT, &push, Some(r#"{"result": {"value": [], "signature": "\\\u0000"}}"#), bad).await;
+    let m = expect_error(&customer, Method::GET, &format!("{}/logs?tags=a%00b", link(&tree.view)), None, bad).await;
+    assert!(m.contains("tags holds U+0000"), "{m}");
+    expect_error(&customer, Method::GET, "serviceViews?name=%00", None, bad).await;
+    assert_eq!(before, snapshot(&admin, &tree).await, "nothing changed");
+
+    let text = admin.create("serviceViews", json!({"name": "a\\u0000b"})).await;
+    assert_eq!(text["name"], "a\\u0000b", "an escaped backslash and u0000 is text");
 }
 
 #[tokio::test]

@@ -407,7 +407,10 @@ impl Store for PostgresStore {
         let view = view_id.map(ResourceId::as_str);
         let oldest = filter.oldest.map(Timestamp::millis);
         let newest = filter.newest.map(Timestamp::millis);
-        let (offset, limit) = window.map_or((0, None), |w| (w.offset as i64, Some(w.limit as i64)));
+        let (offset, limit) = window.map_or((0, None), |w| {
+            let (offset, limit) = w.sql_offset_and_limit();
+            (offset, Some(limit))
+        });
         transaction!(self, |tx| {
             let total: i64 = rows::query(
                 &tx,

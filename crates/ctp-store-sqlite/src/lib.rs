@@ -520,7 +520,7 @@ impl Store for SqliteStore {
                 .prepare_cached(&format!("SELECT COUNT(*) FROM logs WHERE {filter_sql}"))
                 .and_then(|mut s| s.query_row(params![view, oldest, newest, wanted, visible_to], |row| row.get(0)))
                 .map_err(backend)?;
-            let (offset, limit) = window.map_or((0, -1), |w| (w.offset as i64, w.limit as i64));
+            let (offset, limit) = window.map_or((0, -1), Window::sql_offset_and_limit);
             let listed = rows::members(
                 conn,
                 &format!(

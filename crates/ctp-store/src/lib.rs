@@ -168,6 +168,16 @@ pub struct Window {
     pub limit: u64,
 }
 
+impl Window {
+    /// The window as SQL's `OFFSET` and `LIMIT`, which are signed 64-bit integers: a page or
+    /// an item count past `i64::MAX` (any a client sends is accepted) is clamped to it, never
+    /// wrapped to a negative number, which SQLite reads as "no offset" and PostgreSQL refuses.
+    pub fn sql_offset_and_limit(self) -> (i64, i64) {
+        let clamp = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        (clamp(self.offset), clamp(self.limit))
+    }
+}
+
 /// What a pushed result changed.
 #[derive(Debug, Clone)]
 pub struct PushOutcome {

@@ -14,22 +14,37 @@ use super::{ok, unknown_operation};
 use crate::context::{parse_id, Ctx};
 use crate::encode::{self, DeliveryJson};
 use crate::error::{ApiError, ApiResult};
+use crate::openapi::params::{DeliveryFilter, Id, PutDelivery};
+use crate::openapi::{BadRequest, Conflict, NotFound};
 use crate::query::CollectionQuery;
 
-/// A page of jobs, shaped like the other collections (4.1.6).
-#[derive(Serialize)]
+/// A page of jobs, shaped like the other collections (4.1.6), with the jobs themselves.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct DeliveryCollection {
+#[schema(as = DeliveryCollection)]
+pub(crate) struct DeliveryCollection {
+    /// The collection's URL, with the query string of the request.
     #[serde(rename = "self")]
+    #[schema(format = "uri")]
     self_link: String,
+    /// `{CtpBase}`.
+    #[schema(format = "uri")]
     scope: String,
+    /// How many jobs match, over all pages.
     collection_length: u64,
+    /// How many jobs this answer lists.
     returned_length: u64,
+    /// `deliveries`.
+    #[schema(value_type = String, pattern = "^deliveries$")]
     collection_type: &'static str,
+    /// The jobs, oldest first.
     collection: Vec<DeliveryJson>,
 }
 
 /// `GET /deliveries[?state=pending|delivered|failed][&page=P&items=N]`
+#[utoipa::path(get, path = "/deliveries", tag = "extensions", params(DeliveryFilter), responses(
+    (status = 200, description = "The notification jobs the caller may see", body = DeliveryCollection),
+    (status = 400, response = BadRequest)))]
 pub async fn list_deliveries(ctx: Ctx) -> ApiResult<Response> {
     ctx.caller.require_role(ROLE_ADMIN)?;
     let mut state = None;
@@ -63,6 +78,9 @@ pub async fn list_deliveries(ctx: Ctx) -> ApiResult<Response> {
 }
 
 /// `GET /deliveries/{id}`
+#[utoipa::path(get, path = "/deliveries/{id}", tag = "extensions", params(Id), responses(
+    (status = 200, description = "The notification job", body = DeliveryJson),
+    (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn get_delivery(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     ctx.caller.require_role(ROLE_ADMIN)?;
     if let Some(x) = crate::query::operation(ctx.query.as_deref()) {
@@ -75,6 +93,10 @@ pub async fn get_delivery(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Respons
 
 /// `PUT /deliveries/{id}?x=retry`: a failed (or pending) job is attempted again at once,
 /// with a fresh series of attempts.
+#[utoipa::path(put, path = "/deliveries/{id}", tag = "extensions", params(Id, PutDelivery), responses(
+    (status = 200, description = "The job, due again at once", body = DeliveryJson),
+    (status = 400, response = BadRequest), (status = 404, response = NotFound),
+    (status = 409, response = Conflict)))]
 pub async fn put_delivery(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     ctx.caller.require_role(ROLE_ADMIN)?;
     match crate::query::operation(ctx.query.as_deref()).as_deref() {
@@ -93,6 +115,9 @@ pub async fn put_delivery(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Respons
 
 /// `GET /metrics` (outside the base path): the delivery counters in Prometheus' text
 /// format, for administrators.
+#[utoipa::path(get, path = "/metrics", tag = "server", operation_id = "metrics_text", responses(
+    (status = 200, description = "The notification worker's counters (OpenMetrics text)", body = String,
+        content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8")))]
 pub async fn metrics_text(ctx: Ctx) -> ApiResult<Response> {
     ctx.caller.require_role(ROLE_ADMIN)?;
     Ok((

@@ -17,10 +17,17 @@ use serde_json::value::RawValue;
 
 use super::{body, collection_response, created, delete_resource, get_or_tags, ok, tags_operation, unknown_operation};
 use crate::context::{id_from_link, parse_id, Ctx};
-use crate::encode;
+use crate::encode::{self, CollectionJson, MeasurementJson};
 use crate::error::{ApiError, ApiResult};
+use crate::openapi::answers::MeasurementOrTags;
+use crate::openapi::params::{GetTags, Id, Page, PutMeasurement};
+use crate::openapi::schema::{MeasurementStateName, PushedResult, SettableState};
+use crate::openapi::{BadRequest, Conflict, NotFound};
 
 /// 5.2.9 `GET /attributes/{id}/measurements`
+#[utoipa::path(get, path = "/attributes/{id}/measurements", tag = "client API", params(Id, Page), responses(
+    (status = 200, description = "Its measurements", body = CollectionJson),
+    (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn list_measurements(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     ctx.caller.require_role(ROLE_USER)?;
     let attribute = ctx.state.store.attribute(&parse_id(&id)?).await?;
@@ -31,6 +38,9 @@ pub async fn list_measurements(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Re
 }
 
 /// 5.2.10 `GET /measurements/{id}` and `?x=tags`.
+#[utoipa::path(get, path = "/measurements/{id}", tag = "client API", params(Id, GetTags), responses(
+    (status = 200, description = "The measurement, or with x=tags its access tags", body = MeasurementOrTags),
+    (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn get_measurement(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     let id = parse_id(&id)?;
     get_or_tags(ctx, Ref { kind: Kind::Measurement, id: id.clone() }, |ctx| async move {
@@ -42,10 +52,18 @@ pub async fn get_measurement(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Resp
     .await
 }
 
-/// `PUT /measurements/{id}?x=state|result|objective|tags`.
+/// `PUT /measurements/{id}?x=state|result|objective|tags`; 409 for `x=state` on a
+/// measurement that is not user-activated and `x=result` on a deactivated one.
+#[utoipa::path(put, path = "/measurements/{id}", tag = "back office", params(Id, PutMeasurement),
+    request_body(content = PutMeasurementBody, description = "The body of the operation x selects"),
+    responses(
+        (status = 200, description = "The measurement as it is now, or with x=tags its new access tags",
+            body = MeasurementOrTags),
+        (status = 400, response = BadRequest), (status = 404, response = NotFound),
+        (status = 409, response = Conflict)))]
 pub async fn put_measurement(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> ApiResult<Response> {
     let id = parse_id(&id)?;
-    match crate::query::operation(ctx.query.as_deref()).as_deref() {
+    match super::put_operation(&ctx)?.as_deref() {
         Some("state") => put_state(ctx, id, bytes).await,
         Some("result") => put_result(ctx, id, bytes).await,
         Some("objective") => put_objective(ctx, id, bytes).await,
@@ -55,9 +73,30 @@ pub async fn put_measurement(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> 
     }
 }
 
-#[derive(Deserialize)]
+/// The body of `PUT /measurements/{id}`: the one `x` selects (documentation only: each
+/// operation reads its own).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub(crate) enum PutMeasurementBody {
+    /// `x=state`.
+    State(StateBody),
+    /// `x=result`.
+    Result(ResultBody),
+    /// `x=objective`.
+    Objective(ObjectiveBody),
+    /// `x=tags`.
+    Tags(super::TagsBody),
+}
+
+/// The body of `?x=state`.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct StateBody {
+#[schema(as = StateBody)]
+pub(crate) struct StateBody {
+    /// `activated` (a deactivated measurement becomes pending) or `deactivated` (its
+    /// result is cleared).
+    #[schema(value_type = SettableState)]
     state: String,
 }
 
@@ -78,9 +117,13 @@ async fn put_state(ctx: Ctx, id: ResourceId, bytes: Bytes) -> ApiResult<Response
     Ok(ok(&encode::measurement(&ctx, &updated)))
 }
 
-#[derive(Deserialize)]
+/// The body of `?x=result`.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ResultBody {
+#[schema(as = ResultBody)]
+pub(crate) struct ResultBody {
+    /// The new result, checked against the metric's `resultFormat`.
+    #[schema(value_type = PushedResult)]
     result: Box<RawValue>,
 }
 
@@ -125,21 +168,31 @@ async fn evaluate_ahead(
     .map_err(|e| ApiError::internal(format!("the evaluation of the conditions failed: {e}")))
 }
 
-#[derive(Deserialize)]
+/// The body of `?x=objective`.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ObjectiveBody {
+#[schema(as = ObjectiveBody)]
+pub(crate) struct ObjectiveBody {
+    /// The new objective; `null` (or absent) removes it.
     objective: Option<ObjectiveCondition>,
 }
 
 /// An objective in a request body: its `condition`; the `status` and `statusUpdateTime` a
 /// `GET` shows are computed by the server and ignored.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct ObjectiveCondition {
+#[schema(as = ObjectiveCondition)]
+pub(crate) struct ObjectiveCondition {
+    /// A CTPScript expression (5.4); a syntax error is a 400.
+    #[schema(examples("value.length == 0"))]
     condition: String,
-    #[serde(default)]
+    /// Ignored (the server computes it).
+    #[serde(default, rename = "status")]
+    #[schema(value_type = Value)]
     _status: IgnoredAny,
-    #[serde(default)]
+    /// Ignored.
+    #[serde(default, rename = "statusUpdateTime")]
+    #[schema(value_type = Value)]
     _status_update_time: IgnoredAny,
 }
 
@@ -170,37 +223,68 @@ async fn put_objective(ctx: Ctx, id: ResourceId, bytes: Bytes) -> ApiResult<Resp
 }
 
 /// `DELETE /measurements/{id}`
+#[utoipa::path(delete, path = "/measurements/{id}", tag = "back office", params(Id), responses(
+    (status = 204, description = "Deleted, with its triggers"),
+    (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn delete_measurement(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     delete_resource(&ctx, Ref { kind: Kind::Measurement, id: parse_id(&id)? }).await
 }
 
-creation_body! {
-    /// The body that creates a measurement: a measurement as `GET` returns it (4.2.6), plus
-    /// `accessTags`; `self`, `scope` and `changeId` are ignored (back office 4.25).
-    struct MeasurementBody {
-        #[serde(default)]
-        name: String,
-        #[serde(default)]
-        annotation: String,
-        /// The metric's link (as the encoding shows it) or its id.
-        metric: String,
-        /// The first result, checked as a push is; `null` or absent: none yet.
-        #[serde(default)]
-        result: Option<Box<RawValue>>,
-        #[serde(default)]
-        objective: Option<ObjectiveCondition>,
-        /// Whether customers may create triggers: a boolean, or as the encoding shows it, a
-        /// link (allowed) or `null`/`""` (not allowed, 4.2.6).
-        #[serde(default)]
-        create_trigger: Option<serde_json::Value>,
-        #[serde(default, alias = "userInitiated")]
-        user_activated: bool,
-        #[serde(default)]
-        state: Option<String>,
-        #[serde(default)]
-        access_tags: Option<Vec<String>>,
-    }
-    computed {  }
+/// The body that creates a measurement: a measurement as `GET` returns it (4.2.6), plus
+/// `accessTags`; `self`, `scope` and `changeId` are ignored (back office 4.25).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schema(as = NewMeasurement)]
+pub(crate) struct MeasurementBody {
+    /// A name.
+    #[serde(default)]
+    name: String,
+    /// A description.
+    #[serde(default)]
+    annotation: String,
+    /// The metric's link (as the encoding shows it) or its id.
+    metric: String,
+    /// The first result, checked as a push is; `null` or absent: none yet.
+    #[serde(default)]
+    #[schema(value_type = Option<PushedResult>)]
+    result: Option<Box<RawValue>>,
+    /// The provider's objective.
+    #[serde(default)]
+    objective: Option<ObjectiveCondition>,
+    /// Whether customers may create triggers: a boolean, or as the encoding shows it, a
+    /// link (allowed) or `null`/`""` (not allowed, 4.2.6).
+    #[serde(default)]
+    #[schema(schema_with = create_trigger_input)]
+    create_trigger: Option<serde_json::Value>,
+    /// Whether customers activate it (`PUT ?x=state`); also accepted as `userInitiated`.
+    #[serde(default, alias = "userInitiated")]
+    user_activated: bool,
+    /// The first state (default: `activated` with a result, `deactivated` when
+    /// user-activated, else `pending`).
+    #[serde(default)]
+    #[schema(value_type = Option<MeasurementStateName>)]
+    state: Option<String>,
+    /// Who may access it (default: the attribute's).
+    #[serde(default)]
+    access_tags: Option<Vec<String>>,
+    /// Ignored (the server sets it).
+    #[serde(default, rename = "self")]
+    #[schema(value_type = Value)]
+    _self: IgnoredAny,
+    /// Ignored.
+    #[serde(default, rename = "scope")]
+    #[schema(value_type = Value)]
+    _scope: IgnoredAny,
+    /// Ignored.
+    #[serde(default, rename = "changeId")]
+    #[schema(value_type = Value)]
+    _change_id: IgnoredAny,
+}
+
+/// `createTrigger` in a creation body: a boolean, a link, `""` or `null`.
+fn create_trigger_input() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::Boolean, Type::String, Type::Null])).build()
 }
 
 /// Whether a measurement's `createTrigger` in a creation body allows triggers.
@@ -242,6 +326,12 @@ fn first_state(new: &MeasurementBody) -> ApiResult<MeasurementState> {
 /// `POST /attributes/{id}/measurements` (back office 4.25). A `result` in the body is the
 /// measurement's first result: checked against the metric as a push is, and evaluated by
 /// the objective in the creation's transaction.
+#[utoipa::path(post, path = "/attributes/{id}/measurements", tag = "back office", params(Id),
+    request_body = MeasurementBody,
+    responses(
+        (status = 201, description = "The new measurement", body = MeasurementJson,
+            headers(("Location" = String, description = "The new measurement's URL"))),
+        (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn create_measurement(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> ApiResult<Response> {
     ctx.caller.require_role(ROLE_ADMIN)?;
     let store = &ctx.state.store;

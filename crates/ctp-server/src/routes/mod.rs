@@ -2,46 +2,19 @@
 //! handler shares. Each submodule serves the URLs of one resource kind; `?x=` selects the
 //! back-office operation on a resource URL.
 
-/// Declares the body that creates a resource: the resource as a `GET` returns it (back
-/// office 4.22-4.26), plus what the caller may set. The properties the server computes —
-/// `self`, `scope`, `changeId`, and the links and statuses listed in `computed` — are
-/// accepted whatever their value and ignored, while a property the resource does not define
-/// is still refused by name (`deny_unknown_fields`).
-macro_rules! creation_body {
-    (
-        $(#[$meta:meta])*
-        struct $name:ident { $($(#[$field_meta:meta])* $field:ident: $type:ty,)* }
-        computed { $($computed:ident),* $(,)? }
-    ) => {
-        $(#[$meta])*
-        #[derive(serde::Deserialize)]
-        #[serde(deny_unknown_fields, rename_all = "camelCase")]
-        struct $name {
-            $($(#[$field_meta])* $field: $type,)*
-            #[serde(default, rename = "self")]
-            _self: serde::de::IgnoredAny,
-            #[serde(default)]
-            _scope: serde::de::IgnoredAny,
-            #[serde(default)]
-            _change_id: serde::de::IgnoredAny,
-            $(#[serde(default)] $computed: serde::de::IgnoredAny,)*
-        }
-    };
-}
-
-mod accounts;
-mod deliveries;
-mod measurements;
-mod metrics;
-mod scoped;
-mod triggers;
-mod views;
+pub(crate) mod accounts;
+pub(crate) mod deliveries;
+pub(crate) mod measurements;
+pub(crate) mod metrics;
+pub(crate) mod scoped;
+pub(crate) mod triggers;
+pub(crate) mod views;
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, MethodRouter};
 use axum::Router;
 use ctp_model::resources::{Kind, Member, Ref};
 use ctp_model::tags::ROLE_ADMIN;
@@ -53,65 +26,66 @@ use crate::encode;
 use crate::error::{ApiError, ApiResult};
 use crate::query::CollectionQuery;
 
-/// All routes of the API under `base_path` (which starts and ends with `/`).
-pub fn api_routes(base_path: &str) -> Router<AppState> {
-    let at = |path: &str| format!("{base_path}{path}");
-    Router::new()
-        .route(base_path, get(views::entry_point))
-        .route(&at("serviceViews"), get(views::list_service_views).post(views::create_service_view))
-        .route(
-            &at("serviceViews/{id}"),
+/// The route table: each path under the base path (`""` is the entry point) with its
+/// handlers. `document` is the OpenAPI document, served at `openapi.json`.
+fn table(document: Bytes) -> Vec<(&'static str, MethodRouter<AppState>)> {
+    vec![
+        ("", get(views::entry_point)),
+        (crate::openapi::DOCUMENT_PATH, get(move || crate::openapi::serve_document(document.clone()))),
+        ("serviceViews", get(views::list_service_views).post(views::create_service_view)),
+        (
+            "serviceViews/{id}",
             get(views::get_service_view).put(views::put_service_view).delete(views::delete_service_view),
-        )
-        .route(
-            &at("serviceViews/{id}/dependencies"),
+        ),
+        (
+            "serviceViews/{id}/dependencies",
             get(views::list_dependencies_of_view).post(views::create_dependency_of_view),
-        )
-        .route(&at("serviceViews/{id}/assets"), get(scoped::list_assets_of_view).post(scoped::create_asset))
-        .route(&at("serviceViews/{id}/triggers"), get(triggers::list_triggers_of_view).post(triggers::create_trigger))
-        .route(&at("serviceViews/{id}/logs"), get(triggers::list_logs_of_view))
-        .route(
-            &at("dependencies/{id}"),
-            get(views::get_dependency).put(views::put_dependency).delete(views::delete_dependency),
-        )
-        .route(
-            &at("dependencies/{id}/dependencies"),
+        ),
+        ("serviceViews/{id}/assets", get(scoped::list_assets_of_view).post(scoped::create_asset)),
+        ("serviceViews/{id}/triggers", get(triggers::list_triggers_of_view).post(triggers::create_trigger)),
+        ("serviceViews/{id}/logs", get(triggers::list_logs_of_view)),
+        ("dependencies/{id}", get(views::get_dependency).put(views::put_dependency).delete(views::delete_dependency)),
+        (
+            "dependencies/{id}/dependencies",
             get(views::list_dependencies_of_dependency).post(views::create_dependency_of_dependency),
-        )
-        .route(&at("dependencies/{id}/assets"), get(scoped::list_assets_of_dependency))
-        .route(&at("dependencies/{id}/triggers"), get(triggers::list_triggers_of_dependency))
-        .route(&at("dependencies/{id}/logs"), get(triggers::list_logs_of_dependency))
-        .route(&at("assets/{id}"), get(scoped::get_asset).put(scoped::put_asset).delete(scoped::delete_asset))
-        .route(&at("assets/{id}/attributes"), get(scoped::list_attributes).post(scoped::create_attribute))
-        .route(
-            &at("attributes/{id}"),
-            get(scoped::get_attribute).put(scoped::put_attribute).delete(scoped::delete_attribute),
-        )
-        .route(
-            &at("attributes/{id}/measurements"),
-            get(measurements::list_measurements).post(measurements::create_measurement),
-        )
-        .route(
-            &at("measurements/{id}"),
+        ),
+        ("dependencies/{id}/assets", get(scoped::list_assets_of_dependency)),
+        ("dependencies/{id}/triggers", get(triggers::list_triggers_of_dependency)),
+        ("dependencies/{id}/logs", get(triggers::list_logs_of_dependency)),
+        ("assets/{id}", get(scoped::get_asset).put(scoped::put_asset).delete(scoped::delete_asset)),
+        ("assets/{id}/attributes", get(scoped::list_attributes).post(scoped::create_attribute)),
+        ("attributes/{id}", get(scoped::get_attribute).put(scoped::put_attribute).delete(scoped::delete_attribute)),
+        ("attributes/{id}/measurements", get(measurements::list_measurements).post(measurements::create_measurement)),
+        (
+            "measurements/{id}",
             get(measurements::get_measurement)
                 .put(measurements::put_measurement)
                 .delete(measurements::delete_measurement),
-        )
-        .route(&at("metrics"), get(metrics::list_metrics).post(metrics::create_metric))
-        .route(&at("metrics/{id}"), get(metrics::get_metric).put(metrics::put_metric).delete(metrics::delete_metric))
-        .route(
-            &at("triggers/{id}"),
-            get(triggers::get_trigger).put(triggers::put_trigger).delete(triggers::delete_trigger),
-        )
-        .route(&at("logs"), get(triggers::list_all_logs))
-        .route(&at("logs/{id}"), get(triggers::get_log).put(triggers::put_log))
-        .route(&at("accounts"), get(accounts::list_accounts).post(accounts::create_account))
-        .route(&at("deliveries"), get(deliveries::list_deliveries))
-        .route(&at("deliveries/{id}"), get(deliveries::get_delivery).put(deliveries::put_delivery))
-        .route(
-            &at("accounts/{id}"),
-            get(accounts::get_account).put(accounts::put_account).delete(accounts::delete_account),
-        )
+        ),
+        ("metrics", get(metrics::list_metrics).post(metrics::create_metric)),
+        ("metrics/{id}", get(metrics::get_metric).put(metrics::put_metric).delete(metrics::delete_metric)),
+        ("triggers/{id}", get(triggers::get_trigger).put(triggers::put_trigger).delete(triggers::delete_trigger)),
+        ("logs", get(triggers::list_all_logs)),
+        ("logs/{id}", get(triggers::get_log).put(triggers::put_log)),
+        ("accounts", get(accounts::list_accounts).post(accounts::create_account)),
+        ("accounts/{id}", get(accounts::get_account).put(accounts::put_account).delete(accounts::delete_account)),
+        ("deliveries", get(deliveries::list_deliveries)),
+        ("deliveries/{id}", get(deliveries::get_delivery).put(deliveries::put_delivery)),
+    ]
+}
+
+/// All routes of the API under `base_path` (which starts and ends with `/`), with the
+/// OpenAPI document of exactly this base path.
+pub fn api_routes(base_path: &str) -> Router<AppState> {
+    let document = Bytes::from(crate::openapi::document_json(base_path));
+    table(document)
+        .into_iter()
+        .fold(Router::new(), |router, (path, handlers)| router.route(&format!("{base_path}{path}"), handlers))
+}
+
+/// The paths of [`api_routes`].
+pub fn api_paths(base_path: &str) -> Vec<String> {
+    table(Bytes::new()).into_iter().map(|(path, _)| format!("{base_path}{path}")).collect()
 }
 
 pub(crate) use deliveries::metrics_text;
@@ -185,14 +159,32 @@ fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response {
 }
 
 /// Decodes a JSON request body, which must be an object, or says precisely what is wrong
-/// with it. (serde would otherwise bind a JSON array to a struct field by field.)
+/// with it. (serde would otherwise bind a JSON array to a struct field by field.) A string
+/// may not hold U+0000: PostgreSQL cannot store it, so neither backend takes it.
 pub(crate) fn body<T: DeserializeOwned>(bytes: &Bytes) -> ApiResult<T> {
     match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
         None => return Err(ApiError::bad_request("this call needs a JSON request body")),
         Some(b'{') => {}
         Some(_) => return Err(ApiError::bad_request("request body: expected a JSON object ({...})")),
     }
+    if has_nul_escape(bytes) {
+        return Err(ApiError::bad_request("request body: a string holds U+0000 (\\u0000), which is not allowed"));
+    }
     serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(format!("request body: {e}")))
+}
+
+/// Whether JSON text holds `\u0000`, the escape of U+0000 (JSON has no other way to put it
+/// in a string): a `u` after an odd number of backslashes, then `0000`.
+fn has_nul_escape(json: &[u8]) -> bool {
+    let mut backslashes = 0usize;
+    for (i, &byte) in json.iter().enumerate() {
+        match byte {
+            b'\\' => backslashes += 1,
+            b'u' if backslashes % 2 == 1 && json[i + 1..].starts_with(b"0000") => return true,
+            _ => backslashes = 0,
+        }
+    }
+    false
 }
 
 /// An operation `x` that a URL does not have.
@@ -229,11 +221,15 @@ pub(crate) fn collection_response(
 }
 
 /// The body of `PUT ?x=tags`: a tag resource (back office 3.1), whose `self` is ignored.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct TagsBody {
+#[schema(as = TagsBody)]
+pub(crate) struct TagsBody {
+    /// The new access tags.
     access_tags: Vec<String>,
+    /// Ignored.
     #[serde(default, rename = "self")]
+    #[schema(value_type = Value)]
     _self: IgnoredAny,
 }
 
@@ -270,9 +266,17 @@ where
     }
 }
 
+/// The `x` of a `PUT` on a resource URL, once its `subtree` is checked: the OpenAPI document
+/// gives every such `PUT` a boolean `subtree` (which only `x=tags` uses), so another value is
+/// a 400 whatever `x` is, never silently ignored.
+pub(crate) fn put_operation(ctx: &Ctx) -> ApiResult<Option<String>> {
+    crate::query::subtree(ctx.query.as_deref())?;
+    Ok(crate::query::operation(ctx.query.as_deref()))
+}
+
 /// `PUT` on a resource URL that only has `?x=tags`.
 pub(crate) async fn put_tags_only(ctx: Ctx, resource: Ref, bytes: Bytes) -> ApiResult<Response> {
-    match crate::query::operation(ctx.query.as_deref()).as_deref() {
+    match put_operation(&ctx)?.as_deref() {
         Some("tags") => tags_operation(&ctx, resource, Some(&bytes)).await,
         Some(x) => Err(unknown_operation(x, "PUT", &format!("/{}/{{id}}", resource.kind.segment()))),
         None => Err(ApiError::bad_request(format!("PUT /{}/{{id}} needs ?x=tags", resource.kind.segment()))),

@@ -7,11 +7,16 @@ use axum::response::Response;
 use ctp_model::resources::{Header, Kind, Ref};
 use ctp_model::tags::{ROLE_ADMIN, ROLE_USER};
 use ctp_store::{NewAsset, NewAttribute};
+use serde::de::IgnoredAny;
+use serde::Deserialize;
 
 use super::{body, collection_response, created, delete_resource, get_or_tags, ok, put_tags_only};
 use crate::context::{parse_id, Ctx};
-use crate::encode;
+use crate::encode::{self, AssetJson, AttributeJson, CollectionJson, TagsJson};
 use crate::error::ApiResult;
+use crate::openapi::answers::{AssetOrTags, AttributeOrTags};
+use crate::openapi::params::{GetTags, Id, Page, PutTags};
+use crate::openapi::{BadRequest, NotFound};
 
 async fn list_assets(ctx: Ctx, kind: Kind, id: String) -> ApiResult<Response> {
     ctx.caller.require_role(ROLE_USER)?;
@@ -23,16 +28,25 @@ async fn list_assets(ctx: Ctx, kind: Kind, id: String) -> ApiResult<Response> {
 }
 
 /// 5.2.5 `GET /serviceViews/{id}/assets`
+#[utoipa::path(get, path = "/serviceViews/{id}/assets", tag = "client API", params(Id, Page), responses(
+    (status = 200, description = "Its assets", body = CollectionJson),
+    (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn list_assets_of_view(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     list_assets(ctx, Kind::ServiceView, id).await
 }
 
 /// `GET /dependencies/{id}/assets` (a dependency is encoded like a service view).
+#[utoipa::path(get, path = "/dependencies/{id}/assets", tag = "client API", params(Id, Page), responses(
+    (status = 200, description = "Its assets", body = CollectionJson),
+    (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn list_assets_of_dependency(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     list_assets(ctx, Kind::Dependency, id).await
 }
 
 /// 5.2.6 `GET /assets/{id}` and `?x=tags`.
+#[utoipa::path(get, path = "/assets/{id}", tag = "client API", params(Id, GetTags), responses(
+    (status = 200, description = "The asset, or with x=tags its access tags", body = AssetOrTags),
+    (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn get_asset(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     let id = parse_id(&id)?;
     get_or_tags(ctx, Ref { kind: Kind::Asset, id: id.clone() }, |ctx| async move {
@@ -45,32 +59,64 @@ pub async fn get_asset(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> 
 }
 
 /// `PUT /assets/{id}?x=tags`
+#[utoipa::path(put, path = "/assets/{id}", tag = "back office", params(Id, PutTags), request_body = super::TagsBody,
+    responses(
+        (status = 200, description = "The new access tags", body = TagsJson),
+        (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn put_asset(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> ApiResult<Response> {
     put_tags_only(ctx, Ref { kind: Kind::Asset, id: parse_id(&id)? }, bytes).await
 }
 
 /// `DELETE /assets/{id}`
+#[utoipa::path(delete, path = "/assets/{id}", tag = "back office", params(Id), responses(
+    (status = 204, description = "Deleted, with everything below it"),
+    (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn delete_asset(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     delete_resource(&ctx, Ref { kind: Kind::Asset, id: parse_id(&id)? }).await
 }
 
-creation_body! {
-    /// The body that creates an asset: an asset as `GET` returns it (4.2.3), plus
-    /// `accessTags`; `self`, `scope`, `changeId` and `attributes` are ignored (back office 4.23).
-    struct AssetBody {
-        #[serde(default)]
-        name: String,
-        #[serde(default)]
-        annotation: String,
-        #[serde(default)]
-        asset_class: Option<String>,
-        #[serde(default)]
-        access_tags: Option<Vec<String>>,
-    }
-    computed { _attributes }
+/// The body that creates an asset: an asset as `GET` returns it (4.2.3), plus
+/// `accessTags`; `self`, `scope`, `changeId` and `attributes` are ignored (back office 4.23).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schema(as = NewAsset)]
+pub(crate) struct AssetBody {
+    /// A name.
+    #[serde(default)]
+    name: String,
+    /// A description.
+    #[serde(default)]
+    annotation: String,
+    /// The class of asset; `null` or `""`: undefined.
+    #[serde(default)]
+    asset_class: Option<String>,
+    /// Who may access it (default: the service view's).
+    #[serde(default)]
+    access_tags: Option<Vec<String>>,
+    /// Ignored (the server sets it).
+    #[serde(default, rename = "self")]
+    #[schema(value_type = Value)]
+    _self: IgnoredAny,
+    /// Ignored.
+    #[serde(default, rename = "scope")]
+    #[schema(value_type = Value)]
+    _scope: IgnoredAny,
+    /// Ignored.
+    #[serde(default, rename = "changeId")]
+    #[schema(value_type = Value)]
+    _change_id: IgnoredAny,
+    /// Ignored.
+    #[serde(default, rename = "attributes")]
+    #[schema(value_type = Value)]
+    _attributes: IgnoredAny,
 }
 
 /// `POST /serviceViews/{id}/assets` (back office 4.23).
+#[utoipa::path(post, path = "/serviceViews/{id}/assets", tag = "back office", params(Id), request_body = AssetBody,
+    responses(
+        (status = 201, description = "The new asset", body = AssetJson,
+            headers(("Location" = String, description = "The new asset's URL"))),
+        (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn create_asset(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> ApiResult<Response> {
     ctx.caller.require_role(ROLE_ADMIN)?;
     let view = ctx.state.store.view(Kind::ServiceView, &parse_id(&id)?).await?;
@@ -94,6 +140,9 @@ pub async fn create_asset(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> Api
 }
 
 /// 5.2.7 `GET /assets/{id}/attributes`
+#[utoipa::path(get, path = "/assets/{id}/attributes", tag = "client API", params(Id, Page), responses(
+    (status = 200, description = "Its attributes", body = CollectionJson),
+    (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn list_attributes(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     ctx.caller.require_role(ROLE_USER)?;
     let asset = ctx.state.store.asset(&parse_id(&id)?).await?;
@@ -104,6 +153,9 @@ pub async fn list_attributes(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Resp
 }
 
 /// 5.2.8 `GET /attributes/{id}` and `?x=tags`.
+#[utoipa::path(get, path = "/attributes/{id}", tag = "client API", params(Id, GetTags), responses(
+    (status = 200, description = "The attribute, or with x=tags its access tags", body = AttributeOrTags),
+    (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn get_attribute(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     let id = parse_id(&id)?;
     get_or_tags(ctx, Ref { kind: Kind::Attribute, id: id.clone() }, |ctx| async move {
@@ -116,31 +168,62 @@ pub async fn get_attribute(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Respon
 }
 
 /// `PUT /attributes/{id}?x=tags`
+#[utoipa::path(put, path = "/attributes/{id}", tag = "back office", params(Id, PutTags), request_body = super::TagsBody,
+    responses(
+        (status = 200, description = "The new access tags", body = TagsJson),
+        (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn put_attribute(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> ApiResult<Response> {
     put_tags_only(ctx, Ref { kind: Kind::Attribute, id: parse_id(&id)? }, bytes).await
 }
 
 /// `DELETE /attributes/{id}`
+#[utoipa::path(delete, path = "/attributes/{id}", tag = "back office", params(Id), responses(
+    (status = 204, description = "Deleted, with everything below it"),
+    (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn delete_attribute(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     delete_resource(&ctx, Ref { kind: Kind::Attribute, id: parse_id(&id)? }).await
 }
 
-creation_body! {
-    /// The body that creates an attribute: an attribute as `GET` returns it (4.2.4), plus
-    /// `accessTags`; `self`, `scope`, `changeId` and `measurements` are ignored (back office
-    /// 4.24).
-    struct AttributeBody {
-        #[serde(default)]
-        name: String,
-        #[serde(default)]
-        annotation: String,
-        #[serde(default)]
-        access_tags: Option<Vec<String>>,
-    }
-    computed { _measurements }
+/// The body that creates an attribute: an attribute as `GET` returns it (4.2.4), plus
+/// `accessTags`; `self`, `scope`, `changeId` and `measurements` are ignored (back office
+/// 4.24).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schema(as = NewAttribute)]
+pub(crate) struct AttributeBody {
+    /// A name.
+    #[serde(default)]
+    name: String,
+    /// A description.
+    #[serde(default)]
+    annotation: String,
+    /// Who may access it (default: the asset's).
+    #[serde(default)]
+    access_tags: Option<Vec<String>>,
+    /// Ignored (the server sets it).
+    #[serde(default, rename = "self")]
+    #[schema(value_type = Value)]
+    _self: IgnoredAny,
+    /// Ignored.
+    #[serde(default, rename = "scope")]
+    #[schema(value_type = Value)]
+    _scope: IgnoredAny,
+    /// Ignored.
+    #[serde(default, rename = "changeId")]
+    #[schema(value_type = Value)]
+    _change_id: IgnoredAny,
+    /// Ignored.
+    #[serde(default, rename = "measurements")]
+    #[schema(value_type = Value)]
+    _measurements: IgnoredAny,
 }
 
 /// `POST /assets/{id}/attributes` (back office 4.24).
+#[utoipa::path(post, path = "/assets/{id}/attributes", tag = "back office", params(Id), request_body = AttributeBody,
+    responses(
+        (status = 201, description = "The new attribute", body = AttributeJson,
+            headers(("Location" = String, description = "The new attribute's URL"))),
+        (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn create_attribute(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> ApiResult<Response> {
     ctx.caller.require_role(ROLE_ADMIN)?;
     let asset = ctx.state.store.asset(&parse_id(&id)?).await?;

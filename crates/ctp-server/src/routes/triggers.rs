@@ -10,12 +10,17 @@ use ctp_model::tags::{ROLE_ADMIN, ROLE_USER};
 use ctp_model::{Evaluations, ResourceId, Timestamp};
 use ctp_store::NewTrigger;
 use ctpscript::Condition;
+use serde::de::IgnoredAny;
+use serde::Deserialize;
 
 use super::measurements::compile_condition;
 use super::{body, collection_response, created, get_or_tags, no_content, ok, put_tags_only};
 use crate::context::{id_from_link, parse_id, Ctx};
-use crate::encode::{self, Listing};
+use crate::encode::{self, CollectionJson, Listing, TagsJson, TriggerJson};
 use crate::error::{ApiError, ApiResult};
+use crate::openapi::answers::{LogOrTags, TriggerOrTags};
+use crate::openapi::params::{GetTags, Id, LogFilter, Page, PutTags};
+use crate::openapi::{BadRequest, NotFound};
 use crate::query::CollectionQuery;
 
 /// Reads a service view or dependency the caller may access.
@@ -36,16 +41,25 @@ async fn list_triggers(ctx: Ctx, kind: Kind, id: String) -> ApiResult<Response> 
 }
 
 /// 5.2.14 `GET /serviceViews/{id}/triggers`
+#[utoipa::path(get, path = "/serviceViews/{id}/triggers", tag = "client API", params(Id, Page), responses(
+    (status = 200, description = "Its triggers that the caller may see", body = CollectionJson),
+    (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn list_triggers_of_view(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     list_triggers(ctx, Kind::ServiceView, id).await
 }
 
 /// `GET /dependencies/{id}/triggers`
+#[utoipa::path(get, path = "/dependencies/{id}/triggers", tag = "client API", params(Id, Page), responses(
+    (status = 200, description = "Its triggers that the caller may see", body = CollectionJson),
+    (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn list_triggers_of_dependency(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     list_triggers(ctx, Kind::Dependency, id).await
 }
 
 /// 5.2.15 `GET /triggers/{id}` and `?x=tags`.
+#[utoipa::path(get, path = "/triggers/{id}", tag = "client API", params(Id, GetTags), responses(
+    (status = 200, description = "The trigger, or with x=tags its access tags", body = TriggerOrTags),
+    (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn get_trigger(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     let id = parse_id(&id)?;
     get_or_tags(ctx, Ref { kind: Kind::Trigger, id: id.clone() }, |ctx| async move {
@@ -58,11 +72,18 @@ pub async fn get_trigger(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response
 }
 
 /// `PUT /triggers/{id}?x=tags`
+#[utoipa::path(put, path = "/triggers/{id}", tag = "back office", params(Id, PutTags), request_body = super::TagsBody,
+    responses(
+        (status = 200, description = "The new access tags", body = TagsJson),
+        (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn put_trigger(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> ApiResult<Response> {
     put_tags_only(ctx, Ref { kind: Kind::Trigger, id: parse_id(&id)? }, bytes).await
 }
 
 /// 5.2.17 `DELETE /triggers/{id}`: customers remove their own triggers.
+#[utoipa::path(delete, path = "/triggers/{id}", tag = "client API", params(Id), responses(
+    (status = 204, description = "Deleted (its log entries stay)"),
+    (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn delete_trigger(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     ctx.caller.require_role(ROLE_USER)?;
     let id = parse_id(&id)?;
@@ -72,28 +93,64 @@ pub async fn delete_trigger(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Respo
     Ok(no_content())
 }
 
-creation_body! {
-    /// The body of `POST /serviceViews/{id}/triggers`: a trigger as `GET` returns it (4.2.7);
-    /// `self`, `scope`, `changeId`, `status` and `statusUpdateTime`, which the server sets,
-    /// are ignored.
-    struct TriggerBody {
-        #[serde(default)]
-        name: String,
-        #[serde(default)]
-        annotation: String,
-        measurement: String,
-        condition: String,
-        #[serde(default)]
-        notification: String,
-        #[serde(default)]
-        guard_time: f64,
-        #[serde(default)]
-        tags: Vec<String>,
-    }
-    computed { _status, _status_update_time }
+/// The body of `POST /serviceViews/{id}/triggers`: a trigger as `GET` returns it (4.2.7);
+/// `self`, `scope`, `changeId`, `status` and `statusUpdateTime`, which the server sets,
+/// are ignored.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schema(as = NewTrigger)]
+pub(crate) struct TriggerBody {
+    /// Ignored (the server sets it).
+    #[serde(default, rename = "self")]
+    #[schema(value_type = Value)]
+    _self: IgnoredAny,
+    /// Ignored.
+    #[serde(default, rename = "scope")]
+    #[schema(value_type = Value)]
+    _scope: IgnoredAny,
+    /// Ignored.
+    #[serde(default, rename = "changeId")]
+    #[schema(value_type = Value)]
+    _change_id: IgnoredAny,
+    /// Ignored.
+    #[serde(default, rename = "status")]
+    #[schema(value_type = Value)]
+    _status: IgnoredAny,
+    /// Ignored.
+    #[serde(default, rename = "statusUpdateTime")]
+    #[schema(value_type = Value)]
+    _status_update_time: IgnoredAny,
+    /// A name.
+    #[serde(default)]
+    name: String,
+    /// A description.
+    #[serde(default)]
+    annotation: String,
+    /// The link (or id) of a measurement of this service view that allows triggers.
+    measurement: String,
+    /// A CTPScript expression (5.4); a syntax error is a 400.
+    #[schema(examples("value.length > 0", "value[0].level >= 10"))]
+    condition: String,
+    /// Where alerts go: empty (log only), an `xmpp:` URI or an `http(s)` webhook URL that
+    /// the server's webhook policy allows.
+    #[serde(default)]
+    #[schema(examples("", "https://hooks.example.com/ctp", "xmpp:security-team@example.com"))]
+    notification: String,
+    /// Seconds during which a condition that holds again raises no new alert.
+    #[serde(default)]
+    #[schema(minimum = 0)]
+    guard_time: f64,
+    /// Tags copied into its log entries.
+    #[serde(default)]
+    tags: Vec<String>,
 }
 
 /// 5.2.16 `POST /serviceViews/{id}/triggers`
+#[utoipa::path(post, path = "/serviceViews/{id}/triggers", tag = "client API", params(Id), request_body = TriggerBody,
+    responses(
+        (status = 201, description = "The new trigger, evaluated at once on the measurement's result", body = TriggerJson,
+            headers(("Location" = String, description = "The new trigger's URL"))),
+        (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn create_trigger(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> ApiResult<Response> {
     let view_id = readable_view(&ctx, Kind::ServiceView, &id).await?;
     let new: TriggerBody = body(&bytes)?;
@@ -182,22 +239,34 @@ async fn list_logs_of(ctx: Ctx, kind: Kind, id: String) -> ApiResult<Response> {
 }
 
 /// 5.2.18 `GET /serviceViews/{id}/logs`
+#[utoipa::path(get, path = "/serviceViews/{id}/logs", tag = "client API", params(Id, LogFilter), responses(
+    (status = 200, description = "Its log entries that the caller may see, oldest first", body = CollectionJson),
+    (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn list_logs_of_view(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     list_logs_of(ctx, Kind::ServiceView, id).await
 }
 
 /// `GET /dependencies/{id}/logs`
+#[utoipa::path(get, path = "/dependencies/{id}/logs", tag = "client API", params(Id, LogFilter), responses(
+    (status = 200, description = "Its log entries that the caller may see, oldest first", body = CollectionJson),
+    (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn list_logs_of_dependency(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     list_logs_of(ctx, Kind::Dependency, id).await
 }
 
 /// Back office 4.19 `GET /logs`: every log entry, for administrators.
+#[utoipa::path(get, path = "/logs", tag = "back office", params(LogFilter), responses(
+    (status = 200, description = "Every log entry the caller may see, oldest first", body = CollectionJson),
+    (status = 400, response = BadRequest)))]
 pub async fn list_all_logs(ctx: Ctx) -> ApiResult<Response> {
     ctx.caller.require_role(ROLE_ADMIN)?;
     list_logs(&ctx, None, "logs").await
 }
 
 /// 5.2.19 `GET /logs/{id}` and `?x=tags`.
+#[utoipa::path(get, path = "/logs/{id}", tag = "client API", params(Id, GetTags), responses(
+    (status = 200, description = "The log entry, or with x=tags its access tags", body = LogOrTags),
+    (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn get_log(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     let id = parse_id(&id)?;
     get_or_tags(ctx, Ref { kind: Kind::Log, id: id.clone() }, |ctx| async move {
@@ -210,6 +279,10 @@ pub async fn get_log(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
 }
 
 /// `PUT /logs/{id}?x=tags`
+#[utoipa::path(put, path = "/logs/{id}", tag = "back office", params(Id, PutTags), request_body = super::TagsBody,
+    responses(
+        (status = 200, description = "The new access tags", body = TagsJson),
+        (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn put_log(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> ApiResult<Response> {
     put_tags_only(ctx, Ref { kind: Kind::Log, id: parse_id(&id)? }, bytes).await
 }

@@ -7,19 +7,29 @@ use axum::response::Response;
 use ctp_model::resources::{Header, Kind, Ref};
 use ctp_model::tags::{ROLE_ADMIN, ROLE_USER};
 use ctp_store::NewView;
+use serde::de::IgnoredAny;
+use serde::Deserialize;
 
 use super::{body, collection_response, created, delete_resource, get_or_tags, ok, put_tags_only};
 use crate::context::{parse_id, Ctx};
-use crate::encode;
+use crate::encode::{self, CollectionJson, EntryPointJson, TagsJson, ViewJson};
 use crate::error::ApiResult;
+use crate::openapi::answers::ViewOrTags;
+use crate::openapi::params::{GetTags, Id, Page, PutTags};
+use crate::openapi::{BadRequest, NotFound};
 
 /// 5.2.1 `GET {CtpBase}`
+#[utoipa::path(get, path = "/", tag = "client API",
+    responses((status = 200, description = "The entry point", body = EntryPointJson)))]
 pub async fn entry_point(ctx: Ctx) -> ApiResult<Response> {
     ctx.caller.require_role(ROLE_USER)?;
     Ok(ok(&encode::entry_point(&ctx)))
 }
 
 /// 5.2.2 `GET /serviceViews`: only those the caller may access.
+#[utoipa::path(get, path = "/serviceViews", tag = "client API", params(Page), responses(
+    (status = 200, description = "The service views the caller may access", body = CollectionJson),
+    (status = 400, response = BadRequest)))]
 pub async fn list_service_views(ctx: Ctx) -> ApiResult<Response> {
     ctx.caller.require_role(ROLE_USER)?;
     let members = ctx.state.store.service_views().await?;
@@ -44,31 +54,51 @@ async fn get_view(ctx: Ctx, kind: Kind, id: String) -> ApiResult<Response> {
 }
 
 /// 5.2.3 `GET /serviceViews/{id}` and `?x=tags`.
+#[utoipa::path(get, path = "/serviceViews/{id}", tag = "client API", params(Id, GetTags), responses(
+    (status = 200, description = "The service view, or with x=tags its access tags", body = ViewOrTags),
+    (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn get_service_view(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     get_view(ctx, Kind::ServiceView, id).await
 }
 
 /// 5.2.20 `GET /dependencies/{id}` and `?x=tags`.
+#[utoipa::path(get, path = "/dependencies/{id}", tag = "client API", params(Id, GetTags), responses(
+    (status = 200, description = "The dependency, or with x=tags its access tags", body = ViewOrTags),
+    (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn get_dependency(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     get_view(ctx, Kind::Dependency, id).await
 }
 
 /// `PUT /serviceViews/{id}?x=tags`.
+#[utoipa::path(put, path = "/serviceViews/{id}", tag = "back office", params(Id, PutTags), request_body = super::TagsBody,
+    responses(
+        (status = 200, description = "The new access tags", body = TagsJson),
+        (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn put_service_view(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> ApiResult<Response> {
     put_tags_only(ctx, Ref { kind: Kind::ServiceView, id: parse_id(&id)? }, bytes).await
 }
 
 /// `PUT /dependencies/{id}?x=tags`.
+#[utoipa::path(put, path = "/dependencies/{id}", tag = "back office", params(Id, PutTags), request_body = super::TagsBody,
+    responses(
+        (status = 200, description = "The new access tags", body = TagsJson),
+        (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn put_dependency(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> ApiResult<Response> {
     put_tags_only(ctx, Ref { kind: Kind::Dependency, id: parse_id(&id)? }, bytes).await
 }
 
 /// `DELETE /serviceViews/{id}`: the view and everything in it.
+#[utoipa::path(delete, path = "/serviceViews/{id}", tag = "back office", params(Id), responses(
+    (status = 204, description = "Deleted, with everything below it"),
+    (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn delete_service_view(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     delete_resource(&ctx, Ref { kind: Kind::ServiceView, id: parse_id(&id)? }).await
 }
 
 /// `DELETE /dependencies/{id}`: the dependency and its subtree.
+#[utoipa::path(delete, path = "/dependencies/{id}", tag = "back office", params(Id), responses(
+    (status = 204, description = "Deleted, with everything below it"),
+    (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn delete_dependency(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     delete_resource(&ctx, Ref { kind: Kind::Dependency, id: parse_id(&id)? }).await
 }
@@ -83,32 +113,71 @@ async fn list_dependencies(ctx: Ctx, kind: Kind, id: String) -> ApiResult<Respon
 }
 
 /// 5.2.4 `GET /serviceViews/{id}/dependencies`
+#[utoipa::path(get, path = "/serviceViews/{id}/dependencies", tag = "client API", params(Id, Page), responses(
+    (status = 200, description = "Its dependencies (collectionType serviceViews)", body = CollectionJson),
+    (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn list_dependencies_of_view(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     list_dependencies(ctx, Kind::ServiceView, id).await
 }
 
 /// `GET /dependencies/{id}/dependencies`
+#[utoipa::path(get, path = "/dependencies/{id}/dependencies", tag = "client API", params(Id, Page), responses(
+    (status = 200, description = "Its dependencies (collectionType serviceViews)", body = CollectionJson),
+    (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn list_dependencies_of_dependency(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     list_dependencies(ctx, Kind::Dependency, id).await
 }
 
-creation_body! {
-    /// The body that creates a service view or a dependency: a service view as `GET` returns
-    /// it (4.2.2), plus `accessTags`. What the server computes (`self`, `scope`, `changeId`,
-    /// the links) is ignored (back office 4.22).
-    struct ViewBody {
-        #[serde(default)]
-        name: String,
-        #[serde(default)]
-        annotation: String,
-        #[serde(default)]
-        provider: String,
-        #[serde(default)]
-        service_class: Option<String>,
-        #[serde(default)]
-        access_tags: Option<Vec<String>>,
-    }
-    computed { _dependencies, _assets, _logs, _triggers }
+/// The body that creates a service view or a dependency: a service view as `GET` returns
+/// it (4.2.2), plus `accessTags`. What the server computes (`self`, `scope`, `changeId`,
+/// the links) is ignored (back office 4.22).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schema(as = NewServiceView)]
+pub(crate) struct ViewBody {
+    /// A name.
+    #[serde(default)]
+    name: String,
+    /// A description.
+    #[serde(default)]
+    annotation: String,
+    /// Who provides the service.
+    #[serde(default)]
+    provider: String,
+    /// The class of service; `null` or `""`: undefined.
+    #[serde(default)]
+    service_class: Option<String>,
+    /// Who may access it (default: none for a service view, the parent's for a dependency).
+    #[serde(default)]
+    access_tags: Option<Vec<String>>,
+    /// Ignored (the server sets it).
+    #[serde(default, rename = "self")]
+    #[schema(value_type = Value)]
+    _self: IgnoredAny,
+    /// Ignored.
+    #[serde(default, rename = "scope")]
+    #[schema(value_type = Value)]
+    _scope: IgnoredAny,
+    /// Ignored.
+    #[serde(default, rename = "changeId")]
+    #[schema(value_type = Value)]
+    _change_id: IgnoredAny,
+    /// Ignored.
+    #[serde(default, rename = "dependencies")]
+    #[schema(value_type = Value)]
+    _dependencies: IgnoredAny,
+    /// Ignored.
+    #[serde(default, rename = "assets")]
+    #[schema(value_type = Value)]
+    _assets: IgnoredAny,
+    /// Ignored.
+    #[serde(default, rename = "logs")]
+    #[schema(value_type = Value)]
+    _logs: IgnoredAny,
+    /// Ignored.
+    #[serde(default, rename = "triggers")]
+    #[schema(value_type = Value)]
+    _triggers: IgnoredAny,
 }
 
 impl ViewBody {
@@ -124,6 +193,10 @@ impl ViewBody {
 }
 
 /// `POST /serviceViews` (back office 4.22).
+#[utoipa::path(post, path = "/serviceViews", tag = "back office", request_body = ViewBody, responses(
+    (status = 201, description = "The new service view", body = ViewJson,
+        headers(("Location" = String, description = "The new service view's URL"))),
+    (status = 400, response = BadRequest)))]
 pub async fn create_service_view(ctx: Ctx, bytes: Bytes) -> ApiResult<Response> {
     ctx.caller.require_role(ROLE_ADMIN)?;
     let new: ViewBody = body(&bytes)?;
@@ -142,11 +215,21 @@ async fn create_dependency(ctx: Ctx, parent_kind: Kind, id: String, bytes: Bytes
 }
 
 /// `POST /serviceViews/{id}/dependencies`
+#[utoipa::path(post, path = "/serviceViews/{id}/dependencies", tag = "back office", params(Id), request_body = ViewBody,
+    responses(
+        (status = 201, description = "The new dependency", body = ViewJson,
+            headers(("Location" = String, description = "The new dependency's URL"))),
+        (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn create_dependency_of_view(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> ApiResult<Response> {
     create_dependency(ctx, Kind::ServiceView, id, bytes).await
 }
 
 /// `POST /dependencies/{id}/dependencies`
+#[utoipa::path(post, path = "/dependencies/{id}/dependencies", tag = "back office", params(Id), request_body = ViewBody,
+    responses(
+        (status = 201, description = "The new dependency", body = ViewJson,
+            headers(("Location" = String, description = "The new dependency's URL"))),
+        (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn create_dependency_of_dependency(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> ApiResult<Response> {
     create_dependency(ctx, Kind::Dependency, id, bytes).await
 }
