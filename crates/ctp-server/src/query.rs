@@ -35,9 +35,13 @@ pub fn subtree(raw: Option<&str>) -> ApiResult<bool> {
     }
 }
 
+/// A `page` or `items`: a whole number that fits a signed 64-bit integer, as the OpenAPI
+/// document says (`int64`).
 fn number(name: &str, text: &str) -> ApiResult<u64> {
     text.parse::<u64>()
-        .map_err(|_| ApiError::bad_request(format!("{name} must be an integer greater or equal to 0, got {text:?}")))
+        .ok()
+        .filter(|n| i64::try_from(*n).is_ok())
+        .ok_or_else(|| ApiError::bad_request(format!("{name} must be an integer from 0 to {}, got {text:?}", i64::MAX)))
 }
 
 fn time(name: &str, text: &str) -> ApiResult<Timestamp> {
@@ -95,6 +99,9 @@ mod tests {
         assert!(CollectionQuery::parse(Some("page=-1&items=2")).is_err());
         assert!(CollectionQuery::parse(Some("page=1.5&items=2")).is_err());
         assert!(CollectionQuery::parse(Some("page=0&items=0")).is_err());
+        assert!(CollectionQuery::parse(Some("page=9223372036854775807&items=9223372036854775807")).is_ok());
+        assert!(CollectionQuery::parse(Some("page=9223372036854775808&items=1")).is_err());
+        assert!(CollectionQuery::parse(Some("page=0&items=9223372036854775808")).is_err());
         assert_eq!(CollectionQuery::parse(Some("name=a%20b")).unwrap().name.as_deref(), Some("a b"));
         let logs = CollectionQuery::parse(Some("tags=a,b&oldest=2026-11-22T10:00:00Z")).unwrap().logs;
         assert_eq!(logs.tags, vec!["a", "b"]);

@@ -111,7 +111,16 @@ async fn status_400_for_bodies_ids_queries_results_and_conditions() {
 
     // page and items
     let assets = format!("{view}/assets");
-    for query in ["page=0", "items=2", "page=x&items=2", "page=-1&items=2", "page=1.5&items=2", "page=0&items=0"] {
+    for query in [
+        "page=0",
+        "items=2",
+        "page=x&items=2",
+        "page=-1&items=2",
+        "page=1.5&items=2",
+        "page=0&items=0",
+        "page=9223372036854775808&items=1",
+        "page=0&items=9223372036854775808",
+    ] {
         expect_error(&customer, Method::GET, &format!("{assets}?{query}"), None, bad).await;
     }
     expect_error(&customer, Method::GET, &format!("{view}/logs?oldest=yesterday"), None, bad).await;

@@ -169,9 +169,9 @@ pub struct Window {
 }
 
 impl Window {
-    /// The window as SQL's `OFFSET` and `LIMIT`, which are signed 64-bit integers: a page or
-    /// an item count past `i64::MAX` (any a client sends is accepted) is clamped to it, never
-    /// wrapped to a negative number, which SQLite reads as "no offset" and PostgreSQL refuses.
+    /// The window as SQL's `OFFSET` and `LIMIT`, which are signed 64-bit integers: an offset
+    /// or a limit past `i64::MAX` (`page * items` can be) is clamped to it, never wrapped to
+    /// a negative number, which SQLite reads as "no offset" and PostgreSQL refuses.
     pub fn sql_offset_and_limit(self) -> (i64, i64) {
         let clamp = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
         (clamp(self.offset), clamp(self.limit))
