@@ -230,55 +230,44 @@ pub async fn delete_measurement(ctx: Ctx, Path(id): Path<String>) -> ApiResult<R
     delete_resource(&ctx, Ref { kind: Kind::Measurement, id: parse_id(&id)? }).await
 }
 
-/// The body that creates a measurement: a measurement as `GET` returns it (4.2.6), plus
-/// `accessTags`; `self`, `scope` and `changeId` are ignored (back office 4.25).
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-#[schema(as = NewMeasurement)]
-pub(crate) struct MeasurementBody {
-    /// A name.
-    #[serde(default)]
-    name: String,
-    /// A description.
-    #[serde(default)]
-    annotation: String,
-    /// The metric's link (as the encoding shows it) or its id.
-    metric: String,
-    /// The first result, checked as a push is; `null` or absent: none yet.
-    #[serde(default)]
-    #[schema(value_type = Option<PushedResult>)]
-    result: Option<Box<RawValue>>,
-    /// The provider's objective.
-    #[serde(default)]
-    objective: Option<ObjectiveCondition>,
-    /// Whether customers may create triggers: a boolean, or as the encoding shows it, a
-    /// link (allowed) or `null`/`""` (not allowed, 4.2.6).
-    #[serde(default)]
-    #[schema(schema_with = create_trigger_input)]
-    create_trigger: Option<serde_json::Value>,
-    /// Whether customers activate it (`PUT ?x=state`); also accepted as `userInitiated`.
-    #[serde(default, alias = "userInitiated")]
-    user_activated: bool,
-    /// The first state (default: `activated` with a result, `deactivated` when
-    /// user-activated, else `pending`).
-    #[serde(default)]
-    #[schema(value_type = Option<MeasurementStateName>)]
-    state: Option<String>,
-    /// Who may access it (default: the attribute's).
-    #[serde(default)]
-    access_tags: Option<Vec<String>>,
-    /// Ignored (the server sets it).
-    #[serde(default, rename = "self")]
-    #[schema(value_type = Value)]
-    _self: IgnoredAny,
-    /// Ignored.
-    #[serde(default, rename = "scope")]
-    #[schema(value_type = Value)]
-    _scope: IgnoredAny,
-    /// Ignored.
-    #[serde(default, rename = "changeId")]
-    #[schema(value_type = Value)]
-    _change_id: IgnoredAny,
+creation_body! {
+    /// The body that creates a measurement: a measurement as `GET` returns it (4.2.6), plus
+    /// `accessTags`; `self`, `scope` and `changeId` are ignored (back office 4.25).
+    #[schema(as = NewMeasurement)]
+    pub(crate) struct MeasurementBody {
+        /// A name.
+        #[serde(default)]
+        name: String,
+        /// A description.
+        #[serde(default)]
+        annotation: String,
+        /// The metric's link (as the encoding shows it) or its id.
+        metric: String,
+        /// The first result, checked as a push is; `null` or absent: none yet.
+        #[serde(default)]
+        #[schema(value_type = Option<PushedResult>)]
+        result: Option<Box<RawValue>>,
+        /// The provider's objective.
+        #[serde(default)]
+        objective: Option<ObjectiveCondition>,
+        /// Whether customers may create triggers: a boolean, or as the encoding shows it, a
+        /// link (allowed) or `null`/`""` (not allowed, 4.2.6).
+        #[serde(default)]
+        #[schema(schema_with = create_trigger_input)]
+        create_trigger: Option<serde_json::Value>,
+        /// Whether customers activate it (`PUT ?x=state`); also accepted as `userInitiated`.
+        #[serde(default, alias = "userInitiated")]
+        user_activated: bool,
+        /// The first state (default: `activated` with a result, `deactivated` when
+        /// user-activated, else `pending`).
+        #[serde(default)]
+        #[schema(value_type = Option<MeasurementStateName>)]
+        state: Option<String>,
+        /// Who may access it (default: the attribute's).
+        #[serde(default)]
+        access_tags: Option<Vec<String>>,
+    }
+    computed {  }
 }
 
 /// `createTrigger` in a creation body: a boolean, a link, `""` or `null`.

@@ -8,8 +8,6 @@ use ctp_model::resources::{Header, Kind, Ref};
 use ctp_model::tags::{ROLE_ADMIN, ROLE_USER};
 use ctp_model::{Column, MeasurementParameter};
 use ctp_store::NewMetric;
-use serde::de::IgnoredAny;
-use serde::Deserialize;
 
 use super::{body, collection_response, created, delete_resource, get_or_tags, ok, put_tags_only};
 use crate::context::{parse_id, Ctx};
@@ -61,42 +59,31 @@ pub async fn delete_metric(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Respon
     delete_resource(&ctx, Ref { kind: Kind::Metric, id: parse_id(&id)? }).await
 }
 
-/// The body that creates a metric: a metric as `GET` returns it (4.2.5), plus
-/// `accessTags`; `self`, `scope` and `changeId` are ignored (back office 4.26).
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-#[schema(as = NewMetric)]
-pub(crate) struct MetricBody {
-    /// Ignored (the server sets it).
-    #[serde(default, rename = "self")]
-    #[schema(value_type = Value)]
-    _self: IgnoredAny,
-    /// Ignored.
-    #[serde(default, rename = "scope")]
-    #[schema(value_type = Value)]
-    _scope: IgnoredAny,
-    /// Ignored.
-    #[serde(default, rename = "changeId")]
-    #[schema(value_type = Value)]
-    _change_id: IgnoredAny,
-    /// A name.
-    #[serde(default)]
-    name: String,
-    /// A description.
-    #[serde(default)]
-    annotation: String,
-    /// The standard metric it is based on.
-    #[serde(default)]
-    base_metric: String,
-    /// Parameters, each a value of its declared type, with distinct names.
-    #[serde(default)]
-    measurement_parameters: Vec<MeasurementParameter>,
-    /// The columns of every row of a result: at least one.
-    #[schema(min_items = 1)]
-    result_format: Vec<Column>,
-    /// Who may access it (default: `["role:user"]`).
-    #[serde(default)]
-    access_tags: Option<Vec<String>>,
+creation_body! {
+    /// The body that creates a metric: a metric as `GET` returns it (4.2.5), plus
+    /// `accessTags`; `self`, `scope` and `changeId` are ignored (back office 4.26).
+    #[schema(as = NewMetric)]
+    pub(crate) struct MetricBody {
+        /// A name.
+        #[serde(default)]
+        name: String,
+        /// A description.
+        #[serde(default)]
+        annotation: String,
+        /// The standard metric it is based on.
+        #[serde(default)]
+        base_metric: String,
+        /// Parameters, each a value of its declared type, with distinct names.
+        #[serde(default)]
+        measurement_parameters: Vec<MeasurementParameter>,
+        /// The columns of every row of a result: at least one.
+        #[schema(min_items = 1)]
+        result_format: Vec<Column>,
+        /// Who may access it (default: `["role:user"]`).
+        #[serde(default)]
+        access_tags: Option<Vec<String>>,
+    }
+    computed {  }
 }
 
 /// `POST /metrics` (back office 4.26).

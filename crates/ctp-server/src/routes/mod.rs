@@ -2,6 +2,44 @@
 //! handler shares. Each submodule serves the URLs of one resource kind; `?x=` selects the
 //! back-office operation on a resource URL.
 
+/// Declares the body that creates a resource: the resource as a `GET` returns it (back
+/// office 4.22-4.26), plus what the caller may set. The properties the server computes —
+/// `self`, `scope`, `changeId`, and the links and statuses listed in `computed` — are
+/// accepted whatever their value and ignored, while a property the resource does not define
+/// is still refused by name (`deny_unknown_fields`).
+macro_rules! creation_body {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident { $($(#[$field_meta:meta])* $field:ident: $type:ty,)* }
+        computed { $($json:literal => $computed:ident),* $(,)? }
+    ) => {
+        #[derive(serde::Deserialize, utoipa::ToSchema)]
+        #[serde(deny_unknown_fields, rename_all = "camelCase")]
+        $(#[$meta])*
+        $vis struct $name {
+            $($(#[$field_meta])* $field: $type,)*
+            /// Ignored (the server sets it).
+            #[serde(default, rename = "self")]
+            #[schema(value_type = serde_json::Value)]
+            _self: serde::de::IgnoredAny,
+            /// Ignored.
+            #[serde(default, rename = "scope")]
+            #[schema(value_type = serde_json::Value)]
+            _scope: serde::de::IgnoredAny,
+            /// Ignored.
+            #[serde(default, rename = "changeId")]
+            #[schema(value_type = serde_json::Value)]
+            _change_id: serde::de::IgnoredAny,
+            $(
+                /// Ignored.
+                #[serde(default, rename = $json)]
+                #[schema(value_type = serde_json::Value)]
+                $computed: serde::de::IgnoredAny,
+            )*
+        }
+    };
+}
+
 pub(crate) mod accounts;
 pub(crate) mod deliveries;
 pub(crate) mod measurements;

@@ -7,8 +7,6 @@ use axum::response::Response;
 use ctp_model::resources::{Header, Kind, Ref};
 use ctp_model::tags::{ROLE_ADMIN, ROLE_USER};
 use ctp_store::{NewAsset, NewAttribute};
-use serde::de::IgnoredAny;
-use serde::Deserialize;
 
 use super::{body, collection_response, created, delete_resource, get_or_tags, ok, put_tags_only};
 use crate::context::{parse_id, Ctx};
@@ -75,40 +73,25 @@ pub async fn delete_asset(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Respons
     delete_resource(&ctx, Ref { kind: Kind::Asset, id: parse_id(&id)? }).await
 }
 
-/// The body that creates an asset: an asset as `GET` returns it (4.2.3), plus
-/// `accessTags`; `self`, `scope`, `changeId` and `attributes` are ignored (back office 4.23).
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-#[schema(as = NewAsset)]
-pub(crate) struct AssetBody {
-    /// A name.
-    #[serde(default)]
-    name: String,
-    /// A description.
-    #[serde(default)]
-    annotation: String,
-    /// The class of asset; `null` or `""`: undefined.
-    #[serde(default)]
-    asset_class: Option<String>,
-    /// Who may access it (default: the service view's).
-    #[serde(default)]
-    access_tags: Option<Vec<String>>,
-    /// Ignored (the server sets it).
-    #[serde(default, rename = "self")]
-    #[schema(value_type = Value)]
-    _self: IgnoredAny,
-    /// Ignored.
-    #[serde(default, rename = "scope")]
-    #[schema(value_type = Value)]
-    _scope: IgnoredAny,
-    /// Ignored.
-    #[serde(default, rename = "changeId")]
-    #[schema(value_type = Value)]
-    _change_id: IgnoredAny,
-    /// Ignored.
-    #[serde(default, rename = "attributes")]
-    #[schema(value_type = Value)]
-    _attributes: IgnoredAny,
+creation_body! {
+    /// The body that creates an asset: an asset as `GET` returns it (4.2.3), plus
+    /// `accessTags`; `self`, `scope`, `changeId` and `attributes` are ignored (back office 4.23).
+    #[schema(as = NewAsset)]
+    pub(crate) struct AssetBody {
+        /// A name.
+        #[serde(default)]
+        name: String,
+        /// A description.
+        #[serde(default)]
+        annotation: String,
+        /// The class of asset; `null` or `""`: undefined.
+        #[serde(default)]
+        asset_class: Option<String>,
+        /// Who may access it (default: the service view's).
+        #[serde(default)]
+        access_tags: Option<Vec<String>>,
+    }
+    computed { "attributes" => _attributes }
 }
 
 /// `POST /serviceViews/{id}/assets` (back office 4.23).
@@ -184,38 +167,23 @@ pub async fn delete_attribute(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Res
     delete_resource(&ctx, Ref { kind: Kind::Attribute, id: parse_id(&id)? }).await
 }
 
-/// The body that creates an attribute: an attribute as `GET` returns it (4.2.4), plus
-/// `accessTags`; `self`, `scope`, `changeId` and `measurements` are ignored (back office
-/// 4.24).
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-#[schema(as = NewAttribute)]
-pub(crate) struct AttributeBody {
-    /// A name.
-    #[serde(default)]
-    name: String,
-    /// A description.
-    #[serde(default)]
-    annotation: String,
-    /// Who may access it (default: the asset's).
-    #[serde(default)]
-    access_tags: Option<Vec<String>>,
-    /// Ignored (the server sets it).
-    #[serde(default, rename = "self")]
-    #[schema(value_type = Value)]
-    _self: IgnoredAny,
-    /// Ignored.
-    #[serde(default, rename = "scope")]
-    #[schema(value_type = Value)]
-    _scope: IgnoredAny,
-    /// Ignored.
-    #[serde(default, rename = "changeId")]
-    #[schema(value_type = Value)]
-    _change_id: IgnoredAny,
-    /// Ignored.
-    #[serde(default, rename = "measurements")]
-    #[schema(value_type = Value)]
-    _measurements: IgnoredAny,
+creation_body! {
+    /// The body that creates an attribute: an attribute as `GET` returns it (4.2.4), plus
+    /// `accessTags`; `self`, `scope`, `changeId` and `measurements` are ignored (back office
+    /// 4.24).
+    #[schema(as = NewAttribute)]
+    pub(crate) struct AttributeBody {
+        /// A name.
+        #[serde(default)]
+        name: String,
+        /// A description.
+        #[serde(default)]
+        annotation: String,
+        /// Who may access it (default: the asset's).
+        #[serde(default)]
+        access_tags: Option<Vec<String>>,
+    }
+    computed { "measurements" => _measurements }
 }
 
 /// `POST /assets/{id}/attributes` (back office 4.24).

@@ -10,8 +10,6 @@ use ctp_model::tags::{ROLE_ADMIN, ROLE_USER};
 use ctp_model::{Evaluations, ResourceId, Timestamp};
 use ctp_store::NewTrigger;
 use ctpscript::Condition;
-use serde::de::IgnoredAny;
-use serde::Deserialize;
 
 use super::measurements::compile_condition;
 use super::{body, collection_response, created, get_or_tags, no_content, ok, put_tags_only};
@@ -93,56 +91,37 @@ pub async fn delete_trigger(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Respo
     Ok(no_content())
 }
 
-/// The body of `POST /serviceViews/{id}/triggers`: a trigger as `GET` returns it (4.2.7);
-/// `self`, `scope`, `changeId`, `status` and `statusUpdateTime`, which the server sets,
-/// are ignored.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-#[schema(as = NewTrigger)]
-pub(crate) struct TriggerBody {
-    /// Ignored (the server sets it).
-    #[serde(default, rename = "self")]
-    #[schema(value_type = Value)]
-    _self: IgnoredAny,
-    /// Ignored.
-    #[serde(default, rename = "scope")]
-    #[schema(value_type = Value)]
-    _scope: IgnoredAny,
-    /// Ignored.
-    #[serde(default, rename = "changeId")]
-    #[schema(value_type = Value)]
-    _change_id: IgnoredAny,
-    /// Ignored.
-    #[serde(default, rename = "status")]
-    #[schema(value_type = Value)]
-    _status: IgnoredAny,
-    /// Ignored.
-    #[serde(default, rename = "statusUpdateTime")]
-    #[schema(value_type = Value)]
-    _status_update_time: IgnoredAny,
-    /// A name.
-    #[serde(default)]
-    name: String,
-    /// A description.
-    #[serde(default)]
-    annotation: String,
-    /// The link (or id) of a measurement of this service view that allows triggers.
-    measurement: String,
-    /// A CTPScript expression (5.4); a syntax error is a 400.
-    #[schema(examples("value.length > 0", "value[0].level >= 10"))]
-    condition: String,
-    /// Where alerts go: empty (log only), an `xmpp:` URI or an `http(s)` webhook URL that
-    /// the server's webhook policy allows.
-    #[serde(default)]
-    #[schema(examples("", "https://hooks.example.com/ctp", "xmpp:security-team@example.com"))]
-    notification: String,
-    /// Seconds during which a condition that holds again raises no new alert.
-    #[serde(default)]
-    #[schema(minimum = 0)]
-    guard_time: f64,
-    /// Tags copied into its log entries.
-    #[serde(default)]
-    tags: Vec<String>,
+creation_body! {
+    /// The body of `POST /serviceViews/{id}/triggers`: a trigger as `GET` returns it (4.2.7);
+    /// `self`, `scope`, `changeId`, `status` and `statusUpdateTime`, which the server sets,
+    /// are ignored.
+    #[schema(as = NewTrigger)]
+    pub(crate) struct TriggerBody {
+        /// A name.
+        #[serde(default)]
+        name: String,
+        /// A description.
+        #[serde(default)]
+        annotation: String,
+        /// The link (or id) of a measurement of this service view that allows triggers.
+        measurement: String,
+        /// A CTPScript expression (5.4); a syntax error is a 400.
+        #[schema(examples("value.length > 0", "value[0].level >= 10"))]
+        condition: String,
+        /// Where alerts go: empty (log only), an `xmpp:` URI or an `http(s)` webhook URL that
+        /// the server's webhook policy allows.
+        #[serde(default)]
+        #[schema(examples("", "https://hooks.example.com/ctp", "xmpp:security-team@example.com"))]
+        notification: String,
+        /// Seconds during which a condition that holds again raises no new alert.
+        #[serde(default)]
+        #[schema(minimum = 0)]
+        guard_time: f64,
+        /// Tags copied into its log entries.
+        #[serde(default)]
+        tags: Vec<String>,
+    }
+    computed { "status" => _status, "statusUpdateTime" => _status_update_time }
 }
 
 /// 5.2.16 `POST /serviceViews/{id}/triggers`

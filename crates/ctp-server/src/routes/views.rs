@@ -7,8 +7,6 @@ use axum::response::Response;
 use ctp_model::resources::{Header, Kind, Ref};
 use ctp_model::tags::{ROLE_ADMIN, ROLE_USER};
 use ctp_store::NewView;
-use serde::de::IgnoredAny;
-use serde::Deserialize;
 
 use super::{body, collection_response, created, delete_resource, get_or_tags, ok, put_tags_only};
 use crate::context::{parse_id, Ctx};
@@ -128,56 +126,29 @@ pub async fn list_dependencies_of_dependency(ctx: Ctx, Path(id): Path<String>) -
     list_dependencies(ctx, Kind::Dependency, id).await
 }
 
-/// The body that creates a service view or a dependency: a service view as `GET` returns
-/// it (4.2.2), plus `accessTags`. What the server computes (`self`, `scope`, `changeId`,
-/// the links) is ignored (back office 4.22).
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-#[schema(as = NewServiceView)]
-pub(crate) struct ViewBody {
-    /// A name.
-    #[serde(default)]
-    name: String,
-    /// A description.
-    #[serde(default)]
-    annotation: String,
-    /// Who provides the service.
-    #[serde(default)]
-    provider: String,
-    /// The class of service; `null` or `""`: undefined.
-    #[serde(default)]
-    service_class: Option<String>,
-    /// Who may access it (default: none for a service view, the parent's for a dependency).
-    #[serde(default)]
-    access_tags: Option<Vec<String>>,
-    /// Ignored (the server sets it).
-    #[serde(default, rename = "self")]
-    #[schema(value_type = Value)]
-    _self: IgnoredAny,
-    /// Ignored.
-    #[serde(default, rename = "scope")]
-    #[schema(value_type = Value)]
-    _scope: IgnoredAny,
-    /// Ignored.
-    #[serde(default, rename = "changeId")]
-    #[schema(value_type = Value)]
-    _change_id: IgnoredAny,
-    /// Ignored.
-    #[serde(default, rename = "dependencies")]
-    #[schema(value_type = Value)]
-    _dependencies: IgnoredAny,
-    /// Ignored.
-    #[serde(default, rename = "assets")]
-    #[schema(value_type = Value)]
-    _assets: IgnoredAny,
-    /// Ignored.
-    #[serde(default, rename = "logs")]
-    #[schema(value_type = Value)]
-    _logs: IgnoredAny,
-    /// Ignored.
-    #[serde(default, rename = "triggers")]
-    #[schema(value_type = Value)]
-    _triggers: IgnoredAny,
+creation_body! {
+    /// The body that creates a service view or a dependency: a service view as `GET` returns
+    /// it (4.2.2), plus `accessTags`. What the server computes (`self`, `scope`, `changeId`,
+    /// the links) is ignored (back office 4.22).
+    #[schema(as = NewServiceView)]
+    pub(crate) struct ViewBody {
+        /// A name.
+        #[serde(default)]
+        name: String,
+        /// A description.
+        #[serde(default)]
+        annotation: String,
+        /// Who provides the service.
+        #[serde(default)]
+        provider: String,
+        /// The class of service; `null` or `""`: undefined.
+        #[serde(default)]
+        service_class: Option<String>,
+        /// Who may access it (default: none for a service view, the parent's for a dependency).
+        #[serde(default)]
+        access_tags: Option<Vec<String>>,
+    }
+    computed { "dependencies" => _dependencies, "assets" => _assets, "logs" => _logs, "triggers" => _triggers }
 }
 
 impl ViewBody {
