@@ -14,6 +14,8 @@ pub mod time;
 pub mod trigger_rules;
 
 pub use conditions::{ConditionCache, Evaluate, Evaluations};
+/// The outcome of a condition, as [`Evaluate`] gives it.
+pub use ctpscript::Outcome;
 pub use id::ResourceId;
 pub use metric::{Column, MeasurementParameter, ValueType};
 pub use result::{check_result, CheckedResult};

@@ -1,0 +1,172 @@
+//! The SQL both backends of ctpd share. Their schemas have the same tables and columns
+//! (see `ctp_store::dump::TABLES`), and the statements here are in the part of SQL that
+//! SQLite and PostgreSQL read alike; placeholders differ (`?1` and `$1`), so a statement
+//! that takes a value has `{id}` where the backend puts its own.
+//!
+//! What the statements mean is decided in `ctp_store::rules`; this crate only says it in
+//! SQL.
+
+use ctp_model::resources::Kind;
+use ctp_store::dump::ColumnType;
+use ctp_store::{rules, Window};
+
+/// The table of a resource kind: its path segment, but for service views and
+/// dependencies, which share `views`.
+pub fn table_of(kind: Kind) -> &'static str {
+    match kind {
+        Kind::ServiceView | Kind::Dependency => "views",
+        other => other.segment(),
+    }
+}
+
+/// The column of a resource's row that holds the id of its parent, the one whose change
+/// identifier a change renews ([`rules::parent_kind`]): `(table, column)`.
+pub fn parent_column(kind: Kind) -> Option<(&'static str, &'static str)> {
+    rules::parent_kind(kind)?;
+    Some(match kind {
+        Kind::Measurement => ("measurements", "attribute_id"),
+        Kind::Attribute => ("attributes", "asset_id"),
+        Kind::Asset => ("assets", "view_id"),
+        Kind::Trigger => ("triggers", "view_id"),
+        // A dependency's parent is a service view or another dependency; a service view
+        // has none (NULL), which ends the walk.
+        _ => ("views", "parent_id"),
+    })
+}
+
+/// `"a, b, c"`: the column list of a table.
+pub fn column_list(columns: &[(&str, ColumnType)]) -> String {
+    columns.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", ")
+}
+
+/// Counts what makes a store non-empty for `import`: accounts, service views, metrics.
+pub const USED: &str =
+    "SELECT (SELECT COUNT(*) FROM accounts) + (SELECT COUNT(*) FROM views) + (SELECT COUNT(*) FROM metrics)";
+
+/// A window as SQL's `OFFSET` and `LIMIT`, which are signed 64-bit integers: an offset or
+/// a limit past `i64::MAX` (`page * items` can be) is clamped to it, never wrapped to a
+/// negative number, which SQLite reads as "no offset" and PostgreSQL refuses.
+pub fn offset_and_limit(window: Window) -> (i64, i64) {
+    let clamp = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    (clamp(window.offset), clamp(window.limit))
+}
+
+/// Rows below a resource, of one table: what a change of access tags applied to a
+/// subtree reaches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Below {
+    /// The table.
+    pub table: &'static str,
+    /// Whether its rows belong to one customer ([`rules::private_to_a_customer`]).
+    pub private: bool,
+    /// Whether its rows have a change identifier to renew ([`rules::has_change_id`]).
+    pub has_change_id: bool,
+    /// The SQL condition on the table's rows, with `{id}` for the resource's id.
+    pub condition: String,
+}
+
+/// Everything below a resource of `kind`, table by table, parents first: a service view
+/// or dependency has its dependencies (recursively), assets, attributes, measurements,
+/// triggers, log entries and deliveries; an asset its attributes and what is below them;
+/// an attribute its measurements...; a trigger its log entries and deliveries; a log
+/// entry its deliveries. Log entries whose trigger was deleted are reached from their
+/// service view only.
+pub fn below(kind: Kind) -> Vec<Below> {
+    let row = |row_kind: Kind, condition: String| Below {
+        table: table_of(row_kind),
+        private: rules::private_to_a_customer(row_kind),
+        has_change_id: rules::has_change_id(row_kind),
+        condition,
+    };
+    // The measurements below the resource, and the triggers on them.
+    let measurements = match kind {
+        Kind::ServiceView | Kind::Dependency => "SELECT id FROM measurements WHERE view_id = {id}",
+        Kind::Asset => {
+            "SELECT m.id FROM measurements m JOIN attributes a ON m.attribute_id = a.id WHERE a.asset_id = {id}"
+        }
+        Kind::Attribute => "SELECT id FROM measurements WHERE attribute_id = {id}",
+        Kind::Measurement => "SELECT CAST({id} AS TEXT)",
+        Kind::Trigger => {
+            return vec![row(Kind::Log, "trigger_id = {id}".into()), row(Kind::Delivery, "trigger_id = {id}".into())]
+        }
+        Kind::Log => return vec![row(Kind::Delivery, "log_id = {id}".into())],
+        Kind::Metric | Kind::Account | Kind::Delivery => return Vec::new(),
+    };
+    let triggers = format!("SELECT id FROM triggers WHERE measurement_id IN ({measurements})");
+    let mut rows = Vec::new();
+    if matches!(kind, Kind::ServiceView | Kind::Dependency) {
+        rows.push(row(
+            Kind::Dependency,
+            "id IN (WITH RECURSIVE sub(id) AS (SELECT id FROM views WHERE parent_id = {id} \
+             UNION SELECT v.id FROM views v JOIN sub ON v.parent_id = sub.id) SELECT id FROM sub)"
+                .into(),
+        ));
+        rows.push(row(Kind::Asset, "view_id = {id}".into()));
+        rows.push(row(Kind::Attribute, "asset_id IN (SELECT id FROM assets WHERE view_id = {id})".into()));
+    }
+    if kind == Kind::Asset {
+        rows.push(row(Kind::Attribute, "asset_id = {id}".into()));
+    }
+    if kind != Kind::Measurement {
+        rows.push(row(Kind::Measurement, format!("id IN ({measurements})")));
+    }
+    rows.push(row(Kind::Trigger, format!("id IN ({triggers})")));
+    let (logs, deliveries) = if matches!(kind, Kind::ServiceView | Kind::Dependency) {
+        ("view_id = {id}".to_owned(), "view_id = {id}".to_owned())
+    } else {
+        (format!("trigger_id IN ({triggers})"), format!("trigger_id IN ({triggers})"))
+    };
+    rows.push(row(Kind::Log, logs));
+    rows.push(row(Kind::Delivery, deliveries));
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_parent_kind_has_its_column() {
+        for kind in [
+            Kind::ServiceView,
+            Kind::Dependency,
+            Kind::Asset,
+            Kind::Attribute,
+            Kind::Measurement,
+            Kind::Metric,
+            Kind::Trigger,
+            Kind::Log,
+            Kind::Account,
+            Kind::Delivery,
+        ] {
+            assert_eq!(parent_column(kind).is_some(), rules::parent_kind(kind).is_some(), "{kind:?}");
+            if let Some((table, _)) = parent_column(kind) {
+                assert_eq!(table, table_of(kind));
+            }
+        }
+    }
+
+    #[test]
+    fn below_a_view_is_everything_and_customer_rows_are_private() {
+        let tables: Vec<_> = below(Kind::ServiceView).iter().map(|b| (b.table, b.private, b.has_change_id)).collect();
+        assert_eq!(
+            tables,
+            [
+                ("views", false, true),
+                ("assets", false, true),
+                ("attributes", false, true),
+                ("measurements", false, true),
+                ("triggers", true, true),
+                ("logs", true, false),
+                ("deliveries", true, false)
+            ]
+        );
+        assert_eq!(below(Kind::Log).len(), 1);
+        assert!(below(Kind::Metric).is_empty());
+    }
+
+    #[test]
+    fn windows_past_i64_are_clamped() {
+        assert_eq!(offset_and_limit(Window { offset: u64::MAX, limit: 5 }), (i64::MAX, 5));
+    }
+}

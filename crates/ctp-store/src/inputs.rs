@@ -1,0 +1,182 @@
+//! What callers hand to the store: new resources, filters, windows, and what a push or a
+//! delivery attempt gives back.
+
+use ctp_model::resources::{Delivery, Header, LogEntry, Measurement, MeasurementState};
+use ctp_model::{CheckedResult, Column, MeasurementParameter, ResourceId, Timestamp};
+
+/// A new service view or dependency.
+#[derive(Debug, Clone, Default)]
+pub struct NewView {
+    /// Name and annotation.
+    pub header: Header,
+    /// The provider responsible for it.
+    pub provider: String,
+    /// The service class, if any.
+    pub service_class: Option<String>,
+    /// Access tags; `None` takes the default (none for a service view, the parent's for a
+    /// dependency).
+    pub access_tags: Option<Vec<String>>,
+}
+
+/// A new asset.
+#[derive(Debug, Clone, Default)]
+pub struct NewAsset {
+    /// Name and annotation.
+    pub header: Header,
+    /// The asset class, if any.
+    pub asset_class: Option<String>,
+    /// Access tags; `None` inherits the service view's.
+    pub access_tags: Option<Vec<String>>,
+}
+
+/// A new attribute.
+#[derive(Debug, Clone, Default)]
+pub struct NewAttribute {
+    /// Name and annotation.
+    pub header: Header,
+    /// Access tags; `None` inherits the asset's.
+    pub access_tags: Option<Vec<String>>,
+}
+
+/// A new metric.
+#[derive(Debug, Clone, Default)]
+pub struct NewMetric {
+    /// Name and annotation.
+    pub header: Header,
+    /// The document that standardizes it.
+    pub base_metric: String,
+    /// Parameter values.
+    pub parameters: Vec<MeasurementParameter>,
+    /// Result columns.
+    pub result_format: Vec<Column>,
+    /// Access tags; `None` gives `role:user`.
+    pub access_tags: Option<Vec<String>>,
+}
+
+/// A new measurement.
+#[derive(Debug, Clone)]
+pub struct NewMeasurement {
+    /// Name and annotation.
+    pub header: Header,
+    /// The metric it implements.
+    pub metric_id: ResourceId,
+    /// An objective condition, already compiled once to reject syntax errors.
+    pub objective: Option<String>,
+    /// Its first result (checked against the metric by the caller), or none yet.
+    pub result: Option<CheckedResult>,
+    /// Whether customers may create triggers on it.
+    pub triggers_allowed: bool,
+    /// Whether customers activate it.
+    pub user_activated: bool,
+    /// Its first state.
+    pub state: MeasurementState,
+    /// Access tags; `None` inherits the attribute's.
+    pub access_tags: Option<Vec<String>>,
+}
+
+/// A new trigger.
+#[derive(Debug, Clone)]
+pub struct NewTrigger {
+    /// Name and annotation.
+    pub header: Header,
+    /// The measurement it watches, which must be in the service view and allow triggers.
+    pub measurement_id: ResourceId,
+    /// The condition, already compiled once to reject syntax errors.
+    pub condition: String,
+    /// Where alerts go.
+    pub notification: String,
+    /// Seconds between two alerts.
+    pub guard_time: f64,
+    /// Tags for its log entries.
+    pub tags: Vec<String>,
+    /// The account creating it.
+    pub owner_id: Option<ResourceId>,
+    /// The creator's account tags: the trigger's access tags are those of its
+    /// measurement's tags that these hold ([`ctp_model::tags::held_tags`]).
+    pub owner_tags: Vec<String>,
+}
+
+/// A new account; the token is hashed by the caller.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    /// Identifier (given, so that the caller can add `account:{id}` to the tags).
+    pub id: ResourceId,
+    /// Name and annotation.
+    pub header: Header,
+    /// What the principal may access.
+    pub account_tags: Vec<String>,
+    /// Who may read the account.
+    pub access_tags: Vec<String>,
+    /// SHA-256 of the token, hex.
+    pub token_hash: String,
+    /// The secret that signs its webhooks.
+    pub webhook_secret: String,
+}
+
+/// Filters of a log collection (5.2.18).
+#[derive(Debug, Clone, Default)]
+pub struct LogFilter {
+    /// Only entries created at or after this instant.
+    pub oldest: Option<Timestamp>,
+    /// Only entries created before this instant.
+    pub newest: Option<Timestamp>,
+    /// Only entries carrying every one of these tags.
+    pub tags: Vec<String>,
+    /// Only entries whose access tags include one of these (a caller's account tags, and
+    /// `*`); `None`: every entry (a caller with the wildcard).
+    pub visible_to: Option<Vec<String>>,
+}
+
+/// A slice of a collection: `items` members from index `page * items`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// Index of the first member.
+    pub offset: u64,
+    /// How many members at most.
+    pub limit: u64,
+}
+
+/// What a pushed result changed.
+#[derive(Debug, Clone)]
+pub struct PushOutcome {
+    /// The measurement with its new result.
+    pub measurement: Measurement,
+    /// The log entries the measurement's triggers wrote.
+    pub logs: Vec<LogEntry>,
+}
+
+/// A notification job claimed for an attempt, with what sending it needs.
+#[derive(Debug, Clone)]
+pub struct DueDelivery {
+    /// The job.
+    pub delivery: Delivery,
+    /// The log entry it carries.
+    pub log: LogEntry,
+    /// The webhook secret of the trigger's owner, if the account still exists.
+    pub webhook_secret: Option<String>,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeliveryOutcome {
+    /// The receiver acknowledged the message.
+    Delivered,
+    /// The attempt failed; try again at `at`.
+    Retry {
+        /// When to try again.
+        at: Timestamp,
+        /// Why it failed.
+        error: String,
+    },
+    /// The attempt failed and was the last one.
+    Failed {
+        /// Why it failed.
+        error: String,
+    },
+    /// Not attempted (the worker had no slot for it): due again at `at`, with its attempts
+    /// and last error unchanged.
+    Deferred {
+        /// When it is due again.
+        at: Timestamp,
+    },
+}

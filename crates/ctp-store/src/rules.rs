@@ -1,0 +1,328 @@
+//! The CTP rules every backend applies alike, as pure functions: a backend decides how to
+//! store, never what CTP means. Each is written once and unit-tested here.
+
+use ctp_model::resources::{Evaluated, Kind, LogBody, LogEntry, MeasurementState, Trigger};
+use ctp_model::trigger_rules::Alert;
+use ctp_model::{tags, Evaluate, ResourceId, Status, Timestamp};
+
+use crate::error::{StoreError, StoreResult};
+use crate::inputs::NewMeasurement;
+
+/// The status of an objective on a result (or `false` without one).
+pub fn objective_status(
+    condition: &str,
+    result: Option<&serde_json::Value>,
+    now: Timestamp,
+    conditions: &dyn Evaluate,
+) -> Status {
+    match result {
+        Some(value) => Status::of(&conditions.evaluate(condition, value, now.seconds())),
+        None => Status::False,
+    }
+}
+
+/// An objective `condition` evaluated on `result` at `now`, with `now` as its status time.
+pub fn evaluate_objective(
+    condition: &str,
+    result: Option<&serde_json::Value>,
+    now: Timestamp,
+    conditions: &dyn Evaluate,
+) -> Evaluated {
+    Evaluated {
+        condition: condition.to_owned(),
+        status: objective_status(condition, result, now, conditions),
+        status_update_time: now,
+    }
+}
+
+/// The objective of a new measurement, evaluated on its first result (`false` without
+/// one), with `now` as its status time.
+pub fn first_objective(measurement: &NewMeasurement, now: Timestamp, conditions: &dyn Evaluate) -> Option<Evaluated> {
+    let result = measurement.result.as_ref().map(|r| &r.value);
+    measurement.objective.as_deref().map(|condition| evaluate_objective(condition, result, now, conditions))
+}
+
+/// Decodes a stored result.
+pub fn decode_result(raw: &str) -> StoreResult<serde_json::Value> {
+    serde_json::from_str(raw).map_err(|e| StoreError::backend("reading a stored result (not JSON)", e))
+}
+
+/// The log entry a trigger's alert writes (4.2.8): the result and the trigger's tags, or
+/// the error and the tag `error`.
+pub fn log_entry(trigger: &Trigger, alert: Alert, result: &str, now: Timestamp) -> LogEntry {
+    let (body, tags) = match alert {
+        Alert::Normal => (LogBody::Result(result.to_owned()), trigger.tags.clone()),
+        Alert::Error(message) => (LogBody::Error(message), vec!["error".to_owned()]),
+    };
+    LogEntry {
+        id: ResourceId::generate(),
+        view_id: trigger.view_id.clone(),
+        trigger_id: trigger.id.clone(),
+        creation_time: now,
+        body,
+        tags,
+        access_tags: trigger.access_tags.clone(),
+    }
+}
+
+/// The decision of 5.3.2 for one trigger on a new result (the condition is evaluated
+/// only when the rules say so).
+pub fn trigger_step(
+    trigger: &Trigger,
+    result: &serde_json::Value,
+    now: Timestamp,
+    conditions: &dyn Evaluate,
+) -> ctp_model::TriggerStep {
+    let state = ctp_model::TriggerState {
+        status: trigger.evaluated.status,
+        status_update_time: trigger.evaluated.status_update_time,
+        guard_time: trigger.guard_time,
+    };
+    ctp_model::trigger_rules::process(state, now, || {
+        conditions.evaluate(&trigger.evaluated.condition, result, now.seconds())
+    })
+}
+
+/// The user-activation state machine (5.2.11): the new state of a measurement in
+/// `current` asked to be `requested`, and whether its result is cleared.
+pub fn state_transition(current: MeasurementState, requested: MeasurementState) -> (MeasurementState, bool) {
+    match (current, requested) {
+        (MeasurementState::Deactivated, MeasurementState::Activated) => (MeasurementState::Pending, false),
+        (_, MeasurementState::Deactivated) => (MeasurementState::Deactivated, true),
+        (current, _) => (current, false),
+    }
+}
+
+/// The resource whose change identifier a change below it renews (4.1.5: "a change in a
+/// sub-resource updates the changeId of its parent"): a measurement's attribute, an
+/// attribute's asset, an asset's or a trigger's service view, a dependency's parent (a
+/// service view or another dependency). Service views, metrics, accounts, log entries and
+/// deliveries have no parent whose changeId they renew.
+pub fn parent_kind(kind: Kind) -> Option<Kind> {
+    match kind {
+        Kind::Measurement => Some(Kind::Attribute),
+        Kind::Attribute => Some(Kind::Asset),
+        Kind::Asset | Kind::Trigger | Kind::Dependency => Some(Kind::ServiceView),
+        Kind::ServiceView | Kind::Metric | Kind::Account | Kind::Log | Kind::Delivery => None,
+    }
+}
+
+/// What a write does to a resource, for the change identifiers it renews.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Write {
+    /// The resource was created or changed: it and every ancestor get the new changeId.
+    Changed,
+    /// The resource was deleted: its ancestors get the new changeId (it has none left).
+    Deleted,
+}
+
+/// The kinds, nearest first, whose change identifier a write of a resource of `kind`
+/// renews: itself when it changed, then its parent, the parent's parent... up to the
+/// service view. A dependency's chain continues through its parents (service view or
+/// dependency, all of kind [`Kind::ServiceView`] here) until the root, which the backend
+/// finds by following each view's parent.
+pub fn renewed_change_ids(kind: Kind, write: Write) -> Vec<Kind> {
+    let mut kinds = Vec::new();
+    if write == Write::Changed && has_change_id(kind) {
+        kinds.push(kind);
+    }
+    let mut current = parent_kind(kind);
+    while let Some(parent) = current {
+        kinds.push(parent);
+        current = parent_kind(parent);
+    }
+    kinds
+}
+
+/// Whether resources of `kind` carry a change identifier (log entries and deliveries do
+/// not: they never change).
+pub fn has_change_id(kind: Kind) -> bool {
+    !matches!(kind, Kind::Log | Kind::Delivery)
+}
+
+/// The access tags of a new resource of `kind` (3.3): those the creation body gives, or
+/// else those of its parent (`inherited`; nothing for a service view); a metric without
+/// tags is readable by every user (`role:user`).
+pub fn initial_access_tags(kind: Kind, given: Option<&[String]>, inherited: &[String]) -> Vec<String> {
+    match (given, kind) {
+        (Some(given), _) => given.to_vec(),
+        (None, Kind::Metric) => vec![tags::ROLE_USER.to_owned()],
+        (None, _) => inherited.to_vec(),
+    }
+}
+
+/// The access tags of a new trigger: those of its measurement that its owner holds, so
+/// that it is never readable by another customer.
+pub fn trigger_access_tags(measurement_tags: &[String], owner_tags: &[String]) -> Vec<String> {
+    tags::held_tags(measurement_tags, owner_tags)
+}
+
+/// The new access tags of a row below a resource whose tags become `new`: a row of the
+/// provider's (an asset, attribute, measurement, dependency) takes them, as it would
+/// have inherited them at creation; a row `private` to a customer (a trigger, its log
+/// entries and deliveries) keeps those of its tags that are in `new`, so that it is never
+/// opened to another customer. `None` when nothing changes.
+pub fn cascade_tags(new: &[String], row_tags: &[String], private: bool) -> Option<Vec<String>> {
+    let tags: Vec<String> =
+        if private { row_tags.iter().filter(|t| new.contains(t)).cloned().collect() } else { new.to_vec() };
+    (tags != row_tags).then_some(tags)
+}
+
+/// Whether rows of `kind` belong to one customer (a trigger, its log entries and
+/// deliveries): tags added above them are not added to them ([`cascade_tags`]).
+pub fn private_to_a_customer(kind: Kind) -> bool {
+    matches!(kind, Kind::Trigger | Kind::Log | Kind::Delivery)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ctp_model::resources::{Evaluated, Header};
+    use ctp_model::{CheckedResult, Outcome};
+
+    /// Evaluates every condition as a constant: "true", "false", anything else an error.
+    struct Constant;
+
+    impl Evaluate for Constant {
+        fn evaluate(&self, condition: &str, _: &serde_json::Value, _: f64) -> Outcome {
+            match condition {
+                "true" => Outcome::True,
+                "false" => Outcome::False,
+                other => Outcome::Error(format!("cannot evaluate {other}")),
+            }
+        }
+    }
+
+    fn now() -> Timestamp {
+        Timestamp::from_millis(1_700_000_000_000).unwrap()
+    }
+
+    fn trigger(status: Status, tags: &[&str]) -> Trigger {
+        Trigger {
+            id: ResourceId::generate(),
+            view_id: ResourceId::generate(),
+            measurement_id: ResourceId::generate(),
+            header: Header::default(),
+            evaluated: Evaluated {
+                condition: "true".into(),
+                status,
+                status_update_time: Timestamp::from_millis(0).unwrap(),
+            },
+            notification: String::new(),
+            guard_time: 0.0,
+            tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+            change_id: 1,
+            access_tags: vec!["customer:a".into()],
+            owner_id: None,
+        }
+    }
+
+    #[test]
+    fn an_objective_is_false_without_a_result_and_an_error_when_it_cannot_be_evaluated() {
+        let result = serde_json::json!([]);
+        assert_eq!(objective_status("true", Some(&result), now(), &Constant), Status::True);
+        assert_eq!(objective_status("false", Some(&result), now(), &Constant), Status::False);
+        assert_eq!(objective_status("broken", Some(&result), now(), &Constant), Status::Error);
+        assert_eq!(objective_status("true", None, now(), &Constant), Status::False);
+    }
+
+    #[test]
+    fn a_first_objective_is_evaluated_on_the_first_result_at_creation_time() {
+        let mut new = NewMeasurement {
+            header: Header::default(),
+            metric_id: ResourceId::generate(),
+            objective: Some("true".into()),
+            result: None,
+            triggers_allowed: true,
+            user_activated: false,
+            state: MeasurementState::Pending,
+            access_tags: None,
+        };
+        let first = first_objective(&new, now(), &Constant).unwrap();
+        assert_eq!((first.status, first.status_update_time), (Status::False, now()), "no result: false");
+        new.result = Some(CheckedResult { raw: "[]".into(), value: serde_json::json!([]) });
+        assert_eq!(first_objective(&new, now(), &Constant).unwrap().status, Status::True);
+        new.objective = None;
+        assert!(first_objective(&new, now(), &Constant).is_none());
+    }
+
+    #[test]
+    fn a_log_entry_carries_the_result_and_trigger_tags_or_the_error_and_the_error_tag() {
+        let trigger = trigger(Status::False, &["ops", "night"]);
+        let normal = log_entry(&trigger, Alert::Normal, "[1]", now());
+        assert_eq!(normal.body, LogBody::Result("[1]".into()));
+        assert_eq!(normal.tags, ["ops", "night"]);
+        assert_eq!((&normal.trigger_id, &normal.view_id), (&trigger.id, &trigger.view_id));
+        assert_eq!(normal.access_tags, trigger.access_tags);
+        assert_eq!(normal.creation_time, now());
+        let error = log_entry(&trigger, Alert::Error("division by zero".into()), "[1]", now());
+        assert_eq!(error.body, LogBody::Error("division by zero".into()));
+        assert_eq!(error.tags, ["error"]);
+        assert_ne!(normal.id, error.id, "each entry has its own id");
+    }
+
+    #[test]
+    fn a_trigger_fires_once_when_its_condition_becomes_true() {
+        let result = serde_json::json!([]);
+        let step = trigger_step(&trigger(Status::False, &[]), &result, now(), &Constant);
+        assert_eq!(step.new_status, Some((Status::True, now())));
+        assert!(matches!(step.alert, Some(Alert::Normal)));
+        let within_guard_time = Trigger { guard_time: 1e10, ..trigger(Status::True, &[]) };
+        let step = trigger_step(&within_guard_time, &result, now(), &Constant);
+        assert_eq!(step, ctp_model::TriggerStep::NOTHING, "true within its guard time: not even evaluated");
+    }
+
+    #[test]
+    fn the_user_activation_state_machine_of_5_2_11() {
+        use MeasurementState::{Activated, Deactivated, Pending};
+        assert_eq!(state_transition(Deactivated, Activated), (Pending, false));
+        assert_eq!(state_transition(Activated, Deactivated), (Deactivated, true));
+        assert_eq!(state_transition(Pending, Deactivated), (Deactivated, true));
+        assert_eq!(state_transition(Deactivated, Deactivated), (Deactivated, true));
+        assert_eq!(state_transition(Activated, Activated), (Activated, false));
+        assert_eq!(state_transition(Pending, Activated), (Pending, false));
+        assert_eq!(state_transition(Activated, Pending), (Activated, false));
+    }
+
+    #[test]
+    fn a_change_renews_the_resource_and_its_ancestors_a_deletion_only_the_ancestors() {
+        use Kind::*;
+        assert_eq!(renewed_change_ids(Measurement, Write::Changed), [Measurement, Attribute, Asset, ServiceView]);
+        assert_eq!(renewed_change_ids(Measurement, Write::Deleted), [Attribute, Asset, ServiceView]);
+        assert_eq!(renewed_change_ids(Attribute, Write::Deleted), [Asset, ServiceView]);
+        assert_eq!(renewed_change_ids(Asset, Write::Changed), [Asset, ServiceView]);
+        assert_eq!(renewed_change_ids(Trigger, Write::Changed), [Trigger, ServiceView]);
+        assert_eq!(renewed_change_ids(Trigger, Write::Deleted), [ServiceView]);
+        assert_eq!(renewed_change_ids(Dependency, Write::Deleted), [ServiceView]);
+        assert_eq!(renewed_change_ids(ServiceView, Write::Changed), [ServiceView]);
+        assert_eq!(renewed_change_ids(ServiceView, Write::Deleted), Vec::<Kind>::new());
+        assert_eq!(renewed_change_ids(Metric, Write::Changed), [Metric]);
+        assert_eq!(renewed_change_ids(Log, Write::Changed), Vec::<Kind>::new(), "log entries never change");
+        assert_eq!(renewed_change_ids(Delivery, Write::Deleted), Vec::<Kind>::new());
+    }
+
+    #[test]
+    fn new_resources_inherit_their_parents_tags_unless_given_and_metrics_are_public() {
+        let parent = vec!["customer:a".to_owned()];
+        let given = vec!["customer:b".to_owned()];
+        assert_eq!(initial_access_tags(Kind::Asset, None, &parent), parent);
+        assert_eq!(initial_access_tags(Kind::Measurement, Some(&given), &parent), given);
+        assert_eq!(initial_access_tags(Kind::ServiceView, None, &[]), Vec::<String>::new());
+        assert_eq!(initial_access_tags(Kind::Metric, None, &[]), [tags::ROLE_USER]);
+        assert_eq!(initial_access_tags(Kind::Metric, Some(&[]), &[]), Vec::<String>::new());
+        let owner = vec!["customer:a".to_owned(), "role:user".to_owned()];
+        let measurement = vec!["customer:a".to_owned(), "customer:b".to_owned()];
+        assert_eq!(trigger_access_tags(&measurement, &owner), ["customer:a"]);
+    }
+
+    #[test]
+    fn a_cascade_opens_provider_rows_but_only_narrows_a_customers_rows() {
+        let row = vec!["customer:a".to_owned(), "customer:b".to_owned()];
+        let new = vec!["customer:a".to_owned(), "customer:c".to_owned()];
+        assert_eq!(cascade_tags(&new, &row, false), Some(new.clone()));
+        assert_eq!(cascade_tags(&new, &row, true), Some(vec!["customer:a".to_owned()]));
+        assert_eq!(cascade_tags(&row, &row, true), None, "nothing changes");
+        assert!(private_to_a_customer(Kind::Trigger) && private_to_a_customer(Kind::Log));
+        assert!(!private_to_a_customer(Kind::Measurement));
+    }
+}

@@ -1,0 +1,177 @@
+//! The storage trait: one method, one transaction.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use ctp_model::resources::{
+    Account, Asset, Attribute, Delivery, DeliveryState, Kind, LogEntry, Measurement, MeasurementState, Member, Metric,
+    Ref, Trigger, View,
+};
+use ctp_model::{CheckedResult, ConditionCache, Evaluations, ResourceId, Timestamp};
+
+use crate::dump;
+use crate::error::StoreResult;
+use crate::inputs::{
+    DeliveryOutcome, DueDelivery, LogFilter, NewAccount, NewAsset, NewAttribute, NewMeasurement, NewMetric, NewTrigger,
+    NewView, PushOutcome, Window,
+};
+
+/// The storage of ctpd. See the crate documentation for the transaction guarantee.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // ----- accounts and authentication -----
+
+    /// The account whose token hashes to `token_hash`.
+    async fn account_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<Account>>;
+    /// Creates an account; a token hash already in use is a conflict.
+    async fn create_account(&self, account: NewAccount) -> StoreResult<Account>;
+    /// Makes sure an account with this id, tags and token hash exists (creating or updating it).
+    async fn ensure_account(&self, account: NewAccount) -> StoreResult<Account>;
+    /// One account.
+    async fn account(&self, id: &ResourceId) -> StoreResult<Account>;
+    /// Every account.
+    async fn accounts(&self) -> StoreResult<Vec<Member>>;
+    /// Deletes an account.
+    async fn delete_account(&self, id: &ResourceId) -> StoreResult<()>;
+
+    // ----- reads of single resources -----
+
+    /// A service view (`Kind::ServiceView`) or a dependency (`Kind::Dependency`).
+    async fn view(&self, kind: Kind, id: &ResourceId) -> StoreResult<View>;
+    /// An asset.
+    async fn asset(&self, id: &ResourceId) -> StoreResult<Asset>;
+    /// An attribute.
+    async fn attribute(&self, id: &ResourceId) -> StoreResult<Attribute>;
+    /// A measurement.
+    async fn measurement(&self, id: &ResourceId) -> StoreResult<Measurement>;
+    /// A metric.
+    async fn metric(&self, id: &ResourceId) -> StoreResult<Metric>;
+    /// A trigger.
+    async fn trigger(&self, id: &ResourceId) -> StoreResult<Trigger>;
+    /// A log entry.
+    async fn log_entry(&self, id: &ResourceId) -> StoreResult<LogEntry>;
+
+    // ----- collections, in a stable order (creation order; logs chronologically) -----
+
+    /// Every service view.
+    async fn service_views(&self) -> StoreResult<Vec<Member>>;
+    /// The dependencies directly under a service view or a dependency.
+    async fn dependencies(&self, parent: &Ref) -> StoreResult<Vec<Member>>;
+    /// The assets of a service view.
+    async fn assets(&self, view_id: &ResourceId) -> StoreResult<Vec<Member>>;
+    /// The attributes of an asset.
+    async fn attributes(&self, asset_id: &ResourceId) -> StoreResult<Vec<Member>>;
+    /// The measurements of an attribute.
+    async fn measurements(&self, attribute_id: &ResourceId) -> StoreResult<Vec<Member>>;
+    /// Every metric.
+    async fn metrics(&self) -> StoreResult<Vec<Member>>;
+    /// The triggers of a service view.
+    async fn triggers(&self, view_id: &ResourceId) -> StoreResult<Vec<Member>>;
+    /// The distinct conditions of the triggers of a measurement, to evaluate ahead of a push.
+    async fn trigger_conditions(&self, measurement_id: &ResourceId) -> StoreResult<Vec<String>>;
+    /// The conditions of the triggers an account created, for its limits.
+    async fn conditions_of_owner(&self, owner_id: &ResourceId) -> StoreResult<Vec<String>>;
+    /// The number of matching log entries (of one service view, or all) and the window of them.
+    async fn logs(
+        &self,
+        view_id: Option<&ResourceId>,
+        filter: &LogFilter,
+        window: Option<Window>,
+    ) -> StoreResult<(u64, Vec<Member>)>;
+
+    // ----- writes -----
+
+    /// Creates a service view, or a dependency under `parent`.
+    async fn create_view(&self, parent: Option<&Ref>, view: NewView) -> StoreResult<View>;
+    /// Creates an asset in a service view.
+    async fn create_asset(&self, view_id: &ResourceId, asset: NewAsset) -> StoreResult<Asset>;
+    /// Creates an attribute of an asset.
+    async fn create_attribute(&self, asset_id: &ResourceId, attribute: NewAttribute) -> StoreResult<Attribute>;
+    /// Creates a metric.
+    async fn create_metric(&self, metric: NewMetric) -> StoreResult<Metric>;
+    /// Creates a measurement of an attribute, with its first result if it has one, and
+    /// evaluates its objective.
+    async fn create_measurement(
+        &self,
+        attribute_id: &ResourceId,
+        measurement: NewMeasurement,
+        now: Timestamp,
+        conditions: &Arc<ConditionCache>,
+    ) -> StoreResult<Measurement>;
+    /// Creates a trigger in a service view; it starts `"false"` and is evaluated at once by
+    /// the `"false"` rule when its measurement has a result (the outcome from
+    /// `evaluations`, computed ahead by the caller on that result).
+    async fn create_trigger(
+        &self,
+        view_id: &ResourceId,
+        trigger: NewTrigger,
+        now: Timestamp,
+        evaluations: Arc<Evaluations>,
+    ) -> StoreResult<(Trigger, Vec<LogEntry>)>;
+    /// Stores a result (checked against the metric by the caller with [`Store::metric`]),
+    /// evaluates the objective and processes every trigger of the measurement (5.3.2), all
+    /// in one transaction. The conditions' outcomes come from `evaluations`, computed ahead
+    /// of the transaction by the caller (see [`Store::trigger_conditions`]).
+    async fn push_result(
+        &self,
+        measurement_id: &ResourceId,
+        result: CheckedResult,
+        now: Timestamp,
+        evaluations: Arc<Evaluations>,
+    ) -> StoreResult<PushOutcome>;
+    /// Sets (or with `None` removes) the objective of a measurement and evaluates it.
+    async fn set_objective(
+        &self,
+        measurement_id: &ResourceId,
+        condition: Option<String>,
+        now: Timestamp,
+        conditions: &Arc<ConditionCache>,
+    ) -> StoreResult<Measurement>;
+    /// Activates or deactivates a user-activated measurement (5.2.11).
+    async fn set_state(&self, measurement_id: &ResourceId, state: MeasurementState) -> StoreResult<Measurement>;
+    /// The access tags of any resource.
+    async fn access_tags(&self, resource: &Ref) -> StoreResult<Vec<String>>;
+    /// Replaces the access tags of any resource; with `subtree`, also gives them to
+    /// everything below it ([`shared::below`], [`shared::cascade_tags`]), in one transaction.
+    async fn set_access_tags(&self, resource: &Ref, tags: Vec<String>, subtree: bool) -> StoreResult<Vec<String>>;
+    /// Deletes a resource and everything in its scope; a metric still used is a conflict.
+    async fn delete(&self, resource: &Ref) -> StoreResult<()>;
+    /// Replaces the webhook secret of an account.
+    async fn set_webhook_secret(&self, account_id: &ResourceId, secret: String) -> StoreResult<Account>;
+
+    // ----- the notification outbox -----
+
+    /// Claims up to `limit` pending jobs due at `now`, oldest first, by moving their next
+    /// attempt to `lease_until`: another worker does not take them, and if this one dies
+    /// they are due again when the lease ends.
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: usize,
+    ) -> StoreResult<Vec<DueDelivery>>;
+    /// Records how an attempt of a claimed job ended.
+    async fn finish_delivery(&self, id: &ResourceId, outcome: DeliveryOutcome, now: Timestamp) -> StoreResult<()>;
+    /// Makes every claimed job due again; called at start by a backend's only instance
+    /// (jobs it had claimed died with it). Backends shared by several instances rely on
+    /// the lease instead and do nothing.
+    async fn release_claims(&self, now: Timestamp) -> StoreResult<()>;
+    /// When the earliest pending job is due.
+    async fn next_delivery_time(&self) -> StoreResult<Option<Timestamp>>;
+    /// Every job (in one state, or all), oldest first.
+    async fn deliveries(&self, state: Option<DeliveryState>) -> StoreResult<Vec<Delivery>>;
+    /// One job.
+    async fn delivery(&self, id: &ResourceId) -> StoreResult<Delivery>;
+    /// Makes a job pending and due at `now` with a fresh series of attempts.
+    async fn retry_delivery(&self, id: &ResourceId, now: Timestamp) -> StoreResult<Delivery>;
+    /// Deletes delivered jobs acknowledged before `before`; returns how many.
+    async fn prune_deliveries(&self, before: Timestamp) -> StoreResult<u64>;
+
+    // ----- moving a store -----
+
+    /// Everything in the store, in the portable form of [`dump`].
+    async fn export(&self) -> StoreResult<dump::Dump>;
+    /// Loads a dump into this store, which must be empty (no account, service view or
+    /// metric), in one transaction.
+    async fn import(&self, dump: dump::Dump) -> StoreResult<()>;
+}
