@@ -20,18 +20,18 @@ pub fn table_of(kind: Kind) -> &'static str {
 }
 
 /// The column of a resource's row that holds the id of its parent, the one whose change
-/// identifier a change renews ([`rules::parent_kind`]): `(table, column)`.
+/// identifier a change renews ([`rules::parent_kind`]): `(table, column)`. Every row of
+/// `views` has one (`parent_id`, NULL for a service view, which ends a walk up a chain of
+/// dependencies); metrics, accounts, log entries and deliveries renew no parent.
 pub fn parent_column(kind: Kind) -> Option<(&'static str, &'static str)> {
-    rules::parent_kind(kind)?;
-    Some(match kind {
-        Kind::Measurement => ("measurements", "attribute_id"),
-        Kind::Attribute => ("attributes", "asset_id"),
-        Kind::Asset => ("assets", "view_id"),
-        Kind::Trigger => ("triggers", "view_id"),
-        // A dependency's parent is a service view or another dependency; a service view
-        // has none (NULL), which ends the walk.
-        _ => ("views", "parent_id"),
-    })
+    match kind {
+        Kind::ServiceView | Kind::Dependency => Some(("views", "parent_id")),
+        Kind::Asset => Some(("assets", "view_id")),
+        Kind::Attribute => Some(("attributes", "asset_id")),
+        Kind::Measurement => Some(("measurements", "attribute_id")),
+        Kind::Trigger => Some(("triggers", "view_id")),
+        Kind::Metric | Kind::Account | Kind::Log | Kind::Delivery => None,
+    }
 }
 
 /// `"a, b, c"`: the column list of a table.
@@ -139,7 +139,8 @@ mod tests {
             Kind::Account,
             Kind::Delivery,
         ] {
-            assert_eq!(parent_column(kind).is_some(), rules::parent_kind(kind).is_some(), "{kind:?}");
+            let walks_up = rules::parent_kind(kind).is_some() || kind == Kind::ServiceView;
+            assert_eq!(parent_column(kind).is_some(), walks_up, "{kind:?}");
             if let Some((table, _)) = parent_column(kind) {
                 assert_eq!(table, table_of(kind));
             }
