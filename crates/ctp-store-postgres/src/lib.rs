@@ -21,8 +21,8 @@ use ctp_model::trigger_rules::Alert;
 use ctp_model::{tags, CheckedResult, ConditionCache, Evaluate, Evaluations, ResourceId, Status, Timestamp};
 use ctp_store::dump::{self, Cell, ColumnType, Dump};
 use ctp_store::{
-    shared, DeliveryOutcome, DueDelivery, LogFilter, NewAccount, NewAsset, NewAttribute, NewMeasurement, NewMetric,
-    NewTrigger, NewView, PushOutcome, Store, StoreError, StoreResult, Window,
+    checks, rules, DeliveryOutcome, DueDelivery, LogFilter, NewAccount, NewAsset, NewAttribute, NewMeasurement,
+    NewMetric, NewTrigger, NewView, PushOutcome, Store, StoreError, StoreResult, Window,
 };
 use deadpool_postgres::{Object, Pool};
 
@@ -38,14 +38,14 @@ impl PostgresStore {
     /// schema migrations.
     pub async fn open(url: &str) -> StoreResult<Arc<PostgresStore>> {
         let store = PostgresStore::connect(url)?;
-        schema::migrate(&store.pool).await.map_err(StoreError::Backend)?;
+        schema::migrate(&store.pool).await.map_err(StoreError::broken)?;
         Ok(Arc::new(store))
     }
 
     /// Applies the schema migrations only (`ctpd migrate`); returns how many were applied.
     pub async fn migrate(url: &str) -> StoreResult<usize> {
         let store = PostgresStore::connect(url)?;
-        schema::migrate(&store.pool).await.map_err(StoreError::Backend)
+        schema::migrate(&store.pool).await.map_err(StoreError::broken)
     }
 
     fn connect(url: &str) -> StoreResult<PostgresStore> {
@@ -54,12 +54,12 @@ impl PostgresStore {
         config.pool = Some(deadpool_postgres::PoolConfig::new(16));
         let pool = config
             .create_pool(Some(deadpool_postgres::Runtime::Tokio1), tokio_postgres::NoTls)
-            .map_err(|e| StoreError::Backend(format!("invalid database URL: {e}")))?;
+            .map_err(|e| StoreError::broken(format!("invalid database URL: {e}")))?;
         Ok(PostgresStore { pool })
     }
 
     async fn client(&self) -> StoreResult<Object> {
-        self.pool.get().await.map_err(|e| StoreError::Backend(format!("cannot connect to PostgreSQL: {e}")))
+        self.pool.get().await.map_err(|e| StoreError::broken(format!("cannot connect to PostgreSQL: {e}")))
     }
 }
 
@@ -101,7 +101,7 @@ async fn insert_log(
     result: &str,
     now: Timestamp,
 ) -> StoreResult<LogEntry> {
-    let entry = shared::log_entry(trigger, alert, result, now);
+    let entry = rules::log_entry(trigger, alert, result, now);
     let (result_text, error_text) = match &entry.body {
         LogBody::Result(r) => (Some(r.as_str()), None),
         LogBody::Error(e) => (None, Some(e.as_str())),
@@ -158,7 +158,7 @@ async fn process_triggers(
     let (mut ids, mut statuses, mut times) = (Vec::new(), Vec::new(), Vec::new());
     let mut logs = Vec::new();
     for trigger in triggers {
-        let step = shared::trigger_step(trigger, result_value, now, conditions);
+        let step = rules::trigger_step(trigger, result_value, now, conditions);
         if let Some((status, time)) = step.new_status {
             ids.push(trigger.id.as_str());
             statuses.push(status.as_str());
@@ -218,7 +218,7 @@ async fn require(tx: &Tx<'_>, resource: &Ref) -> StoreResult<()> {
     match resource.kind {
         Kind::ServiceView | Kind::Dependency => rows::load_view(tx, resource.kind, &resource.id).await.map(drop),
         kind => {
-            let sql = format!("SELECT 1 FROM {} WHERE id = $1", shared::table_of(kind));
+            let sql = format!("SELECT 1 FROM {} WHERE id = $1", ctp_store_sql::table_of(kind));
             match query_opt(tx, &sql, &[&resource.id.as_str()]).await? {
                 Some(_) => Ok(()),
                 None => Err(StoreError::NotFound(kind, resource.id.clone())),
@@ -278,7 +278,7 @@ impl Store for PostgresStore {
             )
             .await?;
             if let Ok(existing) = rows::load_account(&tx, &account.id).await {
-                if !shared::account_differs(&existing, &account) {
+                if !checks::account_differs(&existing, &account) {
                     return Ok(existing);
                 }
                 let change = rows::next_change_id(&tx).await?;
@@ -408,7 +408,7 @@ impl Store for PostgresStore {
         let oldest = filter.oldest.map(Timestamp::millis);
         let newest = filter.newest.map(Timestamp::millis);
         let (offset, limit) = window.map_or((0, None), |w| {
-            let (offset, limit) = w.sql_offset_and_limit();
+            let (offset, limit) = ctp_store_sql::offset_and_limit(w);
             (offset, Some(limit))
         });
         transaction!(self, |tx| {
@@ -559,7 +559,7 @@ impl Store for PostgresStore {
             }
             let id = ResourceId::generate();
             let change = rows::next_change_id(&tx).await?;
-            let objective = shared::first_objective(&measurement, now, conditions);
+            let objective = rules::first_objective(&measurement, now, conditions);
             let objective_status = objective.as_ref().map(|o| o.status.as_str());
             let objective_time = objective.as_ref().map(|o| o.status_update_time.millis());
             let result = measurement.result.as_ref().map(|r| r.raw.as_str());
@@ -603,7 +603,7 @@ impl Store for PostgresStore {
         transaction!(self, |tx| {
             rows::load_any_view(&tx, view_id).await?;
             let found = rows::lock_measurement(&tx, &trigger.measurement_id).await;
-            let measurement = shared::trigger_measurement(found, &trigger.measurement_id, view_id)?;
+            let measurement = checks::trigger_measurement(found, &trigger.measurement_id, view_id)?;
             let id = ResourceId::generate();
             let change = rows::next_change_id(&tx).await?;
             execute(
@@ -632,7 +632,7 @@ impl Store for PostgresStore {
             let created = rows::load_trigger(&tx, &id).await?;
             let logs = match &measurement.result {
                 Some(raw) => {
-                    let value = shared::decode_result(raw)?;
+                    let value = rules::decode_result(raw)?;
                     process_triggers(&tx, std::slice::from_ref(&created), raw, &value, now, change, conditions).await?
                 }
                 None => Vec::new(),
@@ -651,11 +651,11 @@ impl Store for PostgresStore {
         let conditions = evaluations.as_ref();
         transaction!(self, |tx| {
             let measurement = rows::lock_measurement(&tx, measurement_id).await?;
-            shared::accepts_results(&measurement)?;
+            checks::accepts_results(&measurement)?;
             let change = rows::next_change_id(&tx).await?;
             let objective = measurement.objective.as_ref().map(|o| Evaluated {
                 condition: o.condition.clone(),
-                status: shared::objective_status(&o.condition, Some(&result.value), now, conditions),
+                status: rules::objective_status(&o.condition, Some(&result.value), now, conditions),
                 status_update_time: now,
             });
             execute(
@@ -699,7 +699,7 @@ impl Store for PostgresStore {
             let change = rows::next_change_id(&tx).await?;
             let status = match (&condition, &measurement.result) {
                 (Some(c), Some(raw)) => {
-                    Some(shared::objective_status(c, Some(&shared::decode_result(raw)?), now, conditions))
+                    Some(rules::objective_status(c, Some(&rules::decode_result(raw)?), now, conditions))
                 }
                 (Some(_), None) => Some(Status::False),
                 (None, _) => None,
@@ -725,8 +725,8 @@ impl Store for PostgresStore {
     async fn set_state(&self, measurement_id: &ResourceId, state: MeasurementState) -> StoreResult<Measurement> {
         transaction!(self, |tx| {
             let measurement = rows::lock_measurement(&tx, measurement_id).await?;
-            shared::user_activated(&measurement)?;
-            let (new_state, clear_result) = shared::state_transition(measurement.state, state);
+            checks::user_activated(&measurement)?;
+            let (new_state, clear_result) = rules::state_transition(measurement.state, state);
             if new_state == measurement.state && !clear_result {
                 return Ok(measurement);
             }
@@ -746,7 +746,7 @@ impl Store for PostgresStore {
     async fn access_tags(&self, resource: &Ref) -> StoreResult<Vec<String>> {
         transaction!(self, |tx| {
             require(&tx, resource).await?;
-            let sql = format!("SELECT access_tags FROM {} WHERE id = $1", shared::table_of(resource.kind));
+            let sql = format!("SELECT access_tags FROM {} WHERE id = $1", ctp_store_sql::table_of(resource.kind));
             let row = query_opt(&tx, &sql, &[&resource.id.as_str()]).await?;
             let text: String = row.ok_or_else(|| StoreError::NotFound(resource.kind, resource.id.clone()))?.get(0);
             serde_json::from_str(&text).map_err(backend)
@@ -756,18 +756,18 @@ impl Store for PostgresStore {
     async fn set_access_tags(&self, resource: &Ref, tags: Vec<String>, subtree: bool) -> StoreResult<Vec<String>> {
         transaction!(self, |tx| {
             require(&tx, resource).await?;
-            let table = shared::table_of(resource.kind);
+            let table = ctp_store_sql::table_of(resource.kind);
             let change = rows::next_change_id(&tx).await?;
             set_row_tags(&tx, table, resource.kind != Kind::Log, resource.id.as_str(), &tags, change).await?;
             if subtree {
-                for below in shared::below(resource.kind) {
+                for below in ctp_store_sql::below(resource.kind) {
                     let sql = format!(
                         "SELECT id, access_tags FROM {} WHERE {}",
                         below.table,
                         below.condition.replace("{id}", "$1")
                     );
                     for (id, row_tags) in row_tags(&tx, &sql, &resource.id).await? {
-                        if let Some(new) = shared::cascade_tags(&tags, &row_tags, below.private) {
+                        if let Some(new) = rules::cascade_tags(&tags, &row_tags, below.private) {
                             set_row_tags(&tx, below.table, below.has_change_id, &id, &new, change).await?;
                         }
                     }
@@ -814,12 +814,12 @@ impl Store for PostgresStore {
                     )
                     .await?[0]
                         .get(0);
-                    shared::metric_unused(&resource.id, users)?;
+                    checks::metric_unused(&resource.id, users)?;
                 }
                 Kind::ServiceView | Kind::Log | Kind::Account | Kind::Delivery => {}
             }
             // Cascades follow from the schema's foreign keys.
-            let sql = format!("DELETE FROM {} WHERE id = $1", shared::table_of(resource.kind));
+            let sql = format!("DELETE FROM {} WHERE id = $1", ctp_store_sql::table_of(resource.kind));
             execute(&tx, &sql, &[&resource.id.as_str()]).await.map(drop)
         })
     }
@@ -931,7 +931,7 @@ impl Store for PostgresStore {
 
     async fn retry_delivery(&self, id: &ResourceId, now: Timestamp) -> StoreResult<Delivery> {
         transaction!(self, |tx| {
-            shared::retriable(&rows::load_delivery(&tx, id).await?)?;
+            checks::retriable(&rows::load_delivery(&tx, id).await?)?;
             execute(
                 &tx,
                 "UPDATE deliveries SET state = 'pending', attempts = 0, claimed = FALSE, next_attempt = $1 WHERE id = $2",
@@ -950,7 +950,7 @@ impl Store for PostgresStore {
             let change_counter: i64 = if counter[0].get::<_, bool>(1) { counter[0].get(0) } else { 0 };
             let mut tables = Vec::new();
             for (name, columns) in dump::TABLES {
-                let sql = format!("SELECT {} FROM {name} ORDER BY seq", dump::column_list(columns));
+                let sql = format!("SELECT {} FROM {name} ORDER BY seq", ctp_store_sql::column_list(columns));
                 let mut rows = Vec::new();
                 for row in rows::query(&tx, &sql, &[]).await? {
                     let mut values = Vec::with_capacity(columns.len());
@@ -986,11 +986,12 @@ impl Store for PostgresStore {
     async fn import(&self, dump: Dump) -> StoreResult<()> {
         dump.check().map_err(StoreError::Invalid)?;
         transaction!(self, |tx| {
-            let used: i64 = rows::query(&tx, shared::USED_SQL, &[]).await?[0].get(0);
-            shared::empty_for_import(used)?;
+            let used: i64 = rows::query(&tx, ctp_store_sql::USED, &[]).await?[0].get(0);
+            checks::empty_for_import(used)?;
             for (table, (name, columns)) in dump.tables.iter().zip(dump::TABLES) {
                 let placeholders = (1..=columns.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
-                let sql = format!("INSERT INTO {name} ({}) VALUES ({placeholders})", dump::column_list(columns));
+                let sql =
+                    format!("INSERT INTO {name} ({}) VALUES ({placeholders})", ctp_store_sql::column_list(columns));
                 for row in &table.rows {
                     let mut values: Vec<Box<dyn tokio_postgres::types::ToSql + Sync + Send>> = Vec::new();
                     for (value, (_, column_type)) in row.iter().zip(columns.iter()) {

@@ -34,7 +34,7 @@ pub(crate) type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 
 /// Any PostgreSQL failure is a backend failure.
 pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(e.to_string())
+    StoreError::broken(e.to_string())
 }
 
 /// Tags are stored as a JSON array.

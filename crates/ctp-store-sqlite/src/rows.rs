@@ -7,17 +7,23 @@ use ctp_model::resources::{
 };
 use ctp_model::{ResourceId, Status, Timestamp};
 use ctp_store::{StoreError, StoreResult};
+use ctp_store_sql::table_of;
 use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-/// Any SQLite failure is a backend failure.
+/// Any SQLite failure is a backend failure, with SQLite's error as its cause.
 pub(crate) fn backend(e: rusqlite::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
+    StoreError::backend("an SQLite statement failed", e)
 }
 
 /// Tags are stored as a JSON array.
 pub(crate) fn tags_to_text(tags: &[String]) -> String {
     serde_json::to_string(tags).expect("strings serialize")
+}
+
+/// Reads stored tags.
+pub(crate) fn tags_from_text(text: &str) -> StoreResult<Vec<String>> {
+    serde_json::from_str(text).map_err(|e| StoreError::backend("reading stored access tags", e))
 }
 
 fn conversion(column: usize, message: String) -> rusqlite::Error {
@@ -270,62 +276,44 @@ pub(crate) fn members(conn: &Connection, sql: &str, params: impl rusqlite::Param
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
 }
 
+/// The members of a collection of the hierarchy: the service views (no `parent`), or the
+/// members of kind `kind` whose parent is `parent`, in creation order.
+pub(crate) fn collection(conn: &Connection, kind: Kind, parent: Option<&Ref>) -> StoreResult<Vec<Member>> {
+    let table = table_of(kind);
+    match (kind, parent) {
+        (Kind::ServiceView, _) => {
+            members(conn, "SELECT id, name, access_tags FROM views WHERE parent_kind IS NULL ORDER BY seq", [])
+        }
+        (Kind::Dependency, Some(parent)) => members(
+            conn,
+            "SELECT id, name, access_tags FROM views WHERE parent_kind = ?1 AND parent_id = ?2 ORDER BY seq",
+            params![parent.kind.segment(), parent.id.as_str()],
+        ),
+        (_, None) => members(conn, &format!("SELECT id, name, access_tags FROM {table} ORDER BY seq"), []),
+        (_, Some(parent)) => {
+            let (_, column) = ctp_store_sql::parent_column(kind)
+                .ok_or_else(|| StoreError::broken(format!("a {} has no parent", kind.noun())))?;
+            members(
+                conn,
+                &format!("SELECT id, name, access_tags FROM {table} WHERE {column} = ?1 ORDER BY seq"),
+                [parent.id.as_str()],
+            )
+        }
+    }
+}
+
+/// The texts a query of one column (with `?1` for `id`) selects.
+pub(crate) fn strings(conn: &Connection, sql: &str, id: &ResourceId) -> StoreResult<Vec<String>> {
+    let mut statement = conn.prepare_cached(sql).map_err(backend)?;
+    let rows = statement.query_map([id.as_str()], |row| row.get::<_, String>(0)).map_err(backend)?;
+    rows.collect::<Result<_, _>>().map_err(backend)
+}
+
 /// The next change identifier: one increasing counter for the whole store.
 pub(crate) fn next_change_id(conn: &Connection) -> StoreResult<ChangeId> {
     conn.prepare_cached("UPDATE change_counter SET value = value + 1 RETURNING value")
         .and_then(|mut statement| statement.query_row([], |row| row.get(0)))
         .map_err(backend)
-}
-
-fn set_change(conn: &Connection, table: &str, id: &ResourceId, change: ChangeId) -> StoreResult<usize> {
-    conn.prepare_cached(&format!("UPDATE {table} SET change_id = ?1 WHERE id = ?2"))
-        .and_then(|mut statement| statement.execute(params![change, id.as_str()]))
-        .map_err(backend)
-}
-
-/// Gives a service view or dependency a new change identifier, and its parents up to the
-/// service view (4.1.5: a dependency's change updates its parent's).
-pub(crate) fn touch_view(conn: &Connection, view_id: &ResourceId, change: ChangeId) -> StoreResult<()> {
-    let mut current = Some(view_id.clone());
-    // A dependency tree is finite and acyclic (each node is created under an existing one),
-    // but a bound keeps a damaged database from looping.
-    for _ in 0..10_000 {
-        let Some(id) = current else { return Ok(()) };
-        set_change(conn, "views", &id, change)?;
-        current = conn
-            .prepare_cached("SELECT parent_id FROM views WHERE id = ?1")
-            .and_then(|mut statement| statement.query_row([id.as_str()], |row| row.get::<_, Option<String>>(0)))
-            .optional()
-            .map_err(backend)?
-            .flatten()
-            .map(|parent| ResourceId::parse(&parent).map_err(|e| StoreError::Backend(e.to_string())))
-            .transpose()?;
-    }
-    Ok(())
-}
-
-/// A new change identifier for an asset and its service view.
-pub(crate) fn touch_asset(conn: &Connection, asset: &Asset, change: ChangeId) -> StoreResult<()> {
-    set_change(conn, "assets", &asset.id, change)?;
-    touch_view(conn, &asset.view_id, change)
-}
-
-/// A new change identifier for an attribute, its asset and service view.
-pub(crate) fn touch_attribute(conn: &Connection, attribute: &Attribute, change: ChangeId) -> StoreResult<()> {
-    set_change(conn, "attributes", &attribute.id, change)?;
-    touch_asset(conn, &load_asset(conn, &attribute.asset_id)?, change)
-}
-
-/// A new change identifier for a measurement and everything above it.
-pub(crate) fn touch_measurement(conn: &Connection, measurement: &Measurement, change: ChangeId) -> StoreResult<()> {
-    set_change(conn, "measurements", &measurement.id, change)?;
-    touch_attribute(conn, &load_attribute(conn, &measurement.attribute_id)?, change)
-}
-
-/// A new change identifier for a trigger and its service view.
-pub(crate) fn touch_trigger(conn: &Connection, trigger: &Trigger, change: ChangeId) -> StoreResult<()> {
-    set_change(conn, "triggers", &trigger.id, change)?;
-    touch_view(conn, &trigger.view_id, change)
 }
 
 const DELIVERY_SELECT: &str =

@@ -6,12 +6,14 @@
 //! fsync, and only then answers each caller. Under load, many pushes share one fsync;
 //! alone, a write is committed at once.
 
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 
 use ctp_store::{StoreError, StoreResult};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
+
+use crate::cache::{Caches, Changed};
 
 /// The most writes committed together.
 const MAX_BATCH: usize = 256;
@@ -37,10 +39,19 @@ impl Drop for Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread on `conn`.
-    pub fn start(conn: Connection) -> std::io::Result<Writer> {
+    /// Starts the writer thread on `conn`; after each commit it empties the `caches` of
+    /// the tables the commit changed, before answering the writes.
+    pub fn start(conn: Connection, caches: Arc<Caches>) -> StoreResult<Writer> {
+        let changed = Arc::new(Mutex::new(Changed::default()));
+        let noted = Arc::clone(&changed);
+        conn.update_hook(Some(move |_, _: &str, table: &str, _| noted.lock().expect("change lock").note(table)))
+            .map_err(|e| StoreError::backend("watching the writer's changes", e))?;
+        let invalidate = move || caches.invalidate(std::mem::take(&mut *changed.lock().expect("change lock")));
         let (jobs, queue) = mpsc::channel::<Job>();
-        let thread = thread::Builder::new().name("ctpd-sqlite-writer".into()).spawn(move || run(conn, queue))?;
+        let thread = thread::Builder::new()
+            .name("ctpd-sqlite-writer".into())
+            .spawn(move || run(conn, queue, invalidate))
+            .map_err(|e| StoreError::backend("starting the writer thread", e))?;
         Ok(Writer { jobs: Some(jobs), thread: Some(thread) })
     }
 
@@ -59,13 +70,13 @@ impl Writer {
             });
             (ok, complete)
         });
-        let jobs = self.jobs.as_ref().ok_or_else(|| StoreError::Backend("the store is closing".into()))?;
-        jobs.send(job).map_err(|_| StoreError::Backend("the writer thread has stopped".into()))?;
-        answer.await.map_err(|_| StoreError::Backend("the writer thread dropped a write".into()))?
+        let jobs = self.jobs.as_ref().ok_or_else(|| StoreError::broken("the store is closing"))?;
+        jobs.send(job).map_err(|_| StoreError::broken("the writer thread has stopped"))?;
+        answer.await.map_err(|_| StoreError::broken("the writer thread dropped a write"))?
     }
 }
 
-fn run(conn: Connection, queue: mpsc::Receiver<Job>) {
+fn run(conn: Connection, queue: mpsc::Receiver<Job>, invalidate: impl Fn()) {
     // Ends when every handle is dropped and the queue is empty; `conn` closes with it.
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
@@ -75,18 +86,21 @@ fn run(conn: Connection, queue: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        commit_batch(&conn, batch);
+        commit_batch(&conn, batch, &invalidate);
     }
 }
 
-fn commit_batch(conn: &Connection, batch: Vec<Job>) {
+/// Runs a batch of writes in one transaction; after it ends (committed or not) and before
+/// any caller hears of it, `invalidate` empties the caches of what changed.
+fn commit_batch(conn: &Connection, batch: Vec<Job>, invalidate: &impl Fn()) {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-        let failure = StoreError::Backend(format!("cannot begin a transaction: {e}"));
+        let failure = Arc::new(e);
         for job in batch {
             // The job must still run to hand back its reply channel; its writes are discarded.
             let (_, complete) = job(conn);
-            complete(Err(StoreError::Backend(failure.to_string())));
+            complete(Err(StoreError::backend("beginning a transaction", Arc::clone(&failure))));
         }
+        invalidate();
         return;
     }
     let mut completions = Vec::with_capacity(batch.len());
@@ -98,17 +112,18 @@ fn commit_batch(conn: &Connection, batch: Vec<Job>) {
             (Ok(()), false) => conn.execute_batch("ROLLBACK TO write; RELEASE write"),
             (Err(e), _) => Err(e),
         };
-        completions.push((complete, closed.map_err(|e| e.to_string())));
+        completions.push((complete, closed));
     }
-    let committed = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+    let committed = conn.execute_batch("COMMIT").map_err(Arc::new);
     if committed.is_err() {
         let _ = conn.execute_batch("ROLLBACK");
     }
+    invalidate();
     for (complete, closed) in completions {
         let outcome = match (&committed, closed) {
             (Ok(()), Ok(())) => Ok(()),
-            (Err(e), _) => Err(StoreError::Backend(format!("commit failed: {e}"))),
-            (_, Err(e)) => Err(StoreError::Backend(format!("savepoint failed: {e}"))),
+            (Err(e), _) => Err(StoreError::backend("committing", Arc::clone(e))),
+            (_, Err(e)) => Err(StoreError::backend("closing a write's savepoint", e)),
         };
         complete(outcome);
     }

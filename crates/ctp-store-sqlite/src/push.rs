@@ -1,0 +1,106 @@
+//! What changes a measurement after its creation: a pushed result (its objective
+//! evaluated and its triggers processed, in one transaction), a new objective, a new
+//! state (5.2.11).
+
+use ctp_model::resources::{Kind, Measurement, MeasurementState};
+use ctp_model::{CheckedResult, Evaluate, ResourceId, Timestamp};
+use ctp_store::rules::{self, Write};
+use ctp_store::{checks, PushOutcome, StoreResult};
+use rusqlite::{params, Connection};
+
+use crate::changes::renew;
+use crate::rows::{self, backend};
+use crate::triggers;
+
+/// Stores a measurement's new result, evaluates its objective and processes its triggers.
+pub(crate) fn push_result(
+    conn: &Connection,
+    measurement_id: &ResourceId,
+    result: &CheckedResult,
+    now: Timestamp,
+    conditions: &dyn Evaluate,
+) -> StoreResult<PushOutcome> {
+    let measurement = rows::load_measurement(conn, measurement_id)?;
+    checks::accepts_results(&measurement)?;
+    let change = rows::next_change_id(conn)?;
+    let objective = measurement
+        .objective
+        .as_ref()
+        .map(|o| rules::evaluate_objective(&o.condition, Some(&result.value), now, conditions));
+    conn.prepare_cached(
+        "UPDATE measurements SET result = ?1, state = 'activated', objective_status = ?2, objective_time = ?3, \
+         change_id = ?4 WHERE id = ?5",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            result.raw,
+            objective.as_ref().map(|o| o.status.as_str()),
+            objective.as_ref().map(|o| o.status_update_time.millis()),
+            change,
+            measurement_id.as_str()
+        ])
+    })
+    .map_err(backend)?;
+    renew(conn, Kind::Measurement, measurement_id, Write::Changed, change)?;
+    let watching = rows::triggers_of_measurement(conn, measurement_id)?;
+    let logs = triggers::process(conn, &watching, &result.raw, &result.value, now, change, conditions)?;
+    let measurement = Measurement {
+        result: Some(result.raw.clone()),
+        state: MeasurementState::Activated,
+        objective,
+        change_id: change,
+        ..measurement
+    };
+    Ok(PushOutcome { measurement, logs })
+}
+
+/// Gives a measurement a new objective (or none), evaluated on its current result.
+pub(crate) fn set_objective(
+    conn: &Connection,
+    measurement_id: &ResourceId,
+    condition: Option<&str>,
+    now: Timestamp,
+    conditions: &dyn Evaluate,
+) -> StoreResult<Measurement> {
+    let measurement = rows::load_measurement(conn, measurement_id)?;
+    let change = rows::next_change_id(conn)?;
+    let result = measurement.result.as_deref().map(rules::decode_result).transpose()?;
+    let objective = condition.map(|c| rules::evaluate_objective(c, result.as_ref(), now, conditions));
+    conn.execute(
+        "UPDATE measurements SET objective_condition = ?1, objective_status = ?2, objective_time = ?3, \
+         change_id = ?4 WHERE id = ?5",
+        params![
+            condition,
+            objective.as_ref().map(|o| o.status.as_str()),
+            objective.as_ref().map(|o| o.status_update_time.millis()),
+            change,
+            measurement_id.as_str()
+        ],
+    )
+    .map_err(backend)?;
+    renew(conn, Kind::Measurement, measurement_id, Write::Changed, change)?;
+    rows::load_measurement(conn, measurement_id)
+}
+
+/// Asks a user-activated measurement to change state (5.2.11).
+pub(crate) fn set_state(
+    conn: &Connection,
+    measurement_id: &ResourceId,
+    requested: MeasurementState,
+) -> StoreResult<Measurement> {
+    let measurement = rows::load_measurement(conn, measurement_id)?;
+    checks::user_activated(&measurement)?;
+    let (new_state, clear_result) = rules::state_transition(measurement.state, requested);
+    if new_state == measurement.state && !clear_result {
+        return Ok(measurement);
+    }
+    let change = rows::next_change_id(conn)?;
+    conn.execute(
+        "UPDATE measurements SET state = ?1, result = CASE WHEN ?2 THEN NULL ELSE result END, change_id = ?3 \
+         WHERE id = ?4",
+        params![new_state.as_str(), clear_result, change, measurement_id.as_str()],
+    )
+    .map_err(backend)?;
+    renew(conn, Kind::Measurement, measurement_id, Write::Changed, change)?;
+    rows::load_measurement(conn, measurement_id)
+}
