@@ -201,6 +201,30 @@ pub(crate) fn configure(conn: &Connection) -> rusqlite::Result<()> {
 mod tests {
     use super::*;
 
+    /// From an empty database every migration applies, once, and the schema has exactly
+    /// the tables and columns of the export catalogue (`dump::TABLES`), besides `seq`.
+    #[test]
+    fn an_empty_database_gets_every_migration_and_the_catalogues_tables() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0)).unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        migrate(&mut conn).unwrap();
+        let again: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0)).unwrap();
+        assert_eq!(again, version, "a second start applies nothing");
+        for (table, columns) in ctp_store::dump::TABLES {
+            let found: Vec<String> = conn
+                .prepare(&format!("SELECT name FROM pragma_table_info('{table}') WHERE name <> 'seq' ORDER BY cid"))
+                .unwrap()
+                .query_map([], |row| row.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            let catalogued: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
+            assert_eq!(found, catalogued, "table {table}");
+        }
+    }
+
     /// Migration 3 completes the results stored by earlier versions.
     #[test]
     fn results_stored_before_migration_3_are_completed() {
