@@ -6,7 +6,7 @@
 //! What the statements mean is decided in `ctp_store::rules`; this crate only says it in
 //! SQL.
 
-use ctp_model::resources::Kind;
+use ctp_model::resources::{Evaluated, Kind, LogBody};
 use ctp_store::dump::ColumnType;
 use ctp_store::{rules, Window};
 
@@ -32,6 +32,20 @@ pub fn parent_column(kind: Kind) -> Option<(&'static str, &'static str)> {
         Kind::Trigger => Some(("triggers", "view_id")),
         Kind::Metric | Kind::Account | Kind::Log | Kind::Delivery => None,
     }
+}
+
+/// A log entry's body as its two columns, `result` and `error` (one of them NULL).
+pub fn log_body_columns(body: &LogBody) -> (Option<&str>, Option<&str>) {
+    match body {
+        LogBody::Result(result) => (Some(result), None),
+        LogBody::Error(error) => (None, Some(error)),
+    }
+}
+
+/// An objective's status and its time as the columns `objective_status` and
+/// `objective_time` (both NULL without an objective).
+pub fn objective_columns(objective: Option<&Evaluated>) -> (Option<&'static str>, Option<i64>) {
+    (objective.map(|o| o.status.as_str()), objective.map(|o| o.status_update_time.millis()))
 }
 
 /// `"a, b, c"`: the column list of a table.

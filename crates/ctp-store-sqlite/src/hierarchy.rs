@@ -128,6 +128,7 @@ pub(crate) fn create_measurement(
     let id = ResourceId::generate();
     let change = rows::next_change_id(conn)?;
     let objective = rules::first_objective(measurement, now, conditions);
+    let (objective_status, objective_time) = ctp_store_sql::objective_columns(objective.as_ref());
     let tags =
         rules::initial_access_tags(Kind::Measurement, measurement.access_tags.as_deref(), &attribute.access_tags);
     conn.execute(
@@ -143,8 +144,8 @@ pub(crate) fn create_measurement(
             measurement.header.annotation,
             measurement.result.as_ref().map(|r| r.raw.as_str()),
             measurement.objective,
-            objective.as_ref().map(|o| o.status.as_str()),
-            objective.as_ref().map(|o| o.status_update_time.millis()),
+            objective_status,
+            objective_time,
             measurement.triggers_allowed,
             measurement.user_activated,
             measurement.state.as_str(),

@@ -6,6 +6,7 @@ use ctp_model::resources::{Kind, Measurement, MeasurementState};
 use ctp_model::{CheckedResult, Evaluate, ResourceId, Timestamp};
 use ctp_store::rules::{self, Write};
 use ctp_store::{checks, PushOutcome, StoreResult};
+use ctp_store_sql::objective_columns;
 use rusqlite::{params, Connection};
 
 use crate::changes::renew;
@@ -32,13 +33,8 @@ pub(crate) fn push_result(
          change_id = ?4 WHERE id = ?5",
     )
     .and_then(|mut s| {
-        s.execute(params![
-            result.raw,
-            objective.as_ref().map(|o| o.status.as_str()),
-            objective.as_ref().map(|o| o.status_update_time.millis()),
-            change,
-            measurement_id.as_str()
-        ])
+        let (status, time) = objective_columns(objective.as_ref());
+        s.execute(params![result.raw, status, time, change, measurement_id.as_str()])
     })
     .map_err(backend)?;
     renew(conn, Kind::Measurement, measurement_id, Write::Changed, change)?;
@@ -66,16 +62,11 @@ pub(crate) fn set_objective(
     let change = rows::next_change_id(conn)?;
     let result = measurement.result.as_deref().map(rules::decode_result).transpose()?;
     let objective = condition.map(|c| rules::evaluate_objective(c, result.as_ref(), now, conditions));
+    let (status, time) = objective_columns(objective.as_ref());
     conn.execute(
         "UPDATE measurements SET objective_condition = ?1, objective_status = ?2, objective_time = ?3, \
          change_id = ?4 WHERE id = ?5",
-        params![
-            condition,
-            objective.as_ref().map(|o| o.status.as_str()),
-            objective.as_ref().map(|o| o.status_update_time.millis()),
-            change,
-            measurement_id.as_str()
-        ],
+        params![condition, status, time, change, measurement_id.as_str()],
     )
     .map_err(backend)?;
     renew(conn, Kind::Measurement, measurement_id, Write::Changed, change)?;

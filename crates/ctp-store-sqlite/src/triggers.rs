@@ -2,7 +2,7 @@
 //! new result (`rules::trigger_step`), the log entries of their alerts and the outbox
 //! jobs that notify them, in the transaction of the result.
 
-use ctp_model::resources::{ChangeId, Kind, LogBody, LogEntry, Trigger};
+use ctp_model::resources::{ChangeId, Kind, LogEntry, Trigger};
 use ctp_model::{Alert, Evaluate, ResourceId, Timestamp};
 use ctp_store::rules::{self, Write};
 use ctp_store::{checks, NewTrigger, StoreResult};
@@ -101,10 +101,7 @@ fn insert_log(
     now: Timestamp,
 ) -> StoreResult<LogEntry> {
     let entry = rules::log_entry(trigger, alert, result, now);
-    let (result_text, error_text) = match &entry.body {
-        LogBody::Result(r) => (Some(r.as_str()), None),
-        LogBody::Error(e) => (None, Some(e.as_str())),
-    };
+    let (result_text, error_text) = ctp_store_sql::log_body_columns(&entry.body);
     conn.prepare_cached(
         "INSERT INTO logs (id, view_id, trigger_id, creation_time, result, error, tags, access_tags) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
