@@ -46,8 +46,15 @@ impl Ctpd {
     /// `ctpd serve --listen 127.0.0.1:PORT` of the binary at `binary` (a test's
     /// `env!("CARGO_BIN_EXE_ctpd")`), with `CTPD_ADMIN_TOKEN` removed from its environment.
     pub fn serve(binary: impl Into<PathBuf>) -> CtpdBuilder {
+        let binary = binary.into();
+        // A path is the caller's, not relative to the folder ctpd runs in; a bare name is
+        // looked up in PATH.
+        let binary = match binary.components().count() {
+            1 => binary,
+            _ => std::path::absolute(&binary).expect("the path of ctpd"),
+        };
         CtpdBuilder {
-            binary: binary.into(),
+            binary,
             dir: None,
             port: None,
             args: Vec::new(),
