@@ -1,4 +1,4 @@
-//! The store interface against a real backend (SQLite, or PostgreSQL with
+//! The store interface (`ctp_store::Store`) against a real backend (SQLite, or PostgreSQL with
 //! `CTPD_TEST_BACKEND=postgres`): the hierarchy, change identifiers, the trigger rules inside
 //! a push's transaction, cascades, the outbox, and durability under concurrency.
 
