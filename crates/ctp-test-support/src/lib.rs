@@ -20,6 +20,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 pub use crate::ctpd::{Ctpd, CtpdBuilder};
+pub use ctp_store_open::DatabaseUrl;
 
 /// A running server; dropped, it shuts down.
 pub struct TestServer {
@@ -119,6 +120,11 @@ impl StoreLocation {
     /// several instances on one database).
     pub async fn postgres() -> StoreLocation {
         StoreLocation { url: fresh_postgres_database().await, _dir: tempfile::tempdir().expect("temporary folder") }
+    }
+
+    /// Which backend, and where: the URL as `ctp_store_open` parses it.
+    pub fn database_url(&self) -> DatabaseUrl {
+        DatabaseUrl::parse(&self.url).expect("a URL of the harness names a backend")
     }
 
     /// Opens (again) the store.

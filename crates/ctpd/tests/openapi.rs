@@ -22,7 +22,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ctp_test_support::{id_of, link, Client, Ctpd, StoreLocation, Tree};
+use ctp_test_support::{id_of, link, Client, Ctpd, DatabaseUrl, StoreLocation, Tree};
 use serde_json::{json, Value};
 
 const ADMIN_TOKEN: &str = "admin-token-for-the-openapi-test";
@@ -314,9 +314,9 @@ fn schemathesis_finds_the_server_as_documented() {
     };
     let dir = dir.as_path();
     let store = tokio::runtime::Runtime::new().unwrap().block_on(StoreLocation::new());
-    let database = match store.url.strip_prefix("sqlite:") {
-        Some(_) => "sqlite:ctpd.db",
-        None => &store.url,
+    let database = match store.database_url() {
+        DatabaseUrl::Sqlite(_) => "sqlite:ctpd.db",
+        DatabaseUrl::Postgres(_) => &store.url,
     };
     let ctpd = Demo::start(dir, database);
     let (document, dictionaries) = tokio::runtime::Runtime::new().unwrap().block_on(async {
