@@ -1,5 +1,5 @@
-//! What every handler gets: the shared state, the authenticated caller, and `{CtpBase}`
-//! for building links.
+//! What every handler gets: the shared state (defined and built here: [`AppState::new`]),
+//! the authenticated caller, and `{CtpBase}` for building links.
 
 use std::sync::Arc;
 
@@ -66,6 +66,20 @@ pub struct AppState {
     pub outbox: Arc<crate::notify::Outbox>,
     /// Requests per second per account.
     pub request_rate: Arc<crate::limits::RequestRate>,
+}
+
+impl AppState {
+    /// The state of a server on `store`.
+    pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> AppState {
+        let request_rate = Arc::new(crate::limits::RequestRate::new(config.limits.requests_per_second));
+        AppState {
+            store,
+            conditions: Arc::new(ConditionCache::default()),
+            config: Arc::new(config),
+            outbox: Arc::new(crate::notify::Outbox::default()),
+            request_rate,
+        }
+    }
 }
 
 /// The context of one authenticated request.

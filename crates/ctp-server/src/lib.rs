@@ -18,35 +18,18 @@ mod routes;
 pub mod tls;
 
 use std::future::Future;
-use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use ctp_model::ConditionCache;
-use ctp_store::Store;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 pub use context::{AppState, ServerConfig};
 use error::ApiError;
 pub use listen::{bind, serve_with, Limits, ServeOptions};
-
-impl AppState {
-    /// The state of a server on `store`.
-    pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> AppState {
-        let request_rate = Arc::new(limits::RequestRate::new(config.limits.requests_per_second));
-        AppState {
-            store,
-            conditions: Arc::new(ConditionCache::default()),
-            config: Arc::new(config),
-            outbox: Arc::new(notify::Outbox::default()),
-            request_rate,
-        }
-    }
-}
 
 /// The paths the server routes (with `{id}` for an identifier), the API's under
 /// `base_path`: what the OpenAPI document must describe, method by method.

@@ -22,7 +22,9 @@ use utoipa::{Modify, OpenApi, PartialSchema, ToResponse, ToSchema};
 
 use crate::error::ErrorBody;
 use crate::notify::target::Channel as DeliveryChannel;
-use crate::routes::{accounts, deliveries, measurements, metrics, scoped, triggers, views};
+use crate::routes::{
+    accounts, assets, attributes, deliveries, logs, measurements, metrics, prometheus, triggers, views,
+};
 
 /// Where the document is served, under the base path.
 pub const DOCUMENT_PATH: &str = "openapi.json";
@@ -54,27 +56,27 @@ const DESCRIPTION: &str = r#"The Cloud Trust Protocol (CTP 2.14) client API, the
         views::delete_service_view,
         views::list_dependencies_of_view,
         views::create_dependency_of_view,
-        scoped::list_assets_of_view,
-        scoped::create_asset,
+        assets::list_assets_of_view,
+        assets::create_asset,
         triggers::list_triggers_of_view,
         triggers::create_trigger,
-        triggers::list_logs_of_view,
+        logs::list_logs_of_view,
         views::get_dependency,
         views::put_dependency,
         views::delete_dependency,
         views::list_dependencies_of_dependency,
         views::create_dependency_of_dependency,
-        scoped::list_assets_of_dependency,
+        assets::list_assets_of_dependency,
         triggers::list_triggers_of_dependency,
-        triggers::list_logs_of_dependency,
-        scoped::get_asset,
-        scoped::put_asset,
-        scoped::delete_asset,
-        scoped::list_attributes,
-        scoped::create_attribute,
-        scoped::get_attribute,
-        scoped::put_attribute,
-        scoped::delete_attribute,
+        logs::list_logs_of_dependency,
+        assets::get_asset,
+        assets::put_asset,
+        assets::delete_asset,
+        attributes::list_attributes,
+        attributes::create_attribute,
+        attributes::get_attribute,
+        attributes::put_attribute,
+        attributes::delete_attribute,
         measurements::list_measurements,
         measurements::create_measurement,
         measurements::get_measurement,
@@ -88,9 +90,9 @@ const DESCRIPTION: &str = r#"The Cloud Trust Protocol (CTP 2.14) client API, the
         triggers::get_trigger,
         triggers::put_trigger,
         triggers::delete_trigger,
-        triggers::list_all_logs,
-        triggers::get_log,
-        triggers::put_log,
+        logs::list_all_logs,
+        logs::get_log,
+        logs::put_log,
         accounts::list_accounts,
         accounts::create_account,
         accounts::get_account,
@@ -127,7 +129,7 @@ struct ApiDoc;
 
 /// The operations outside the base path.
 #[derive(OpenApi)]
-#[openapi(paths(crate::healthz, deliveries::metrics_text))]
+#[openapi(paths(crate::healthz, prometheus::metrics_text))]
 struct RootDoc;
 
 /// The OpenAPI document of the server, with its paths under `base_path` (which starts and

@@ -2,9 +2,7 @@
 //! the administrator; no cross-tenant read or write, no back-office call with a customer or
 //! agent token, 401 without a valid token.
 
-mod common;
-
-use common::{link, Client, TestServer, Tree};
+use ctp_test_support::{link, Client, TestServer, Tree};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 

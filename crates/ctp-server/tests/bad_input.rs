@@ -1,9 +1,7 @@
 //! Every 4xx of the decisions page: the status, a JSON `{"error": ...}` that says what to
 //! fix, and a store that the bad request did not change.
 
-mod common;
-
-use common::{link, Client, TestServer, Tree};
+use ctp_test_support::{link, Client, TestServer, Tree};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 

@@ -2,9 +2,7 @@
 //! links only, the pagination examples of 4.1.6, changeId propagation (4.1.5), the
 //! user-activation state machine (5.2.11) and triggers (5.3.2) with their log entries.
 
-mod common;
-
-use common::{id_of, link, TestServer, Tree};
+use ctp_test_support::{id_of, link, TestServer, Tree};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -95,7 +93,7 @@ async fn change_ids_propagate_up_the_scope_and_never_repeat() {
     let admin = server.admin();
     let tree = Tree::build(&admin, &["customer:h1"], false).await;
     let agent = server.client(&server.account(&["role:agent", "customer:h1"]).await);
-    let change_ids = |admin: common::Client, links: Vec<String>| async move {
+    let change_ids = |admin: ctp_test_support::Client, links: Vec<String>| async move {
         let mut ids = Vec::new();
         for l in links {
             ids.push(admin.get_ok(&l).await["changeId"].as_str().unwrap().to_owned());

@@ -1,13 +1,11 @@
 //! The demo data set of `ctpd serve --demo` loads and is consistent, walked over HTTP with
 //! the tokens it hands out.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::TestServer;
 use ctp_model::ConditionCache;
 use ctp_server::demo;
+use ctp_test_support::TestServer;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 

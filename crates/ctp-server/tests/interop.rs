@@ -3,10 +3,8 @@
 //! complete result encodings, CORS for browser clients on another origin, and 404s that
 //! say what is wrong.
 
-mod common;
-
-use common::{id_of, link, Client, TestServer, Tree};
 use ctp_server::ServerConfig;
+use ctp_test_support::{id_of, link, Client, TestServer, Tree};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 

@@ -7,12 +7,10 @@
 //! published by the OpenAPI Initiative (`https://spec.openapis.org/oas/3.1/schema/2022-10-07`,
 //! Apache-2.0), as the PyPI package `openapi-spec-validator` ships it.
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::TestServer;
 use ctp_server::ServerConfig;
+use ctp_test_support::TestServer;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 

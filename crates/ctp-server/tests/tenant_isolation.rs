@@ -2,13 +2,11 @@
 //! the store's writer and stop at their time budget, an account's triggers and their
 //! compiled conditions are limited, and a token's request rate is bounded.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{link, TestServer, Tree};
 use ctp_server::limits::Limits;
 use ctp_server::ServerConfig;
+use ctp_test_support::{link, TestServer, Tree};
 use reqwest::StatusCode;
 use serde_json::json;
 

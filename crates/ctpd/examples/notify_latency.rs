@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
+use ctp_test_support::Ctpd;
 use serde_json::{json, Value};
 
 struct Api {
@@ -61,22 +62,14 @@ async fn main() {
     );
     tokio::spawn(async move { axum::serve(receiver, app).await });
 
-    // ctpd on a fresh store.
-    let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // ctpd on a fresh store in a temporary folder.
     let admin = "bench-admin-token-0123456789";
-    let mut child = std::process::Command::new(&binary)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--admin-token", admin])
+    let ctpd = Ctpd::serve(&binary)
+        .admin_token(admin)
         .args(["--webhook-allow-network", "127.0.0.1"]) // the receiver
-        .arg("--database")
-        .arg(format!("sqlite:{}", dir.path().join("ctpd.db").display()))
-        .stderr(std::fs::File::create(dir.path().join("ctpd.log")).unwrap())
-        .spawn()
-        .expect("ctpd starts");
-    let api = Api { http: reqwest::Client::new(), base: format!("http://127.0.0.1:{port}/api/1.0/") };
-    while api.http.get(format!("http://127.0.0.1:{port}/healthz")).send().await.is_err() {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        .args(["--database", "sqlite:ctpd.db"])
+        .start();
+    let api = Api { http: reqwest::Client::new(), base: ctpd.base() };
 
     // RATE measurements with one trigger each; each is pushed once a second.
     let view = api.post("serviceViews", admin, json!({"name": "bench", "provider": "Acme"})).await;
@@ -132,8 +125,7 @@ async fn main() {
     while arrivals.lock().unwrap().len() < total as usize && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(ctpd);
 
     let pushed = pushed.lock().unwrap();
     let arrivals = arrivals.lock().unwrap();

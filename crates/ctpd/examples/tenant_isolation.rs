@@ -5,9 +5,9 @@
 //! Run with `scripts/bench-isolation [SECONDS]`, which builds the release binary this
 //! program starts.
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use ctp_test_support::Ctpd;
 use serde_json::{json, Value};
 
 const ADMIN: &str = "bench-admin-token-0123456789";
@@ -32,15 +32,6 @@ fn summary(mut samples: Vec<Duration>) -> String {
     format!("{} pushes, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms", samples.len(), at(0.5), at(0.99), at(1.0))
 }
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// B pushes one result after the other for `seconds`; the latency of each.
 async fn pushes_of_b(http: &reqwest::Client, measurement: &str, token: &str, seconds: u64) -> Vec<Duration> {
     let mut latencies = Vec::new();
@@ -60,26 +51,11 @@ async fn main() {
     let binary = args.get(1).expect("usage: tenant_isolation CTPD_BINARY [SECONDS]").clone();
     let seconds: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(20);
     ctp_server::notify::install_crypto_provider();
-    let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let _server = Server(
-        Command::new(binary)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--admin-token", ADMIN, "--rate-limit", "0"])
-            .arg("--database")
-            .arg(format!("sqlite:{}", dir.path().join("ctpd.db").display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("ctpd starts"),
-    );
-    let base = format!("http://127.0.0.1:{port}/api/1.0/");
+    // ctpd on a fresh store in a temporary folder.
+    let server =
+        Ctpd::serve(binary).admin_token(ADMIN).args(["--rate-limit", "0", "--database", "sqlite:ctpd.db"]).start();
+    let base = server.base();
     let http = reqwest::Client::new();
-    for _ in 0..200 {
-        if http.get(format!("http://127.0.0.1:{port}/healthz")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     let post = |url: String, token: &'static str, body: Value| {
         let http = http.clone();
         let url = if url.starts_with("http") { url } else { format!("{base}{url}") };

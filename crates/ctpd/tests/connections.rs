@@ -9,11 +9,13 @@
 //! connect from other loopback addresses (127.0.0.2 and up) than the probes (127.0.0.1).
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+
+use ctp_test_support::{Ctpd, CtpdBuilder};
 
 const ADMIN_TOKEN: &str = "connections-admin-token-0123";
 
@@ -25,105 +27,31 @@ fn turn() -> MutexGuard<'static, ()> {
     TURN.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+/// `ctpd serve` in a folder of its own (default SQLite store), its JSON log in a file; ready
+/// once it logs that it serves (a probe connection would count against the caps).
+fn serve(args: &[&str]) -> CtpdBuilder {
+    Ctpd::serve(env!("CARGO_BIN_EXE_ctpd"))
+        .admin_token(ADMIN_TOKEN)
+        .args(["--log-format", "json"])
+        .args(args)
+        .env("RUST_LOG", "info")
+        .ready_when_logged("ctpd is serving")
 }
 
-/// A `ctpd serve` process on an ephemeral port, with its own folder (default SQLite store)
-/// and its JSON log in a file.
-struct Ctpd {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
+fn start(args: &[&str]) -> Ctpd {
+    serve(args).start()
 }
 
-impl Ctpd {
-    fn start(args: &[&str]) -> Ctpd {
-        Ctpd::spawn(None, args)
-    }
-
-    /// Starts ctpd with these soft and hard limits of open files (set by the shell that
-    /// execs it).
-    fn start_with_open_files(soft: u64, hard: u64, args: &[&str]) -> Ctpd {
-        Ctpd::spawn(Some((soft, hard)), args)
-    }
-
-    fn spawn(open_files: Option<(u64, u64)>, args: &[&str]) -> Ctpd {
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let log = std::fs::File::create(dir.path().join("ctpd.log")).unwrap();
-        let mut command = match open_files {
-            None => Command::new(env!("CARGO_BIN_EXE_ctpd")),
-            Some((soft, hard)) => {
-                let mut shell = Command::new("sh");
-                shell
-                    .arg("-c")
-                    .arg(format!("ulimit -S -n {soft} && ulimit -H -n {hard} && exec \"$0\" \"$@\""))
-                    .arg(env!("CARGO_BIN_EXE_ctpd"));
-                shell
-            }
-        };
-        let child = command
-            .current_dir(dir.path())
-            .arg("serve")
-            .args(["--listen", &format!("127.0.0.1:{port}"), "--admin-token", ADMIN_TOKEN, "--log-format", "json"])
-            .args(args)
-            .env_remove("CTPD_ADMIN_TOKEN")
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("ctpd starts");
-        let mut server = Ctpd { child, port, dir };
-        server.wait_for_log("ctpd is serving", 1);
-        server
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("ctpd.log")).unwrap_or_default()
-    }
-
-    /// Waits until the log holds `needle` `count` times.
-    fn wait_for_log(&mut self, needle: &str, count: usize) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while self.log().matches(needle).count() < count {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!("ctpd exited ({status}) before logging {needle:?}:\n{}", self.log());
-            }
-            assert!(Instant::now() < deadline, "ctpd did not log {needle:?} {count} times:\n{}", self.log());
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn signal(&self, name: &str) {
-        let status = Command::new("kill").args([&format!("-{name}"), &self.child.id().to_string()]).status().unwrap();
-        assert!(status.success());
-    }
-
-    /// Waits for the exit after a signal; the exit status and the time it took from `since`.
-    fn wait_exit(&mut self, since: Instant) -> (ExitStatus, Duration) {
-        let deadline = since + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return (status, since.elapsed());
-            }
-            assert!(Instant::now() < deadline, "ctpd did not exit:\n{}", self.log());
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    fn connect(&self) -> TcpStream {
-        let stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-        stream
-    }
+/// Starts ctpd with these soft and hard limits of open files.
+fn start_with_open_files(soft: u64, hard: u64, args: &[&str]) -> Ctpd {
+    serve(args).open_files(soft, hard).start()
 }
 
-impl Drop for Ctpd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A connection to the server, which waits 20 s at most for an answer.
+fn connect(server: &Ctpd) -> TcpStream {
+    let stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    stream
 }
 
 /// Reads one HTTP/1.1 answer with a `Content-Length`: its status and body.
@@ -253,7 +181,7 @@ fn field(log: &str, name: &str) -> Option<u64> {
 fn hoarding_at_an_open_file_limit_of_1024_leaves_the_api_answering() {
     let _turn = turn();
     allow_open_files(1_100);
-    let server = Ctpd::start_with_open_files(
+    let server = start_with_open_files(
         256,
         1024,
         &["--max-connections-per-ip", "100", "--header-timeout", "60", "--idle-timeout", "60"],
@@ -284,7 +212,7 @@ fn hoarding_at_an_open_file_limit_of_1024_leaves_the_api_answering() {
 fn five_thousand_held_connections_leave_the_api_answering() {
     let _turn = turn();
     allow_open_files(5_000);
-    let server = Ctpd::start(&["--header-timeout", "60", "--idle-timeout", "60"]);
+    let server = start(&["--header-timeout", "60", "--idle-timeout", "60"]);
     let (quiet_health, quiet_get) = slowest_probes(server.port, 10);
 
     // 200 from each of 25 addresses: under the default cap per address (256), all held.
@@ -311,12 +239,12 @@ fn five_thousand_held_connections_leave_the_api_answering() {
 #[test]
 fn a_connection_must_send_its_head_in_time_and_may_then_idle() {
     let _turn = turn();
-    let server = Ctpd::start(&["--header-timeout", "1", "--idle-timeout", "3"]);
+    let server = start(&["--header-timeout", "1", "--idle-timeout", "3"]);
 
     // A half-sent head and a silent connection: closed after the header timeout, unanswered.
-    let mut half_sent = server.connect();
+    let mut half_sent = connect(&server);
     half_sent.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n").unwrap();
-    let mut silent = server.connect();
+    let mut silent = connect(&server);
     let started = Instant::now();
     for stream in [&mut half_sent, &mut silent] {
         let mut answer = Vec::new();
@@ -328,7 +256,7 @@ fn a_connection_must_send_its_head_in_time_and_may_then_idle() {
 
     // A kept-alive connection may wait longer than the header timeout between requests, up
     // to the idle timeout.
-    let mut kept = server.connect();
+    let mut kept = connect(&server);
     let request = format!("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\r\n", server.port);
     kept.write_all(request.as_bytes()).unwrap();
     assert_eq!(read_response(&mut kept).unwrap().0, 200);
@@ -345,7 +273,7 @@ fn a_connection_must_send_its_head_in_time_and_may_then_idle() {
 
 /// Sends an authenticated PUT announcing a 100-byte body and sends 10 bytes of it.
 fn start_slow_put(server: &Ctpd) -> TcpStream {
-    let mut stream = server.connect();
+    let mut stream = connect(server);
     write!(
         stream,
         "PUT /api/1.0/measurements/nosuch?x=result HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\
@@ -360,7 +288,7 @@ fn start_slow_put(server: &Ctpd) -> TcpStream {
 #[test]
 fn a_slow_body_is_answered_408_and_a_slow_request_503() {
     let _turn = turn();
-    let server = Ctpd::start(&["--body-timeout", "1", "--request-timeout", "30"]);
+    let server = start(&["--body-timeout", "1", "--request-timeout", "30"]);
     let mut slow = start_slow_put(&server);
     let started = Instant::now();
     let (status, body) = read_response(&mut slow).unwrap();
@@ -373,7 +301,7 @@ fn a_slow_body_is_answered_408_and_a_slow_request_503() {
     assert!(rest.is_empty(), "and the connection is closed");
     drop(server);
 
-    let server = Ctpd::start(&["--body-timeout", "30", "--request-timeout", "1"]);
+    let server = start(&["--body-timeout", "30", "--request-timeout", "1"]);
     let mut slow = start_slow_put(&server);
     let (status, body) = read_response(&mut slow).unwrap();
     assert_eq!(status, 503, "{body}");
@@ -397,7 +325,7 @@ fn connections_over_the_caps_are_closed_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("ctpd.toml");
     std::fs::write(&config, "max_connections = 8\nmax_connections_per_ip = 5\n").unwrap();
-    let server = Ctpd::start(&["--config", config.to_str().unwrap()]);
+    let server = start(&["--config", config.to_str().unwrap()]);
     let (a, b, c) = (Ipv4Addr::new(127, 0, 0, 7), Ipv4Addr::new(127, 0, 0, 8), Ipv4Addr::new(127, 0, 0, 9));
 
     let mut from_a = connect_from(server.port, &[a], 6);
@@ -452,19 +380,11 @@ fn bad_connection_settings_are_refused_with_a_message() {
 fn sigterm_ends_within_the_grace_whatever_clients_do() {
     let _turn = turn();
     let grace = Duration::from_secs(2);
-    let mut server = Ctpd::start(&[
-        "--shutdown-grace",
-        "2",
-        "--header-timeout",
-        "60",
-        "--idle-timeout",
-        "60",
-        "--body-timeout",
-        "60",
-    ]);
-    let mut half_sent_head = server.connect();
+    let mut server =
+        start(&["--shutdown-grace", "2", "--header-timeout", "60", "--idle-timeout", "60", "--body-timeout", "60"]);
+    let mut half_sent_head = connect(&server);
     half_sent_head.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n").unwrap();
-    let mut kept_alive = server.connect();
+    let mut kept_alive = connect(&server);
     write!(kept_alive, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
     assert_eq!(read_response(&mut kept_alive).unwrap().0, 200);
     let mut never_finished = start_slow_put(&server);
@@ -492,7 +412,7 @@ fn sigterm_ends_within_the_grace_whatever_clients_do() {
         let mut rest = Vec::new();
         let _ = stream.read_to_end(&mut rest);
     }
-    assert!(!server.dir.path().join("ctpd-data/ctpd.db-wal").exists(), "the store was closed");
+    assert!(!server.dir().join("ctpd-data/ctpd.db-wal").exists(), "the store was closed");
     assert!(server.log().contains("ctpd stopped; the store is closed"));
 }
 
@@ -536,7 +456,7 @@ fn https_with_a_certificate_reloaded_on_sighup() {
     let (first_cert, first_key, first_der) = ca.issue();
     replace(&cert_path, &first_cert);
     replace(&key_path, &first_key);
-    let mut server = Ctpd::start(&["--tls-cert", cert_path.to_str().unwrap(), "--tls-key", key_path.to_str().unwrap()]);
+    let mut server = start(&["--tls-cert", cert_path.to_str().unwrap(), "--tls-key", key_path.to_str().unwrap()]);
     let base = format!("https://127.0.0.1:{}/", server.port);
 
     let client = || {

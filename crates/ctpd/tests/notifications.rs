@@ -2,12 +2,7 @@
 //! the harness), a webhook receiver in the test, a real Prosody XMPP server (started by the
 //! test on its own port and folder) and a real XMPP client for the customer.
 
-#[path = "../../ctp-server/tests/common/mod.rs"]
-#[allow(unused_imports)]
-mod api;
-
 use std::collections::HashSet;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::str::FromStr;
@@ -15,85 +10,28 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use api::{link, Client, StoreLocation, Tree};
 use axum::http::{HeaderMap, StatusCode};
 use base64::Engine;
+use ctp_test_support::{api_path, free_port, link, wait_for, Client, Ctpd, StoreLocation, Tree};
 use futures_util::StreamExt;
 use hmac::{KeyInit, Mac};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// The real binary on a given port over a database in `dir`; restarted on the same port,
+/// The real binary on a given port over `database`, in `dir`; restarted on the same port,
 /// its links stay the same.
-struct Ctpd {
-    child: Child,
-    port: u16,
-    admin_token: String,
-    dir: PathBuf,
-}
-
-impl Ctpd {
-    fn start(dir: &Path, database: &str, port: u16, extra: &[&str]) -> Ctpd {
-        let admin_token = "admin-token-for-notification-tests".to_owned();
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("ctpd.log")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_ctpd"))
-            .current_dir(dir)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .args(["--database", database, "--admin-token", &admin_token])
-            .args(["--delivery-backoff", "0.1", "--delivery-max-backoff", "0.4", "--delivery-timeout", "3"])
-            // The receivers of these tests are on loopback.
-            .arg("--webhook-allow-private")
-            .args(extra)
-            .env("RUST_LOG", "info,ctp_server::notify=debug")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("ctpd starts");
-        let ctpd = Ctpd { child, port, admin_token, dir: dir.to_owned() };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "ctpd did not start: {}", log_of(dir));
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        ctpd
-    }
-
-    /// A client of this server with `token`.
-    fn client(&self, token: &str) -> Client {
-        Client::new(&format!("http://127.0.0.1:{}/api/1.0/", self.port), Some(token))
-    }
-
-    fn admin(&self) -> Client {
-        self.client(&self.admin_token)
-    }
-
-    fn kill(mut self) {
-        self.child.kill().unwrap(); // SIGKILL
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Ctpd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!("--- ctpd's log:\n{}", log_of(&self.dir));
-        }
-    }
-}
-
-fn log_of(dir: &Path) -> String {
-    std::fs::read_to_string(dir.join("ctpd.log")).unwrap_or_default()
-}
-
-/// The path under the API of a link.
-fn path(link: &str) -> String {
-    link.split_once("/api/1.0/").expect("a link of the API").1.to_owned()
+fn start(dir: &Path, database: &str, port: u16, extra: &[&str]) -> Ctpd {
+    Ctpd::serve(env!("CARGO_BIN_EXE_ctpd"))
+        .dir(dir)
+        .port(port)
+        .args(["--database", database])
+        .admin_token("admin-token-for-notification-tests")
+        .args(["--delivery-backoff", "0.1", "--delivery-max-backoff", "0.4", "--delivery-timeout", "3"])
+        // The receivers of these tests are on loopback.
+        .args(["--webhook-allow-private"])
+        .args(extra)
+        .env("RUST_LOG", "info,ctp_server::notify=debug")
+        .start()
 }
 
 /// A tenant: the tree, a customer (with its webhook secret) and an agent.
@@ -123,7 +61,7 @@ impl Tenant {
     async fn trigger(&self, notification: &str) -> Value {
         self.customer
             .create(
-                &format!("{}/triggers", path(&link(&self.tree.view))),
+                &format!("{}/triggers", api_path(&link(&self.tree.view))),
                 json!({"name": "high level", "measurement": link(&self.tree.measurement), "condition": "value[0].level >= 7",
                        "notification": notification, "guardTime": 0}),
             )
@@ -132,11 +70,11 @@ impl Tenant {
 
     /// Pushes a result that makes the trigger fire; returns the URL of the new log entry.
     async fn fire(&self, level: i64) -> String {
-        let measurement = path(&link(&self.tree.measurement));
+        let measurement = api_path(&link(&self.tree.measurement));
         let (status, body) =
             self.agent.put(&format!("{measurement}?x=result"), json!({"result": {"value": [{"level": level}]}})).await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        let logs = self.customer.get_ok(&format!("{}/logs", path(&link(&self.tree.view)))).await;
+        let logs = self.customer.get_ok(&format!("{}/logs", api_path(&link(&self.tree.view)))).await;
         let newest = logs["collection"].as_array().unwrap().last().unwrap()["link"].as_str().unwrap().to_owned();
         newest
     }
@@ -144,9 +82,9 @@ impl Tenant {
 
 /// The exact bytes of `GET {link}`.
 async fn raw_get(client: &Client, link: &str) -> String {
-    let (status, _) = client.get(&path(link)).await;
+    let (status, _) = client.get(&api_path(link)).await;
     assert_eq!(status, StatusCode::OK);
-    client.text(&path(link)).await
+    client.text(&api_path(link)).await
 }
 
 // ----- webhooks -----
@@ -205,19 +143,11 @@ fn verify(secret: &str, received: &Received) {
     assert!(header("webhook-signature").split(' ').any(|s| s == expected), "the signature verifies");
 }
 
-async fn wait_for<F: std::future::Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test]
 async fn a_webhook_carries_the_log_entry_signed_and_is_counted() {
     let dir = tempfile::tempdir().unwrap();
     let db = StoreLocation::new().await;
-    let ctpd = Ctpd::start(dir.path(), &db.url, free_port(), &[]);
+    let ctpd = start(dir.path(), &db.url, free_port(), &[]);
     let mut hook = receiver().await;
     let tenant = tenant(&ctpd).await;
     tenant.trigger(&hook.url).await;
@@ -249,13 +179,13 @@ async fn a_webhook_carries_the_log_entry_signed_and_is_counted() {
 async fn a_trigger_needs_a_notification_ctpd_can_deliver() {
     let dir = tempfile::tempdir().unwrap();
     let db = StoreLocation::new().await;
-    let ctpd = Ctpd::start(dir.path(), &db.url, free_port(), &[]);
+    let ctpd = start(dir.path(), &db.url, free_port(), &[]);
     let tenant = tenant(&ctpd).await;
     for bad in ["mailto:team@example.com", "xmpp:example.com", "team@example.com", "https://"] {
         let (status, body) = tenant
             .customer
             .post(
-                &format!("{}/triggers", path(&link(&tenant.tree.view))),
+                &format!("{}/triggers", api_path(&link(&tenant.tree.view))),
                 json!({"measurement": link(&tenant.tree.measurement), "condition": "true", "notification": bad}),
             )
             .await;
@@ -263,7 +193,7 @@ async fn a_trigger_needs_a_notification_ctpd_can_deliver() {
         let message = body["error"].as_str().unwrap();
         assert!(message.contains("xmpp:") && message.contains("http(s)"), "{message}");
     }
-    let triggers = tenant.customer.get_ok(&format!("{}/triggers", path(&link(&tenant.tree.view)))).await;
+    let triggers = tenant.customer.get_ok(&format!("{}/triggers", api_path(&link(&tenant.tree.view)))).await;
     assert_eq!(triggers["collectionLength"], 0, "nothing was created");
 }
 
@@ -271,7 +201,7 @@ async fn a_trigger_needs_a_notification_ctpd_can_deliver() {
 async fn a_failing_receiver_ends_failed_and_an_admin_retry_delivers() {
     let dir = tempfile::tempdir().unwrap();
     let db = StoreLocation::new().await;
-    let ctpd = Ctpd::start(dir.path(), &db.url, free_port(), &["--delivery-attempts", "3"]);
+    let ctpd = start(dir.path(), &db.url, free_port(), &["--delivery-attempts", "3"]);
     let mut hook = receiver().await;
     hook.status.store(500, Ordering::SeqCst);
     let tenant = tenant(&ctpd).await;
@@ -290,7 +220,8 @@ async fn a_failing_receiver_ends_failed_and_an_admin_retry_delivers() {
     assert!(hook.posts.try_recv().is_err(), "no attempt after the last one");
 
     hook.status.store(204, Ordering::SeqCst);
-    let (status, retried) = admin.put(&format!("{}?x=retry", path(failed["self"].as_str().unwrap())), json!({})).await;
+    let (status, retried) =
+        admin.put(&format!("{}?x=retry", api_path(failed["self"].as_str().unwrap())), json!({})).await;
     assert_eq!(status, StatusCode::OK, "{retried}");
     let post = hook.next().await;
     assert_eq!(post.headers["webhook-id"], log.as_str());
@@ -314,7 +245,7 @@ async fn pending_jobs_survive_a_sigkill_and_are_delivered_after_restart() {
     let dir = tempfile::tempdir().unwrap();
     let db = StoreLocation::new().await;
     let port = free_port();
-    let ctpd = Ctpd::start(dir.path(), &db.url, port, &["--delivery-attempts", "1000"]);
+    let ctpd = start(dir.path(), &db.url, port, &["--delivery-attempts", "1000"]);
     // The receiver's port is reserved but nobody listens yet: every attempt is refused.
     let hook_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let hook_address = hook_listener.local_addr().unwrap();
@@ -335,7 +266,7 @@ async fn pending_jobs_survive_a_sigkill_and_are_delivered_after_restart() {
 
     let listener = tokio::net::TcpListener::bind(hook_address).await.unwrap();
     let mut hook = receiver_on(listener).await;
-    let _ctpd = Ctpd::start(dir.path(), &db.url, port, &[]);
+    let _ctpd = start(dir.path(), &db.url, port, &[]);
     let mut received = HashSet::new();
     while received.len() < logs.len() {
         let post = hook.next().await;
@@ -541,7 +472,7 @@ async fn an_xmpp_customer_receives_exactly_the_log_entry() {
     let prosody = Prosody::start(dir.path());
     let mut chats = customer_client(prosody.port).await;
     let flags = prosody.ctpd_flags();
-    let ctpd = Ctpd::start(dir.path(), &db.url, free_port(), &flags.iter().map(String::as_str).collect::<Vec<_>>());
+    let ctpd = start(dir.path(), &db.url, free_port(), &flags.iter().map(String::as_str).collect::<Vec<_>>());
     let tenant = tenant(&ctpd).await;
     let trigger = tenant.trigger(&format!("xmpp:{CUSTOMER_JID}")).await;
     assert_eq!(trigger["notification"], "xmpp:customer@localhost");
@@ -565,7 +496,7 @@ async fn notifications_sent_while_the_xmpp_server_is_down_arrive_once_it_is_back
     let db = StoreLocation::new().await;
     let mut prosody = Prosody::start(dir.path());
     let flags = prosody.ctpd_flags();
-    let ctpd = Ctpd::start(
+    let ctpd = start(
         dir.path(),
         &db.url,
         free_port(),
@@ -618,7 +549,7 @@ async fn starttls_is_verified_against_the_system_store_plus_the_ca_file() {
     // Without the CA file the server's certificate is not trusted: nothing is sent.
     let untrusting = dir.path().join("untrusting");
     std::fs::create_dir_all(&untrusting).unwrap();
-    let ctpd = Ctpd::start(&untrusting, &db.url, free_port(), &xmpp);
+    let ctpd = start(&untrusting, &db.url, free_port(), &xmpp);
     let refused = tenant(&ctpd).await;
     refused.trigger(&format!("xmpp:{CUSTOMER_JID}")).await;
     refused.fire(9).await;
@@ -635,7 +566,7 @@ async fn starttls_is_verified_against_the_system_store_plus_the_ca_file() {
     std::fs::create_dir_all(&trusting).unwrap();
     let ca = ["--xmpp-tls", "starttls", "--xmpp-ca-file", ca_file.to_str().unwrap()];
     let db = StoreLocation::new().await;
-    let ctpd = Ctpd::start(&trusting, &db.url, free_port(), &xmpp.iter().chain(ca.iter()).copied().collect::<Vec<_>>());
+    let ctpd = start(&trusting, &db.url, free_port(), &xmpp.iter().chain(ca.iter()).copied().collect::<Vec<_>>());
     let tenant = tenant(&ctpd).await;
     tenant.trigger(&format!("xmpp:{CUSTOMER_JID}")).await;
     let log = tenant.fire(9).await;

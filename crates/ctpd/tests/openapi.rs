@@ -15,19 +15,14 @@
 //! the output and a HAR file of every request. The store is SQLite, or PostgreSQL with
 //! `CTPD_TEST_BACKEND=postgres` (see the harness).
 
-#[path = "../../ctp-server/tests/common/mod.rs"]
-#[allow(unused_imports)]
-mod api;
-
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use api::{id_of, link, Client, Tree};
+use ctp_test_support::{id_of, link, Client, Ctpd, DatabaseUrl, StoreLocation, Tree};
 use serde_json::{json, Value};
 
 const ADMIN_TOKEN: &str = "admin-token-for-the-openapi-test";
@@ -41,33 +36,25 @@ const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_co
 /// No run of Schemathesis may take longer.
 const RUN_TIME_LIMIT: Duration = Duration::from_secs(90);
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// The real binary with the demo data set; its log goes to `dir/ctpd.log`.
-struct Ctpd {
-    child: Child,
-    port: u16,
+/// The real binary with the demo data set, and the demo customer's token; its log goes to
+/// `dir/ctpd.log`.
+struct Demo {
+    process: Ctpd,
     customer_token: String,
 }
 
-impl Ctpd {
-    fn start(dir: &Path, database: &str) -> Ctpd {
-        let port = free_port();
-        let log = std::fs::File::create(dir.join("ctpd.log")).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ctpd"))
-            .current_dir(dir)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database", database])
-            .args(["--admin-token", ADMIN_TOKEN, "--demo", "--rate-limit", "0"])
-            .env_remove("CTPD_ADMIN_TOKEN")
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("ctpd starts");
+impl Demo {
+    fn start(dir: &Path, database: &str) -> Demo {
+        let mut process = Ctpd::serve(env!("CARGO_BIN_EXE_ctpd"))
+            .dir(dir)
+            .args(["--database", database])
+            .admin_token(ADMIN_TOKEN)
+            .args(["--demo", "--rate-limit", "0"])
+            .stdout_piped()
+            .start();
         // The demo prints its tokens once the data is seeded, before serving; the rest of
         // the output is read too, so that ctpd never writes to a closed pipe.
-        let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut stdout = BufReader::new(process.take_stdout()).lines();
         let lines: Vec<String> = stdout.by_ref().take(8).map(|l| l.unwrap()).collect();
         std::thread::spawn(move || stdout.for_each(drop));
         let customer_token = lines
@@ -76,29 +63,12 @@ impl Ctpd {
             .and_then(|l| l.split_whitespace().last())
             .unwrap_or_else(|| panic!("the demo prints the customer's token: {lines:?}"))
             .to_owned();
-        let ctpd = Ctpd { child, port, customer_token };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "ctpd did not start: {}", log_of(dir));
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        ctpd
+        Demo { process, customer_token }
     }
 
     fn base(&self) -> String {
-        format!("http://127.0.0.1:{}/api/1.0/", self.port)
+        self.process.base()
     }
-}
-
-impl Drop for Ctpd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn log_of(dir: &Path) -> String {
-    std::fs::read_to_string(dir.join("ctpd.log")).unwrap_or_default()
 }
 
 /// The ids Schemathesis is given, by dictionary name: the resources of each kind that the
@@ -114,7 +84,7 @@ async fn ids(admin: &Client, collection: &str) -> Vec<String> {
 
 /// Everything the demo has, and more: a dependency of a dependency, a trigger with a webhook
 /// that fired (a log entry and a delivery job), a second service view to delete, accounts.
-async fn fixtures(ctpd: &Ctpd) -> Dictionaries {
+async fn fixtures(ctpd: &Demo) -> Dictionaries {
     let admin = Client::new(&ctpd.base(), Some(ADMIN_TOKEN));
     let customer = Client::new(&ctpd.base(), Some(&ctpd.customer_token));
     let mut d = Dictionaries::new();
@@ -293,7 +263,7 @@ fn schemathesis_version() -> String {
 
 /// Runs `st run` on the served document, with the checks, within the time limit; its
 /// output, whether it passed, and how long it took.
-fn schemathesis(dir: &Path, ctpd: &Ctpd, config_file: &Path, seed: &str) -> (String, bool, Duration) {
+fn schemathesis(dir: &Path, ctpd: &Demo, config_file: &Path, seed: &str) -> (String, bool, Duration) {
     let started = Instant::now();
     let output_file = dir.join(format!("{}.out", config_file.file_stem().unwrap().to_string_lossy()));
     let output = std::fs::File::create(&output_file).unwrap();
@@ -337,17 +307,18 @@ fn schemathesis_finds_the_server_as_documented() {
         Some(kept) => {
             std::fs::create_dir_all(&kept).unwrap();
             let _ = std::fs::remove_file(Path::new(&kept).join("ctpd.db"));
+            let _ = std::fs::remove_file(Path::new(&kept).join("ctpd.log"));
             std::path::PathBuf::from(kept)
         }
         None => temporary.path().to_owned(),
     };
     let dir = dir.as_path();
-    let store = tokio::runtime::Runtime::new().unwrap().block_on(api::StoreLocation::new());
-    let database = match store.url.strip_prefix("sqlite:") {
-        Some(_) => "sqlite:ctpd.db",
-        None => &store.url,
+    let store = tokio::runtime::Runtime::new().unwrap().block_on(StoreLocation::new());
+    let database = match store.database_url() {
+        DatabaseUrl::Sqlite(_) => "sqlite:ctpd.db",
+        DatabaseUrl::Postgres(_) => &store.url,
     };
-    let ctpd = Ctpd::start(dir, database);
+    let ctpd = Demo::start(dir, database);
     let (document, dictionaries) = tokio::runtime::Runtime::new().unwrap().block_on(async {
         let document = Client::new(&ctpd.base(), None).get_ok("openapi.json").await;
         (document, fixtures(&ctpd).await)
@@ -366,9 +337,9 @@ fn schemathesis_finds_the_server_as_documented() {
             passed,
             "Schemathesis found answers that the OpenAPI document does not describe, with the {who}'s \
              token (reproduce: CTPD_SCHEMATHESIS_SEED={seed}):\n{output}\n--- ctpd's log:\n{}",
-            log_of(dir)
+            ctpd.process.log()
         );
     }
     let mut ctpd = ctpd;
-    assert!(ctpd.child.try_wait().unwrap().is_none(), "ctpd is still running: {}", log_of(dir));
+    assert!(ctpd.process.child.try_wait().unwrap().is_none(), "ctpd is still running: {}", ctpd.process.log());
 }

@@ -7,84 +7,32 @@
 //! targets that are not on loopback never fire, and the name resolved at delivery comes
 //! from `/etc/hosts`.
 
-#[path = "../../ctp-server/tests/common/mod.rs"]
-#[allow(unused_imports)]
-mod api;
-
-use std::net::{IpAddr, SocketAddr, TcpListener, ToSocketAddrs};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use api::{link, Client, Tree};
 use axum::http::StatusCode;
+use ctp_test_support::{api_path, free_port, link, wait_for, Client, Ctpd, Tree};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 const ADMIN_TOKEN: &str = "admin-token-for-outbound-tests";
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 /// The real binary on a port over `dir/ctpd.db`; its log is printed if the test fails.
-struct Ctpd {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl Ctpd {
-    fn start(dir: &Path, port: u16, extra: &[&str]) -> Ctpd {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("ctpd.log")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_ctpd"))
-            .current_dir(dir)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database", "sqlite:ctpd.db"])
-            .args(["--admin-token", ADMIN_TOKEN, "--delivery-backoff", "0.1", "--delivery-max-backoff", "0.4"])
-            .args(extra)
-            .env("RUST_LOG", "info,ctp_server::notify=debug")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("ctpd starts");
-        let ctpd = Ctpd { child, port, dir: dir.to_owned() };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "ctpd did not start: {}", ctpd.log());
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        ctpd
-    }
-
-    fn client(&self, token: &str) -> Client {
-        Client::new(&format!("http://127.0.0.1:{}/api/1.0/", self.port), Some(token))
-    }
-
-    fn admin(&self) -> Client {
-        self.client(ADMIN_TOKEN)
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("ctpd.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Ctpd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!("--- ctpd's log:\n{}", self.log());
-        }
-    }
-}
-
-/// The path under the API of a link.
-fn path(link: &str) -> String {
-    link.split_once("/api/1.0/").expect("a link of the API").1.to_owned()
+fn start(dir: &Path, port: u16, extra: &[&str]) -> Ctpd {
+    Ctpd::serve(env!("CARGO_BIN_EXE_ctpd"))
+        .dir(dir)
+        .port(port)
+        .args(["--database", "sqlite:ctpd.db"])
+        .admin_token(ADMIN_TOKEN)
+        .args(["--delivery-backoff", "0.1", "--delivery-max-backoff", "0.4"])
+        .args(extra)
+        .env("RUST_LOG", "info,ctp_server::notify=debug")
+        .start()
 }
 
 /// A tenant: its service view and measurement, a customer and an agent.
@@ -108,7 +56,7 @@ async fn tenant(ctpd: &Ctpd, tag: &str) -> Tenant {
 
 impl Tenant {
     fn triggers(&self) -> String {
-        format!("{}/triggers", path(&link(&self.tree.view)))
+        format!("{}/triggers", api_path(&link(&self.tree.view)))
     }
 
     /// Creates a trigger that fires at level 7 or more; the answer's status and body.
@@ -120,7 +68,7 @@ impl Tenant {
 
     /// Pushes a result that makes the triggers fire.
     async fn fire(&self) {
-        let measurement = path(&link(&self.tree.measurement));
+        let measurement = api_path(&link(&self.tree.measurement));
         let (status, body) =
             self.agent.put(&format!("{measurement}?x=result"), json!({"result": {"value": [{"level": 9}]}})).await;
         assert_eq!(status, StatusCode::OK, "{body}");
@@ -191,14 +139,6 @@ async fn read_request(stream: &mut tokio::net::TcpStream) -> Option<String> {
     }
 }
 
-async fn wait_for<F: std::future::Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// Creates a trigger that must be refused: 400, the error containing `reason`.
 async fn assert_refused(tenant: &Tenant, notification: &str, reason: &str) {
     let (status, body) = tenant.trigger(notification).await;
@@ -210,7 +150,7 @@ async fn assert_refused(tenant: &Tenant, notification: &str, reason: &str) {
 #[tokio::test]
 async fn targets_that_would_reach_inside_are_refused_at_creation() {
     let dir = tempfile::tempdir().unwrap();
-    let ctpd = Ctpd::start(dir.path(), free_port(), &[]);
+    let ctpd = start(dir.path(), free_port(), &[]);
     let recorder = Recorder::start(IpAddr::from([127, 0, 0, 1]), false).await;
     let r = recorder.address.port();
     let own = ctpd.port;
@@ -275,7 +215,7 @@ async fn https_can_be_required_in_the_configuration_file() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("ctpd.toml"), "webhook_require_https = true\nwebhook_allow_private = true\n")
         .unwrap();
-    let ctpd = Ctpd::start(dir.path(), free_port(), &["--config", "ctpd.toml"]);
+    let ctpd = start(dir.path(), free_port(), &["--config", "ctpd.toml"]);
     let tenant = tenant(&ctpd, "tenant:a").await;
     assert_refused(&tenant, "http://hooks.example.com/ctp", "only over https").await;
     assert_refused(&tenant, "http://127.0.0.1:9/ctp", "only over https").await;
@@ -335,14 +275,14 @@ async fn a_literal_address_refused_at_delivery_fails_at_once_without_a_connectio
     let hook = format!("http://{}/hook", recorder.address);
 
     // Created while the operator allowed private addresses...
-    let ctpd = Ctpd::start(dir.path(), port, &["--webhook-allow-private"]);
+    let ctpd = start(dir.path(), port, &["--webhook-allow-private"]);
     let tenant = tenant(&ctpd, "tenant:a").await;
     let (status, body) = tenant.trigger(&hook).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     drop(ctpd);
 
     // ...and fired after a restart without the flag: refused, failed at the first attempt.
-    let ctpd = Ctpd::start(dir.path(), port, &["--delivery-attempts", "10"]);
+    let ctpd = start(dir.path(), port, &["--delivery-attempts", "10"]);
     tenant.fire().await;
     let job = finished_job(&ctpd.admin()).await;
     assert_eq!((job["state"].as_str(), job["attempts"].as_u64()), (Some("failed"), Some(1)), "{job}");
@@ -355,9 +295,9 @@ async fn a_literal_address_refused_at_delivery_fails_at_once_without_a_connectio
 
     // Once the operator allows the address, an administrator's retry delivers it.
     drop(ctpd);
-    let ctpd = Ctpd::start(dir.path(), port, &["--webhook-allow-network", "127.0.0.1/32"]);
+    let ctpd = start(dir.path(), port, &["--webhook-allow-network", "127.0.0.1/32"]);
     let (status, retried) =
-        ctpd.admin().put(&format!("{}?x=retry", path(job["self"].as_str().unwrap())), json!({})).await;
+        ctpd.admin().put(&format!("{}?x=retry", api_path(job["self"].as_str().unwrap())), json!({})).await;
     assert_eq!(status, StatusCode::OK, "{retried}");
     assert_eq!(recorder.next().await.0, "POST /hook HTTP/1.1");
 }
@@ -396,7 +336,7 @@ async fn a_name_resolving_to_loopback_is_refused_at_delivery_without_a_connectio
     let port = free_port();
     let mut recorder = Recorder::start(address, false).await;
     let hook = format!("http://{name}:{}/hook", recorder.address.port());
-    let ctpd = Ctpd::start(dir.path(), port, &["--delivery-attempts", "10"]);
+    let ctpd = start(dir.path(), port, &["--delivery-attempts", "10"]);
     let tenant = tenant(&ctpd, "tenant:a").await;
     let (status, body) = tenant.trigger(&hook).await;
     assert_eq!(status, StatusCode::CREATED, "a name is checked once resolved: {body}");
@@ -415,9 +355,9 @@ async fn a_name_resolving_to_loopback_is_refused_at_delivery_without_a_connectio
     // The same name reaches the listener once its network is allowed (in the file).
     drop(ctpd);
     std::fs::write(dir.path().join("ctpd.toml"), "webhook_allow_network = [\"127.0.0.0/8\"]\n").unwrap();
-    let ctpd = Ctpd::start(dir.path(), port, &["--config", "ctpd.toml"]);
+    let ctpd = start(dir.path(), port, &["--config", "ctpd.toml"]);
     let (status, retried) =
-        ctpd.admin().put(&format!("{}?x=retry", path(job["self"].as_str().unwrap())), json!({})).await;
+        ctpd.admin().put(&format!("{}?x=retry", api_path(job["self"].as_str().unwrap())), json!({})).await;
     assert_eq!(status, StatusCode::OK, "{retried}");
     assert_eq!(recorder.next().await.0, "POST /hook HTTP/1.1");
     assert_eq!(recorder.connections(), 1);
@@ -429,7 +369,7 @@ async fn a_name_resolving_to_loopback_is_refused_at_delivery_without_a_connectio
 async fn hanging_receivers_do_not_delay_another_tenant(extra: &[&str], per_host: usize) {
     let dir = tempfile::tempdir().unwrap();
     let flags = [&["--webhook-allow-private", "--delivery-timeout", "10"], extra].concat();
-    let ctpd = Ctpd::start(dir.path(), free_port(), &flags);
+    let ctpd = start(dir.path(), free_port(), &flags);
     let hanging = Recorder::start(IpAddr::from([127, 0, 0, 1]), true).await;
     let mut answering = Recorder::start(IpAddr::from([127, 0, 0, 1]), false).await;
 

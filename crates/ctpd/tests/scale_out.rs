@@ -8,18 +8,14 @@
 //!
 //! These tests always use PostgreSQL (`CTPD_TEST_POSTGRES_URL`, set by `scripts/test`).
 
-#[path = "../../ctp-server/tests/common/mod.rs"]
-#[allow(unused_imports)]
-mod api;
-
 use std::collections::{HashMap, HashSet};
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use api::{link, Client, StoreLocation, Tree};
 use axum::http::{HeaderMap, StatusCode};
+use ctp_test_support::{api_path, link, Ctpd, StoreLocation, Tree};
 use serde_json::{json, Value};
 
 const ADMIN_TOKEN: &str = "admin-token-for-scale-out-tests";
@@ -27,61 +23,23 @@ const ADMIN_TOKEN: &str = "admin-token-for-scale-out-tests";
 /// are the same whichever instance makes them.
 const PUBLIC_URL: &str = "http://ctpd.example/api/1.0/";
 
-struct Instance {
-    child: Child,
-    base: String,
-}
-
-impl Instance {
-    fn start(database: &str, log: &std::path::Path) -> Instance {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(env!("CARGO_BIN_EXE_ctpd"))
-            .args([
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--database",
-                database,
-                "--public-url",
-                PUBLIC_URL,
-            ])
-            .args(["--admin-token", ADMIN_TOKEN, "--delivery-backoff", "0.1", "--delivery-timeout", "3"])
-            .arg("--webhook-allow-private") // the receivers are on loopback
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(log).unwrap())
-            .spawn()
-            .expect("ctpd starts");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "ctpd did not start: {}", std::fs::read_to_string(log).unwrap());
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Instance { child, base: format!("http://127.0.0.1:{port}/api/1.0/") }
-    }
-
-    fn client(&self, token: &str) -> Client {
-        Client::new(&self.base, Some(token))
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The path under the API of a link.
-fn path(link: &str) -> String {
-    link.split_once("/api/1.0/").expect("a link of the API").1.to_owned()
+/// An instance of ctpd on `database`, its log in the file `log`.
+fn instance(database: &str, log: &std::path::Path) -> Ctpd {
+    Ctpd::serve(env!("CARGO_BIN_EXE_ctpd"))
+        .args(["--database", database, "--public-url", PUBLIC_URL])
+        .admin_token(ADMIN_TOKEN)
+        .args(["--delivery-backoff", "0.1", "--delivery-timeout", "3"])
+        .args(["--webhook-allow-private"]) // the receivers are on loopback
+        .log(log)
+        .start()
 }
 
 #[tokio::test]
 async fn two_instances_on_one_postgres_database_behave_as_one_server() {
     let dir = tempfile::tempdir().unwrap();
     let db = StoreLocation::postgres().await;
-    let a = Instance::start(&db.url, &dir.path().join("a.log"));
-    let b = Instance::start(&db.url, &dir.path().join("b.log"));
+    let a = instance(&db.url, &dir.path().join("a.log"));
+    let b = instance(&db.url, &dir.path().join("b.log"));
 
     // The webhook receiver counts each message id.
     let received: Arc<Mutex<HashMap<String, u32>>> = Arc::default();
@@ -106,15 +64,15 @@ async fn two_instances_on_one_postgres_database_behave_as_one_server() {
     let agent = admin.create("accounts", json!({"accountTags": ["role:agent", "tenant:a"]})).await;
     let customer_token = customer["token"].as_str().unwrap().to_owned();
     let agent_token = agent["token"].as_str().unwrap().to_owned();
-    let mut measurements = vec![path(&link(&tree.measurement))];
+    let mut measurements = vec![api_path(&link(&tree.measurement))];
     for i in 1..4 {
         let m = admin
             .create(
-                &format!("{}/measurements", path(&link(&tree.attribute))),
+                &format!("{}/measurements", api_path(&link(&tree.attribute))),
                 json!({"name": format!("m{i}"), "metric": link(&tree.metric), "createTrigger": true}),
             )
             .await;
-        measurements.push(path(&link(&m)));
+        measurements.push(api_path(&link(&m)));
     }
     let customer_a = a.client(&customer_token);
     let mut guarded = HashSet::new();
@@ -122,7 +80,7 @@ async fn two_instances_on_one_postgres_database_behave_as_one_server() {
         for guard in [3600, 0] {
             let trigger = customer_a
                 .create(
-                    &format!("{}/triggers", path(&link(&tree.view))),
+                    &format!("{}/triggers", api_path(&link(&tree.view))),
                     json!({"measurement": format!("{PUBLIC_URL}{m}"), "condition": "value[0].level >= 0",
                            "notification": hook, "guardTime": guard}),
                 )
@@ -170,12 +128,12 @@ async fn two_instances_on_one_postgres_database_behave_as_one_server() {
     }
 
     // Each guarded trigger fired exactly once, whichever instance processed its pushes.
-    let logs = customer_b.get_ok(&format!("{}/logs", path(&link(&tree.view)))).await;
+    let logs = customer_b.get_ok(&format!("{}/logs", api_path(&link(&tree.view)))).await;
     let entries: Vec<&Value> = logs["collection"].as_array().unwrap().iter().collect();
     let mut fired: HashMap<String, u32> = HashMap::new();
     let mut log_links = HashSet::new();
     for entry in &entries {
-        let full = customer_b.get_ok(&path(entry["link"].as_str().unwrap())).await;
+        let full = customer_b.get_ok(&api_path(entry["link"].as_str().unwrap())).await;
         *fired.entry(full["trigger"].as_str().unwrap().to_owned()).or_default() += 1;
         log_links.insert(full["self"].as_str().unwrap().to_owned());
     }
@@ -208,15 +166,15 @@ fn ctpd(args: &[&str]) -> std::process::Output {
 async fn a_sqlite_store_moved_to_postgres_answers_identically() {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = format!("sqlite:{}", dir.path().join("ctpd.db").display());
-    let source = Instance::start(&sqlite, &dir.path().join("source.log"));
+    let source = instance(&sqlite, &dir.path().join("source.log"));
     let admin = source.client(ADMIN_TOKEN);
     let tree = Tree::build(&admin, &["tenant:a"], false).await;
     let customer = admin.create("accounts", json!({"accountTags": ["role:user", "tenant:a"]})).await;
     let agent = admin.create("accounts", json!({"accountTags": ["role:agent", "tenant:a"]})).await;
     let (customer_token, agent_token) =
         (customer["token"].as_str().unwrap().to_owned(), agent["token"].as_str().unwrap().to_owned());
-    let view = path(&link(&tree.view));
-    let measurement = path(&link(&tree.measurement));
+    let view = api_path(&link(&tree.view));
+    let measurement = api_path(&link(&tree.measurement));
     let dead = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let trigger = source
         .client(&customer_token)
@@ -240,21 +198,21 @@ async fn a_sqlite_store_moved_to_postgres_answers_identically() {
         "serviceViews".into(),
         view.clone(),
         format!("{view}/assets"),
-        path(&link(&tree.asset)),
-        format!("{}/attributes", path(&link(&tree.asset))),
-        path(&link(&tree.attribute)),
-        format!("{}/measurements", path(&link(&tree.attribute))),
+        api_path(&link(&tree.asset)),
+        format!("{}/attributes", api_path(&link(&tree.asset))),
+        api_path(&link(&tree.attribute)),
+        format!("{}/measurements", api_path(&link(&tree.attribute))),
         measurement.clone(),
         "metrics".into(),
-        path(&link(&tree.metric)),
+        api_path(&link(&tree.metric)),
         format!("{view}/triggers"),
-        path(&link(&trigger)),
+        api_path(&link(&trigger)),
         format!("{view}/logs"),
         format!("{view}/logs?tags=severity:high&page=0&items=1"),
         format!("{view}/dependencies"),
     ];
     let admin_paths = ["accounts".to_owned(), "logs".into(), format!("{view}?x=tags")];
-    async fn answers(instance: &Instance, token: &str, paths: &[String]) -> Vec<Value> {
+    async fn answers(instance: &Ctpd, token: &str, paths: &[String]) -> Vec<Value> {
         let client = instance.client(token);
         let mut all = Vec::new();
         for p in paths {
@@ -266,7 +224,7 @@ async fn a_sqlite_store_moved_to_postgres_answers_identically() {
     before.extend(answers(&source, ADMIN_TOKEN, &admin_paths).await);
     let logs = source.client(&customer_token).get_ok(&format!("{view}/logs")).await;
     let log_paths: Vec<String> =
-        logs["collection"].as_array().unwrap().iter().map(|l| path(l["link"].as_str().unwrap())).collect();
+        logs["collection"].as_array().unwrap().iter().map(|l| api_path(l["link"].as_str().unwrap())).collect();
     assert_eq!(log_paths.len(), 2);
     before.extend(answers(&source, &customer_token, &log_paths).await);
     drop(source);
@@ -281,7 +239,7 @@ async fn a_sqlite_store_moved_to_postgres_answers_identically() {
     assert!(!again.status.success(), "a second import into a store that is not empty is refused");
     assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
 
-    let target = Instance::start(&postgres.url, &dir.path().join("target.log"));
+    let target = instance(&postgres.url, &dir.path().join("target.log"));
     let mut after = answers(&target, &customer_token, &customer_paths).await;
     after.extend(answers(&target, ADMIN_TOKEN, &admin_paths).await);
     after.extend(answers(&target, &customer_token, &log_paths).await);

@@ -2,62 +2,39 @@
 //! configuration file and flags, the admin token across restarts, the demo data set, and a
 //! clean stop on SIGTERM.
 
-#[path = "../../ctp-server/tests/common/mod.rs"]
-#[allow(unused_imports)]
-mod api;
-
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+
+use ctp_test_support::{Ctpd, StoreLocation};
 
 /// A new store of the backend under test (see the harness), for the tests that do not
 /// check SQLite's own files.
-fn store_location() -> api::StoreLocation {
-    tokio::runtime::Runtime::new().unwrap().block_on(api::StoreLocation::new())
+fn store_location() -> StoreLocation {
+    tokio::runtime::Runtime::new().unwrap().block_on(StoreLocation::new())
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+/// `ctpd serve` in `dir` with `args`, its standard output piped to the test.
+fn start(dir: &Path, args: &[&str]) -> Ctpd {
+    Ctpd::serve(env!("CARGO_BIN_EXE_ctpd")).dir(dir).args(args).stdout_piped().start()
 }
 
-struct Server {
-    child: Child,
-    port: u16,
-}
+/// A minimal HTTP/1.1 client, so that this test needs no client library.
+trait Http {
+    /// A request (`method path` and extra header lines); the whole answer.
+    fn request(&self, method_and_path: &str, headers: &str) -> std::io::Result<String>;
 
-impl Server {
-    fn start(dir: &Path, args: &[&str]) -> Server {
-        let port = free_port();
-        let listen = format!("127.0.0.1:{port}");
-        let child = Command::new(env!("CARGO_BIN_EXE_ctpd"))
-            .current_dir(dir)
-            .arg("serve")
-            .args(["--listen", &listen])
-            .args(args)
-            .env_remove("CTPD_ADMIN_TOKEN")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("ctpd starts");
-        let server = Server { child, port };
-        server.wait_healthy();
-        server
+    /// A GET: the status and the body.
+    fn get(&self, path: &str, token: Option<&str>) -> std::io::Result<(u16, String)> {
+        let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+        let response = self.request(&format!("GET {path}"), &auth)?;
+        let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+        Ok((status, body))
     }
+}
 
-    fn wait_healthy(&self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok((200, _)) = self.get("/healthz", None) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("ctpd did not answer /healthz");
-    }
-
-    /// A minimal HTTP/1.1 request (`method path` and extra header lines); the whole answer.
+impl Http for Ctpd {
     fn request(&self, method_and_path: &str, headers: &str) -> std::io::Result<String> {
         use std::io::{Read, Write};
         let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port))?;
@@ -70,41 +47,12 @@ impl Server {
         stream.read_to_string(&mut response)?;
         Ok(response)
     }
-
-    /// A minimal HTTP/1.1 GET, so that this test needs no client library.
-    fn get(&self, path: &str, token: Option<&str>) -> std::io::Result<(u16, String)> {
-        let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-        let response = self.request(&format!("GET {path}"), &auth)?;
-        let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-        let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
-        Ok((status, body))
-    }
-
-    /// Sends SIGTERM and waits for the exit status.
-    fn terminate(mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "ctpd did not stop on SIGTERM");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]
 fn serves_with_the_default_store_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &["--admin-token", "first-admin-token-0123"]);
+    let server = start(dir.path(), &["--admin-token", "first-admin-token-0123"]);
     let (status, body) = server.get("/api/1.0/", Some("first-admin-token-0123")).unwrap();
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"version\":\"1.0\""), "{body}");
@@ -127,20 +75,11 @@ fn secrets_stay_private() {
     let dir = tempfile::tempdir().unwrap();
     let token_file = dir.path().join("admin-token");
     std::fs::write(&token_file, "token-from-a-file-0123\n").unwrap();
-    let log = std::fs::File::create(dir.path().join("ctpd.log")).unwrap();
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_ctpd"))
-        .current_dir(dir.path())
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+    let server = Ctpd::serve(env!("CARGO_BIN_EXE_ctpd"))
+        .dir(dir.path())
         .args(["--admin-token-file", token_file.to_str().unwrap()])
-        .env_remove("CTPD_ADMIN_TOKEN")
         .env_remove("RUST_LOG")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("ctpd starts");
-    let server = Server { child, port };
-    server.wait_healthy();
+        .start();
     assert_eq!(
         server.get("/api/1.0/", Some("token-from-a-file-0123")).unwrap().0,
         200,
@@ -157,7 +96,7 @@ fn secrets_stay_private() {
 
     // A database made world-readable by an earlier version is made private at start.
     std::fs::set_permissions(dir.path().join("ctpd-data/ctpd.db"), std::fs::Permissions::from_mode(0o644)).unwrap();
-    let server = Server::start(dir.path(), &["--admin-token-file", token_file.to_str().unwrap()]);
+    let server = start(dir.path(), &["--admin-token-file", token_file.to_str().unwrap()]);
     assert_eq!(mode("ctpd-data/ctpd.db"), 0o600);
     server.terminate();
     let output = Command::new(env!("CARGO_BIN_EXE_ctpd"))
@@ -173,13 +112,13 @@ fn the_admin_token_is_idempotent_across_restarts() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_location();
     for token in ["admin-token-one-0123", "admin-token-one-0123", "admin-token-two-4567"] {
-        let server = Server::start(dir.path(), &["--database", &store.url, "--admin-token", token]);
+        let server = start(dir.path(), &["--database", &store.url, "--admin-token", token]);
         assert_eq!(server.get("/api/1.0/accounts", Some(token)).unwrap().0, 200);
         let (_, accounts) = server.get("/api/1.0/accounts?name=admin", Some(token)).unwrap();
         assert!(accounts.contains("\"collectionLength\":1"), "one admin account: {accounts}");
         server.terminate();
     }
-    let server = Server::start(dir.path(), &["--database", &store.url, "--admin-token", "admin-token-two-4567"]);
+    let server = start(dir.path(), &["--database", &store.url, "--admin-token", "admin-token-two-4567"]);
     assert_eq!(server.get("/api/1.0/", Some("admin-token-one-0123")).unwrap().0, 401, "the old token is gone");
 }
 
@@ -194,7 +133,7 @@ fn flags_override_the_configuration_file() {
     )
     .unwrap();
     let config_arg = config.to_str().unwrap();
-    let server = Server::start(dir.path(), &["--config", config_arg]);
+    let server = start(dir.path(), &["--config", config_arg]);
     let (status, body) = server.get("/ctp/", Some("file-admin-token-0123")).unwrap();
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"self\":\"https://ctp.example.com/ctp/\""), "links use the public URL: {body}");
@@ -210,7 +149,7 @@ fn flags_override_the_configuration_file() {
     assert!(preflight.contains("access-control-allow-origin: https://dash.example.org"), "{preflight}");
     server.terminate();
 
-    let server = Server::start(dir.path(), &["--config", config_arg, "--base-path", "/api/2/"]);
+    let server = start(dir.path(), &["--config", config_arg, "--base-path", "/api/2/"]);
     assert_eq!(server.get("/api/2/", Some("file-admin-token-0123")).unwrap().0, 200, "the flag wins");
     assert_eq!(server.get("/ctp/", Some("file-admin-token-0123")).unwrap().0, 404);
 }
@@ -245,8 +184,8 @@ fn a_bad_configuration_is_refused_with_a_message() {
 fn the_demo_prints_working_tokens_and_commands() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_location();
-    let mut server = Server::start(dir.path(), &["--database", &store.url, "--demo"]);
-    let stdout = server.child.stdout.take().unwrap();
+    let mut server = start(dir.path(), &["--database", &store.url, "--demo"]);
+    let stdout = server.take_stdout();
     let lines: Vec<String> = BufReader::new(stdout).lines().take(14).map(|l| l.unwrap()).collect();
     let token = |label: &str| {
         lines.iter().find(|l| l.contains(label)).and_then(|l| l.split_whitespace().last()).unwrap().to_owned()

@@ -12,8 +12,8 @@
 //! Attempts run with bounded concurrency per receiving host and in all ([`dispatch`]), so
 //! that one tenant's slow or hanging receivers cannot delay another tenant's notifications.
 
+pub mod counters;
 mod dispatch;
-pub mod metrics;
 pub mod policy;
 pub mod target;
 pub mod webhook;
@@ -29,8 +29,8 @@ use tokio::sync::{mpsc, Notify};
 
 use crate::context::link;
 use crate::encode;
+pub use counters::DeliveryCounters;
 use dispatch::{Dispatch, Step};
-pub use metrics::DeliveryMetrics;
 use policy::{Refusal, WebhookPolicy};
 use target::{Channel, Target};
 use webhook::WebhookSender;
@@ -41,7 +41,7 @@ use xmpp::{XmppSender, XmppSettings};
 pub struct Outbox {
     wake: Notify,
     /// Deliveries sent, retried and failed.
-    pub metrics: DeliveryMetrics,
+    pub counters: DeliveryCounters,
 }
 
 impl Outbox {
@@ -249,7 +249,7 @@ pub async fn run(
             Some((key, started)) = finished.recv() => dispatch.finished(&key, started, Instant::now()),
             _ = tokio::time::sleep(wait) => {}
             _ = housekeeping.tick() => {
-                outbox.metrics.log_summary();
+                outbox.counters.log_summary();
                 prune(&*store, &settings).await;
             }
         }
@@ -266,7 +266,7 @@ pub async fn run(
             _ => break,
         }
     }
-    outbox.metrics.log_summary();
+    outbox.counters.log_summary();
     Ok(())
 }
 
@@ -333,22 +333,22 @@ async fn attempt(
     let attempts = delivery.attempts + 1;
     let outcome = match sent {
         Ok(()) => {
-            outbox.metrics.sent(channel);
+            outbox.counters.sent(channel);
             tracing::debug!(delivery = %delivery.id, log = %log_url, channel = channel.as_str(), "notification delivered");
             DeliveryOutcome::Delivered
         }
         Err(AttemptError { message: error, permanent: true }) => {
-            outbox.metrics.failed(channel);
+            outbox.counters.failed(channel);
             tracing::error!(delivery = %delivery.id, %attempts, %error, "notification failed; no attempt can deliver it");
             DeliveryOutcome::Failed { error }
         }
         Err(AttemptError { message: error, .. }) if attempts >= settings.max_attempts => {
-            outbox.metrics.failed(channel);
+            outbox.counters.failed(channel);
             tracing::error!(delivery = %delivery.id, %attempts, %error, "notification failed after its last attempt");
             DeliveryOutcome::Failed { error }
         }
         Err(AttemptError { message: error, .. }) => {
-            outbox.metrics.retried(channel);
+            outbox.counters.retried(channel);
             let wait = settings.backoff(attempts);
             tracing::warn!(delivery = %delivery.id, %attempts, ?wait, %error, "notification attempt failed; will retry");
             DeliveryOutcome::Retry { at: after(now, wait), error }

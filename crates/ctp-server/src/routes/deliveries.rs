@@ -1,10 +1,9 @@
 //! The notification outbox in the back office (an extension): administrators list the
-//! delivery jobs they may see, read one, and retry a failed one. `GET /metrics` gives the
-//! worker's counters.
+//! delivery jobs they may see, read one, and retry a failed one. The worker's counters are
+//! in `prometheus.rs`.
 
 use axum::extract::Path;
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use ctp_model::resources::DeliveryState;
 use ctp_model::tags::ROLE_ADMIN;
 use ctp_model::Timestamp;
@@ -111,18 +110,4 @@ pub async fn put_delivery(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Respons
     ctx.state.outbox.wake();
     tracing::info!(delivery = %id, by = %ctx.caller.account.id, "notification retried by an administrator");
     Ok(ok(&encode::delivery(&ctx, &delivery)))
-}
-
-/// `GET /metrics` (outside the base path): the delivery counters in Prometheus' text
-/// format, for administrators.
-#[utoipa::path(get, path = "/metrics", tag = "server", operation_id = "metrics_text", responses(
-    (status = 200, description = "The notification worker's counters (OpenMetrics text)", body = String,
-        content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8")))]
-pub async fn metrics_text(ctx: Ctx) -> ApiResult<Response> {
-    ctx.caller.require_role(ROLE_ADMIN)?;
-    Ok((
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
-        ctx.state.outbox.metrics.encode(),
-    )
-        .into_response())
 }

@@ -1,6 +1,7 @@
 //! The route table (one place to check against the specification) and the helpers every
-//! handler shares. Each submodule serves the URLs of one resource kind; `?x=` selects the
-//! back-office operation on a resource URL.
+//! handler shares. Each submodule is named after the resources it serves (`metrics` the CTP
+//! metric resources; `prometheus` the `GET /metrics` counters outside the API); `?x=` selects
+//! the back-office operation on a resource URL.
 
 /// Declares the body that creates a resource: the resource as a `GET` returns it (back
 /// office 4.22-4.26), plus what the caller may set. The properties the server computes —
@@ -41,10 +42,13 @@ macro_rules! creation_body {
 }
 
 pub(crate) mod accounts;
+pub(crate) mod assets;
+pub(crate) mod attributes;
 pub(crate) mod deliveries;
+pub(crate) mod logs;
 pub(crate) mod measurements;
 pub(crate) mod metrics;
-pub(crate) mod scoped;
+pub(crate) mod prometheus;
 pub(crate) mod triggers;
 pub(crate) mod views;
 
@@ -79,20 +83,23 @@ fn table(document: Bytes) -> Vec<(&'static str, MethodRouter<AppState>)> {
             "serviceViews/{id}/dependencies",
             get(views::list_dependencies_of_view).post(views::create_dependency_of_view),
         ),
-        ("serviceViews/{id}/assets", get(scoped::list_assets_of_view).post(scoped::create_asset)),
+        ("serviceViews/{id}/assets", get(assets::list_assets_of_view).post(assets::create_asset)),
         ("serviceViews/{id}/triggers", get(triggers::list_triggers_of_view).post(triggers::create_trigger)),
-        ("serviceViews/{id}/logs", get(triggers::list_logs_of_view)),
+        ("serviceViews/{id}/logs", get(logs::list_logs_of_view)),
         ("dependencies/{id}", get(views::get_dependency).put(views::put_dependency).delete(views::delete_dependency)),
         (
             "dependencies/{id}/dependencies",
             get(views::list_dependencies_of_dependency).post(views::create_dependency_of_dependency),
         ),
-        ("dependencies/{id}/assets", get(scoped::list_assets_of_dependency)),
+        ("dependencies/{id}/assets", get(assets::list_assets_of_dependency)),
         ("dependencies/{id}/triggers", get(triggers::list_triggers_of_dependency)),
-        ("dependencies/{id}/logs", get(triggers::list_logs_of_dependency)),
-        ("assets/{id}", get(scoped::get_asset).put(scoped::put_asset).delete(scoped::delete_asset)),
-        ("assets/{id}/attributes", get(scoped::list_attributes).post(scoped::create_attribute)),
-        ("attributes/{id}", get(scoped::get_attribute).put(scoped::put_attribute).delete(scoped::delete_attribute)),
+        ("dependencies/{id}/logs", get(logs::list_logs_of_dependency)),
+        ("assets/{id}", get(assets::get_asset).put(assets::put_asset).delete(assets::delete_asset)),
+        ("assets/{id}/attributes", get(attributes::list_attributes).post(attributes::create_attribute)),
+        (
+            "attributes/{id}",
+            get(attributes::get_attribute).put(attributes::put_attribute).delete(attributes::delete_attribute),
+        ),
         ("attributes/{id}/measurements", get(measurements::list_measurements).post(measurements::create_measurement)),
         (
             "measurements/{id}",
@@ -103,8 +110,8 @@ fn table(document: Bytes) -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("metrics", get(metrics::list_metrics).post(metrics::create_metric)),
         ("metrics/{id}", get(metrics::get_metric).put(metrics::put_metric).delete(metrics::delete_metric)),
         ("triggers/{id}", get(triggers::get_trigger).put(triggers::put_trigger).delete(triggers::delete_trigger)),
-        ("logs", get(triggers::list_all_logs)),
-        ("logs/{id}", get(triggers::get_log).put(triggers::put_log)),
+        ("logs", get(logs::list_all_logs)),
+        ("logs/{id}", get(logs::get_log).put(logs::put_log)),
         ("accounts", get(accounts::list_accounts).post(accounts::create_account)),
         ("accounts/{id}", get(accounts::get_account).put(accounts::put_account).delete(accounts::delete_account)),
         ("deliveries", get(deliveries::list_deliveries)),
@@ -126,7 +133,7 @@ pub fn api_paths(base_path: &str) -> Vec<String> {
     table(Bytes::new()).into_iter().map(|(path, _)| format!("{base_path}{path}")).collect()
 }
 
-pub(crate) use deliveries::metrics_text;
+pub(crate) use prometheus::metrics_text;
 
 /// Names of collections in older drafts of CTP and of its back office, and what ctpd calls
 /// them.

@@ -35,7 +35,7 @@ pub async fn list_service_views(ctx: Ctx) -> ApiResult<Response> {
 }
 
 /// Reads a service view or dependency the caller may access.
-async fn readable(ctx: &Ctx, kind: Kind, id: &str) -> ApiResult<ctp_model::resources::View> {
+pub(crate) async fn readable(ctx: &Ctx, kind: Kind, id: &str) -> ApiResult<ctp_model::resources::View> {
     ctx.caller.require_role(ROLE_USER)?;
     let view = ctx.state.store.view(kind, &parse_id(id)?).await?;
     ctx.caller.require_access(&view.access_tags, &format!("this {}", kind.noun()))?;

@@ -3,6 +3,7 @@
 
 use anyhow::Context;
 use clap::Args;
+use ctp_store_open::DatabaseUrl;
 
 /// Flags of `ctpd migrate`.
 #[derive(Debug, Args)]
@@ -16,16 +17,19 @@ pub struct MigrateArgs {
 pub fn run(args: &MigrateArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
-        if args.database.starts_with("postgres://") || args.database.starts_with("postgresql://") {
-            let applied = ctp_store_postgres::PostgresStore::migrate(&args.database)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))
-                .context("cannot migrate the PostgreSQL store")?;
-            println!("{applied} migration(s) applied; the schema is up to date");
-        } else {
-            // The SQLite store migrates when it opens.
-            drop(super::serve::open_store(&args.database).await?);
-            println!("the schema is up to date");
+        match DatabaseUrl::parse(&args.database)? {
+            DatabaseUrl::Postgres(url) => {
+                let applied = ctp_store_postgres::PostgresStore::migrate(&url)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))
+                    .context("cannot migrate the PostgreSQL store")?;
+                println!("{applied} migration(s) applied; the schema is up to date");
+            }
+            sqlite @ DatabaseUrl::Sqlite(_) => {
+                // The SQLite store migrates when it opens.
+                drop(sqlite.open().await?);
+                println!("the schema is up to date");
+            }
         }
         Ok(())
     })

@@ -18,9 +18,7 @@ use ctp_server::notify::policy::{parse_network, WebhookPolicy};
 use ctp_server::notify::xmpp::{XmppSettings, XmppTls};
 use ctp_server::notify::NotifySettings;
 use ctp_server::{auth, demo, AppState, ServerConfig};
-use ctp_store::{NewAccount, Store};
-use ctp_store_postgres::PostgresStore;
-use ctp_store_sqlite::SqliteStore;
+use ctp_store::NewAccount;
 use serde::Deserialize;
 
 mod connections;
@@ -362,20 +360,6 @@ fn settings(args: &ServeArgs) -> anyhow::Result<Settings> {
     })
 }
 
-/// Opens the store a database URL names (`sqlite:PATH` or `postgres://...`), applying
-/// its migrations.
-pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
-    if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
-        let store = SqliteStore::open(std::path::Path::new(path)).map_err(|e| anyhow::anyhow!("{e}"))?;
-        return Ok(store);
-    }
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let store = PostgresStore::open(url).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-        return Ok(store);
-    }
-    bail!("unsupported database URL {url:?}: use sqlite:PATH or postgres://USER@HOST/DB")
-}
-
 fn init_logging(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
@@ -405,7 +389,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let signal = shutdown_signal().context("cannot install the signal handlers")?;
     let certificate = settings.connections.load_certificate()?;
     connections::reload_on_hangup(certificate.clone()).context("cannot install the signal handlers")?;
-    let store = open_store(&settings.database).await?;
+    let store = ctp_store_open::open(&settings.database).await?;
     let config = ServerConfig {
         base_path: settings.base_path.clone(),
         public_url: settings.public_url.clone(),

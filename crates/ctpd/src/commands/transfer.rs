@@ -39,7 +39,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// Writes the whole store as JSON.
 pub fn export(args: &ExportArgs) -> anyhow::Result<()> {
     let dump = runtime()?.block_on(async {
-        let store = super::serve::open_store(&args.database).await?;
+        let store = ctp_store_open::open(&args.database).await?;
         store.export().await.map_err(|e| anyhow::anyhow!("{e}"))
     })?;
     let json = serde_json::to_vec(&dump)?;
@@ -64,7 +64,7 @@ pub fn import(args: &ImportArgs) -> anyhow::Result<()> {
     let dump: Dump = serde_json::from_slice(&json).context("not a ctpd export")?;
     let rows: usize = dump.tables.iter().map(|t| t.rows.len()).sum();
     runtime()?.block_on(async {
-        let store = super::serve::open_store(&args.database).await?;
+        let store = ctp_store_open::open(&args.database).await?;
         store.import(dump).await.map_err(|e| anyhow::anyhow!("{e}"))
     })?;
     eprintln!("imported {rows} rows");

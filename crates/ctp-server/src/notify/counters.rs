@@ -1,5 +1,5 @@
-//! Counters of the delivery worker, exposed in Prometheus' text format (`GET /metrics`)
-//! and summarized in the server's log.
+//! Counters of the delivery worker, exposed in Prometheus' text format (`GET /metrics`,
+//! `routes/prometheus.rs`) and summarized in the server's log.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -16,7 +16,7 @@ struct ChannelLabel {
 }
 
 /// Deliveries sent, retried and failed, per channel.
-pub struct DeliveryMetrics {
+pub struct DeliveryCounters {
     registry: Registry,
     sent: Family<ChannelLabel, Counter>,
     retried: Family<ChannelLabel, Counter>,
@@ -25,7 +25,7 @@ pub struct DeliveryMetrics {
     last_logged: AtomicU64,
 }
 
-impl Default for DeliveryMetrics {
+impl Default for DeliveryCounters {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("ctpd_deliveries");
         let sent = Family::<ChannelLabel, Counter>::default();
@@ -41,11 +41,11 @@ impl Default for DeliveryMetrics {
             let _ = retried.get_or_create(&label);
             let _ = failed.get_or_create(&label);
         }
-        DeliveryMetrics { registry, sent, retried, failed, last_logged: AtomicU64::new(0) }
+        DeliveryCounters { registry, sent, retried, failed, last_logged: AtomicU64::new(0) }
     }
 }
 
-impl DeliveryMetrics {
+impl DeliveryCounters {
     /// A notification was delivered.
     pub fn sent(&self, channel: Channel) {
         self.sent.get_or_create(&ChannelLabel { channel: channel.as_str() }).inc();

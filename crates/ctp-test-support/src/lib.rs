@@ -1,20 +1,26 @@
-//! The test harness: a real ctpd server (the same router `ctpd serve` runs) on an
-//! ephemeral port over a real store, and a small HTTP client that follows links.
+//! The test harness of every integration suite of ctpd: a real ctpd server (the same router
+//! `ctpd serve` runs) on an ephemeral port over a real store, a small HTTP client that follows
+//! links, the backend under test, and the real `ctpd` binary as a process ([`Ctpd`]).
 //!
 //! The store is a SQLite file, or with `CTPD_TEST_BACKEND=postgres` a fresh database of
 //! the PostgreSQL server at `CTPD_TEST_POSTGRES_URL` (`scripts/test` runs the suites both
-//! ways).
-#![allow(dead_code)] // each test file uses a different part of the harness
+//! ways). A URL chooses the backend only in `ctp_store_open`, as in `ctpd`.
 
+mod ctpd;
+
+use std::future::Future;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use ctp_model::resources::Header;
 use ctp_model::ResourceId;
 use ctp_server::{auth, AppState, ServerConfig};
 use ctp_store::{NewAccount, Store};
-use ctp_store_sqlite::SqliteStore;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+
+pub use crate::ctpd::{Ctpd, CtpdBuilder};
+pub use ctp_store_open::DatabaseUrl;
 
 /// A running server; dropped, it shuts down.
 pub struct TestServer {
@@ -116,12 +122,14 @@ impl StoreLocation {
         StoreLocation { url: fresh_postgres_database().await, _dir: tempfile::tempdir().expect("temporary folder") }
     }
 
+    /// Which backend, and where: the URL as `ctp_store_open` parses it.
+    pub fn database_url(&self) -> DatabaseUrl {
+        DatabaseUrl::parse(&self.url).expect("a URL of the harness names a backend")
+    }
+
     /// Opens (again) the store.
     pub async fn open(&self) -> Arc<dyn Store> {
-        match self.url.strip_prefix("sqlite:") {
-            Some(path) => SqliteStore::open(std::path::Path::new(path)).expect("the SQLite store opens"),
-            None => ctp_store_postgres::PostgresStore::open(&self.url).await.expect("the PostgreSQL store opens"),
-        }
+        ctp_store_open::open(&self.url).await.unwrap_or_else(|e| panic!("the store at {} opens: {e}", self.url))
     }
 }
 
@@ -255,10 +263,15 @@ pub fn id_of(link: &Value) -> String {
 /// A service view with one asset, attribute, metric (column `level`, a number) and
 /// measurement, all tagged `tags`; returns the links.
 pub struct Tree {
+    /// The service view.
     pub view: Value,
+    /// Its asset.
     pub asset: Value,
+    /// The asset's attribute.
     pub attribute: Value,
+    /// The metric of the measurement.
     pub metric: Value,
+    /// The attribute's measurement.
     pub measurement: Value,
 }
 
@@ -289,4 +302,23 @@ impl Tree {
 /// The `self` link of a resource.
 pub fn link(resource: &Value) -> String {
     resource["self"].as_str().expect("a self link").to_owned()
+}
+
+/// The path under the API (`/api/1.0/`) of a link.
+pub fn api_path(link: &str) -> String {
+    link.split_once("/api/1.0/").expect("a link of the API").1.to_owned()
+}
+
+/// A TCP port of 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Waits until `check` holds, for 30 s at most.
+pub async fn wait_for<F: Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

@@ -1,15 +1,13 @@
-//! The store interface against a real backend (SQLite, or PostgreSQL with
+//! The store interface (`ctp_store::Store`) against a real backend (SQLite, or PostgreSQL with
 //! `CTPD_TEST_BACKEND=postgres`): the hierarchy, change identifiers, the trigger rules inside
 //! a push's transaction, cascades, the outbox, and durability under concurrency.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::StoreLocation;
 use ctp_model::resources::{Header, Kind, LogBody, MeasurementState, Ref};
 use ctp_model::{check_result, Column, ConditionCache, Evaluations, ResourceId, Status, Timestamp, ValueType};
 use ctp_store::{LogFilter, NewAsset, NewAttribute, NewMeasurement, NewMetric, NewTrigger, NewView, Store, StoreError};
+use ctp_test_support::StoreLocation;
 
 struct Fixture {
     location: StoreLocation,
