@@ -82,8 +82,8 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(..) => ApiError::not_found(e.to_string()),
             StoreError::Conflict(message) => ApiError::conflict(message),
             StoreError::Invalid(message) => ApiError::bad_request(message),
-            StoreError::Backend(message) => {
-                tracing::error!(%message, "storage failure");
+            StoreError::Backend { .. } => {
+                tracing::error!(error = %e.chain(), "storage failure");
                 ApiError {
                     status: StatusCode::INTERNAL_SERVER_ERROR,
                     message: "internal storage error; the server log has the details".into(),
