@@ -3,7 +3,10 @@
 //! instances starting together do not race (advisory locks are PostgreSQL's own: see
 //! ARCHITECTURE.md on compatible engines).
 
+use ctp_store::{StoreError, StoreResult};
 use deadpool_postgres::Pool;
+
+use crate::Context;
 
 /// Migration 3 (SQLite) / 2 (PostgreSQL), also run after an import (an export of an
 /// earlier version may hold incomplete results): a result always has `authorityId` and
@@ -169,26 +172,27 @@ CREATE INDEX deliveries_by_log ON deliveries(log_id);
 const MIGRATION_LOCK: i64 = 0x6374_7064; // "ctpd"
 
 /// Brings the database up to the latest migration; returns how many were applied.
-pub(crate) async fn migrate(pool: &Pool) -> Result<usize, String> {
-    let mut client = pool.get().await.map_err(|e| e.to_string())?;
-    let tx = client.transaction().await.map_err(|e| e.to_string())?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(|e| e.to_string())?;
+pub(crate) async fn migrate(pool: &Pool) -> StoreResult<usize> {
+    let mut client = pool.get().await.map_err(|e| StoreError::backend("connecting to PostgreSQL", e))?;
+    let tx = client.transaction().await.context("beginning the migration")?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.context("locking the schema")?;
     tx.batch_execute("CREATE TABLE IF NOT EXISTS ctpd_schema (version INTEGER NOT NULL)")
         .await
-        .map_err(|e| e.to_string())?;
+        .context("creating the schema version table")?;
     let applied: i64 = tx
         .query_one("SELECT COALESCE(MAX(version), 0)::BIGINT FROM ctpd_schema", &[])
         .await
-        .map_err(|e| e.to_string())?
+        .context("reading the schema version")?
         .get(0);
     let mut count = 0;
     for (index, migration) in MIGRATIONS.iter().enumerate().skip(applied as usize) {
-        tx.batch_execute(migration).await.map_err(|e| format!("migration {}: {e}", index + 1))?;
-        tx.execute("INSERT INTO ctpd_schema (version) VALUES ($1)", &[&(index as i32 + 1)])
+        let version = index as i32 + 1;
+        tx.batch_execute(migration).await.context(&format!("applying migration {version}"))?;
+        tx.execute("INSERT INTO ctpd_schema (version) VALUES ($1)", &[&version])
             .await
-            .map_err(|e| e.to_string())?;
+            .context("recording the schema version")?;
         count += 1;
     }
-    tx.commit().await.map_err(|e| e.to_string())?;
+    tx.commit().await.context("committing the migrations")?;
     Ok(count)
 }
