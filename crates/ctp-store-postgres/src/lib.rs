@@ -7,6 +7,11 @@
 //! so each is attempted by one instance at a time. Change identifiers come from one
 //! sequence, so no value is ever handed out twice.
 //!
+//! Writes that take row locks in different orders (a push locks its measurement, then
+//! its ancestors; a deletion its ancestors, then what it deletes) can deadlock: PostgreSQL
+//! aborts one of them, and the store runs that transaction again ([`retriable`]), so a
+//! caller never sees a deadlock or a serialization failure.
+//!
 //! This file holds the store, its connection and transaction plumbing, and the `Store`
 //! methods as calls into the modules, which the SQLite store has under the same names:
 //! `schema` (migrations), `rows` (rows to records), `changes` (change identifiers),
@@ -30,6 +35,7 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use ctp_model::resources::{
@@ -43,12 +49,34 @@ use ctp_store::{
     NewView, PushOutcome, Store, StoreError, StoreResult, Window,
 };
 use deadpool_postgres::{Object, Pool};
+use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
 /// The PostgreSQL store.
 pub struct PostgresStore {
     pool: Pool,
+}
+
+/// How many times a transaction is tried when PostgreSQL aborts it as a deadlock or a
+/// serialization failure.
+const ATTEMPTS: u32 = 5;
+
+/// Whether `error` is one PostgreSQL asks to retry: a serialization failure (SQLSTATE
+/// 40001) or a deadlock (40P01) aborted a transaction that would succeed if run again.
+pub fn retriable(error: &StoreError) -> bool {
+    let StoreError::Backend { cause: Some(cause), .. } = error else { return false };
+    let code = cause.downcast_ref::<tokio_postgres::Error>().and_then(tokio_postgres::Error::code);
+    code.is_some_and(|code| [SqlState::T_R_SERIALIZATION_FAILURE, SqlState::T_R_DEADLOCK_DETECTED].contains(code))
+}
+
+/// The pause after failed attempt `attempt` (1, 2...): a few milliseconds, doubling,
+/// randomized so that the transactions that collided do not collide again.
+fn backoff(attempt: u32) -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    let base = 2u64 << attempt.min(4); // 4, 8, 16, 32 ms
+    let random = std::hash::RandomState::new().build_hasher().finish();
+    Duration::from_millis(base / 2 + random % base)
 }
 
 /// What a transaction body may borrow: what its caller holds (`'env`), for as long as the
@@ -87,8 +115,27 @@ impl PostgresStore {
     }
 
     /// Runs `body` in a transaction, committed when it succeeds and rolled back when it
-    /// fails.
+    /// fails; when PostgreSQL aborted it as a deadlock or a serialization failure, runs it
+    /// again (up to [`ATTEMPTS`] times, after a short random pause). So `body` must be
+    /// runnable again: it borrows its inputs.
     async fn transaction<'env, T, F>(&self, body: F) -> StoreResult<T>
+    where
+        F: for<'a> Fn(&'a Tx<'a>, Scope<'a, 'env>) -> Body<'a, T> + Send + Sync,
+        T: Send,
+    {
+        let mut attempt = 1;
+        loop {
+            match self.attempt(&body).await {
+                Err(error) if attempt < ATTEMPTS && retriable(&error) => {
+                    tokio::time::sleep(backoff(attempt)).await;
+                    attempt += 1;
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    async fn attempt<'env, T, F>(&self, body: &F) -> StoreResult<T>
     where
         F: for<'a> Fn(&'a Tx<'a>, Scope<'a, 'env>) -> Body<'a, T> + Send + Sync,
         T: Send,
@@ -421,5 +468,182 @@ impl Store for PostgresStore {
     async fn import(&self, dump: Dump) -> StoreResult<()> {
         dump.check().map_err(StoreError::Invalid)?;
         self.transaction(|tx, _| Box::pin(transfer::import(tx, &dump))).await
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    //! Tests on the PostgreSQL server of `CTPD_TEST_POSTGRES_URL` (a URL of any database
+    //! there, with the right to create databases; `scripts/test` sets it): each test makes
+    //! its own database.
+
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use ctp_model::resources::Header;
+    use ctp_model::{check_result, Column, ValueType};
+    use tokio_postgres::{Client, NoTls};
+
+    use super::*;
+
+    /// Creates a database for one test and returns its URL.
+    pub(crate) async fn fresh_database() -> String {
+        let server = std::env::var("CTPD_TEST_POSTGRES_URL")
+            .expect("the tests of ctp-store-postgres need CTPD_TEST_POSTGRES_URL (scripts/test sets it)");
+        let name = format!("ctpd_unit_{}", ResourceId::generate().as_str().to_lowercase().replace(['-', '_'], ""));
+        connect(&server).await.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("CREATE DATABASE");
+        let (address, query) = server.split_once('?').map_or((server.as_str(), None), |(a, q)| (a, Some(q)));
+        let base = address.rsplit_once('/').map_or(address, |(base, _)| base);
+        match query {
+            Some(query) => format!("{base}/{name}?{query}"),
+            None => format!("{base}/{name}"),
+        }
+    }
+
+    /// A connection of its own, outside the store's pool.
+    pub(crate) async fn connect(url: &str) -> Client {
+        let (client, connection) = tokio_postgres::connect(url, NoTls).await.expect("the test server answers");
+        tokio::spawn(connection);
+        client
+    }
+
+    /// Waits until `count` sessions of the database `url` wait for a lock.
+    async fn lock_waiters(url: &str, count: i64) {
+        let observer = connect(url).await;
+        let sql =
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'";
+        for _ in 0..500 {
+            if observer.query_one(sql, &[]).await.unwrap().get::<_, i64>(0) >= count {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("no session waits for a lock");
+    }
+
+    /// A statement that fails with the SQLSTATE `condition` (a PL/pgSQL condition name).
+    fn raise(condition: &str) -> String {
+        format!("DO $$ BEGIN RAISE EXCEPTION 'provoked' USING ERRCODE = '{condition}'; END $$")
+    }
+
+    #[tokio::test]
+    async fn a_real_deadlock_and_a_real_serialization_failure_are_retriable_other_failures_not() {
+        let url = fresh_database().await;
+        let (a, b) = (connect(&url).await, connect(&url).await);
+        a.batch_execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER); INSERT INTO t VALUES (1, 0), (2, 0)")
+            .await
+            .unwrap();
+
+        // A deadlock: each holds a row the other wants.
+        a.batch_execute("BEGIN; UPDATE t SET v = 1 WHERE id = 1").await.unwrap();
+        b.batch_execute("BEGIN; UPDATE t SET v = 1 WHERE id = 2").await.unwrap();
+        let (first, second) = tokio::join!(a.batch_execute("UPDATE t SET v = 2 WHERE id = 2"), async {
+            lock_waiters(&url, 1).await;
+            b.batch_execute("UPDATE t SET v = 2 WHERE id = 1").await
+        });
+        let deadlock = first.err().or(second.err()).expect("PostgreSQL broke the deadlock");
+        assert_eq!(deadlock.code(), Some(&SqlState::T_R_DEADLOCK_DETECTED));
+        assert!(retriable(&StoreError::backend("pushing a result", deadlock)));
+        a.batch_execute("ROLLBACK").await.unwrap();
+        b.batch_execute("ROLLBACK").await.unwrap();
+
+        // A serialization failure: a snapshot's row changed by a later commit.
+        a.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT v FROM t WHERE id = 1").await.unwrap();
+        b.batch_execute("UPDATE t SET v = 3 WHERE id = 1").await.unwrap();
+        let failure = a.batch_execute("UPDATE t SET v = 4 WHERE id = 1").await.unwrap_err();
+        assert_eq!(failure.code(), Some(&SqlState::T_R_SERIALIZATION_FAILURE));
+        assert!(retriable(&StoreError::backend("pushing a result", failure)));
+        a.batch_execute("ROLLBACK").await.unwrap();
+
+        let duplicate = a.batch_execute("INSERT INTO t VALUES (1, 0)").await.unwrap_err();
+        assert!(!retriable(&StoreError::backend("inserting", duplicate)));
+        assert!(!retriable(&StoreError::broken("the store is closing")));
+        assert!(!retriable(&StoreError::Conflict("a conflict".into())));
+    }
+
+    /// Counts its attempt and writes it, then fails with `condition` while it is among the
+    /// first `failures`.
+    async fn flaky(tx: &Tx<'_>, attempts: &AtomicU32, condition: &str, failures: u32) -> StoreResult<u32> {
+        let attempt = attempts.fetch_add(1, Ordering::SeqCst) + 1;
+        tx.execute("INSERT INTO t VALUES ($1)", &[&(attempt as i32)]).await.context("inserting")?;
+        if attempt <= failures {
+            tx.batch(&raise(condition)).await.context("failing")?;
+        }
+        Ok(attempt)
+    }
+
+    async fn count(tx: &Tx<'_>) -> StoreResult<i64> {
+        rows::get(&tx.query_one("SELECT COUNT(*) FROM t", &[]).await.context("counting")?, 0)
+    }
+
+    #[tokio::test]
+    async fn a_transaction_aborted_as_a_deadlock_runs_again_up_to_five_times() {
+        let store = PostgresStore::open(&fresh_database().await).await.unwrap();
+        let create = "CREATE TABLE t (n INTEGER)";
+        store.transaction(|tx, _| Box::pin(async move { tx.batch(create).await.context("creating") })).await.unwrap();
+        let attempts = AtomicU32::new(0);
+        let outcome = store.transaction(|tx, _| Box::pin(flaky(tx, &attempts, "deadlock_detected", 2))).await;
+        assert_eq!(outcome.unwrap(), 3, "two deadlocks, then a success");
+        let count = store.read(|tx, _| Box::pin(count(tx))).await.unwrap();
+        assert_eq!(count, 1, "the failed attempts were rolled back");
+
+        attempts.store(0, Ordering::SeqCst);
+        let error = store
+            .transaction(|tx, _| Box::pin(flaky(tx, &attempts, "serialization_failure", u32::MAX)))
+            .await
+            .unwrap_err();
+        assert!(retriable(&error), "{}", error.chain());
+        assert_eq!(attempts.load(Ordering::SeqCst), ATTEMPTS, "bounded");
+
+        attempts.store(0, Ordering::SeqCst);
+        let error =
+            store.transaction(|tx, _| Box::pin(flaky(tx, &attempts, "unique_violation", u32::MAX))).await.unwrap_err();
+        assert!(error.chain().contains("provoked"), "the cause is kept: {}", error.chain());
+        assert_eq!(attempts.load(Ordering::SeqCst), 1, "another failure is not retried");
+    }
+
+    #[tokio::test]
+    async fn a_push_that_deadlocks_with_another_transaction_is_run_again_and_succeeds() {
+        let url = fresh_database().await;
+        let store = PostgresStore::open(&url).await.unwrap();
+        let conditions = Arc::new(ConditionCache::default());
+        let header = Header::default();
+        let view = store.create_view(None, NewView { provider: "Acme".into(), ..NewView::default() }).await.unwrap();
+        let asset = store.create_asset(&view.id, NewAsset::default()).await.unwrap();
+        let attribute = store.create_attribute(&asset.id, NewAttribute::default()).await.unwrap();
+        let columns = vec![Column { name: "level".into(), value_type: ValueType::Number }];
+        let metric =
+            store.create_metric(NewMetric { result_format: columns.clone(), ..NewMetric::default() }).await.unwrap();
+        let new = NewMeasurement {
+            header,
+            metric_id: metric.id,
+            objective: None,
+            result: None,
+            triggers_allowed: true,
+            user_activated: false,
+            state: MeasurementState::Pending,
+            access_tags: None,
+        };
+        let now = Timestamp::from_millis(1_795_000_000_000).unwrap();
+        let measurement = store.create_measurement(&attribute.id, new, now, &conditions).await.unwrap();
+
+        // Another transaction holds the service view, which the push renews after locking
+        // its measurement, and then wants the measurement: a deadlock, which PostgreSQL
+        // finds in the push's session (the other one waits ten times longer first).
+        let other = connect(&url).await;
+        other.batch_execute("SET deadlock_timeout = '10s'").await.unwrap();
+        other.batch_execute(&format!("BEGIN; UPDATE views SET name = 'x' WHERE id = '{}'", view.id)).await.unwrap();
+        let push = tokio::spawn({
+            let (store, id) = (Arc::clone(&store), measurement.id.clone());
+            let result = check_result(r#"{"value": [{"level": 3}]}"#, &columns, now).unwrap();
+            let evaluations = Arc::new(Evaluations::none(conditions));
+            async move { store.push_result(&id, result, now, evaluations).await }
+        });
+        lock_waiters(&url, 1).await;
+        let sql = format!("SELECT id FROM measurements WHERE id = '{}' FOR UPDATE", measurement.id);
+        other.batch_execute(&sql).await.expect("the push's first attempt was aborted, releasing the measurement");
+        other.batch_execute("COMMIT").await.unwrap();
+        let pushed = push.await.unwrap().expect("the push ran again and succeeded");
+        assert_eq!(pushed.measurement.result.as_deref().map(|r| r.contains(r#""level": 3"#)), Some(true));
+        assert_eq!(store.view(Kind::ServiceView, &view.id).await.unwrap().change_id, pushed.measurement.change_id);
     }
 }
