@@ -7,7 +7,7 @@ use ctp_model::resources::{Asset, Attribute, Kind, Measurement, Member, Metric, 
 use ctp_model::{Evaluate, ResourceId, Timestamp};
 use ctp_store::rules::{self, Write};
 use ctp_store::{checks, NewAsset, NewAttribute, NewMeasurement, NewMetric, NewView, StoreError, StoreResult};
-use ctp_store_sql::{parent_column, table_of};
+use ctp_store_sql::{below, parent_column, table_of};
 
 use crate::rows::{self, tags_to_text};
 use crate::{changes, Context, Tx};
@@ -208,6 +208,7 @@ pub(crate) async fn require(tx: &Tx<'_>, resource: &Ref) -> StoreResult<()> {
 /// ancestors; a metric still used is a conflict.
 pub(crate) async fn delete(tx: &Tx<'_>, resource: &Ref) -> StoreResult<()> {
     require(tx, resource).await?;
+    lock_measurements_below(tx, resource).await?;
     let change = rows::next_change_id(tx).await?;
     if resource.kind == Kind::Metric {
         let sql = "SELECT COUNT(*) FROM measurements WHERE metric_id = $1";
@@ -218,5 +219,21 @@ pub(crate) async fn delete(tx: &Tx<'_>, resource: &Ref) -> StoreResult<()> {
     // Cascades follow from the schema's foreign keys.
     let sql = format!("DELETE FROM {} WHERE id = $1", table_of(resource.kind));
     tx.execute(&sql, &[&resource.id.as_str()]).await.context("deleting a resource")?;
+    Ok(())
+}
+
+/// Locks the measurements a deletion removes, in the order of their ids, before anything
+/// else: a push locks its measurement first and then its ancestors, so a deletion that
+/// took an ancestor first would deadlock with it; this way one waits for the other.
+async fn lock_measurements_below(tx: &Tx<'_>, resource: &Ref) -> StoreResult<()> {
+    let condition = match resource.kind {
+        Kind::Measurement => "id = {id}".to_owned(),
+        kind => match below(kind).into_iter().find(|below| below.table == table_of(Kind::Measurement)) {
+            Some(below) => below.condition,
+            None => return Ok(()),
+        },
+    };
+    let sql = format!("SELECT id FROM measurements WHERE {} ORDER BY id FOR UPDATE", condition.replace("{id}", "$1"));
+    tx.query(&sql, &[&resource.id.as_str()]).await.context("locking the measurements to delete")?;
     Ok(())
 }
