@@ -14,7 +14,7 @@ pub(crate) async fn create(tx: &Tx<'_>, account: &NewAccount) -> StoreResult<Acc
     let token_taken = rows::account_by_token_hash(tx, &account.token_hash).await?.is_some();
     let id_taken = rows::load_account(tx, &account.id).await.is_ok();
     checks::account_is_new(account, token_taken, id_taken)?;
-    insert(tx, account).await?;
+    write(tx, account, false).await?;
     rows::load_account(tx, &account.id).await
 }
 
@@ -25,37 +25,30 @@ pub(crate) async fn ensure(tx: &Tx<'_>, account: &NewAccount) -> StoreResult<Acc
     tx.execute("DELETE FROM accounts WHERE token_hash = $1 AND id <> $2", &[&account.token_hash, &account.id.as_str()])
         .await
         .context("deleting the account that had a token")?;
-    let Ok(existing) = rows::load_account(tx, &account.id).await else {
-        insert(tx, account).await?;
-        return rows::load_account(tx, &account.id).await;
-    };
-    if !checks::account_differs(&existing, account) {
-        return Ok(existing);
+    match rows::load_account(tx, &account.id).await {
+        Ok(existing) if !checks::account_differs(&existing, account) => return Ok(existing),
+        Ok(_) => write(tx, account, true).await?,
+        Err(_) => write(tx, account, false).await?,
     }
-    let change = rows::next_change_id(tx).await?;
-    tx.execute(
-        "UPDATE accounts SET name = $1, annotation = $2, account_tags = $3, access_tags = $4, token_hash = $5, \
-         change_id = $6 WHERE id = $7",
-        &[
-            &account.header.name,
-            &account.header.annotation,
-            &tags_to_text(&account.account_tags),
-            &tags_to_text(&account.access_tags),
-            &account.token_hash,
-            &change,
-            &account.id.as_str(),
-        ],
-    )
-    .await
-    .context("updating an account")?;
     rows::load_account(tx, &account.id).await
 }
 
-async fn insert(tx: &Tx<'_>, account: &NewAccount) -> StoreResult<()> {
+/// Writes an account with a new change identifier: a new row, or with `replace` the row
+/// of its id rewritten in place, which keeps its place and its webhook secret.
+async fn write(tx: &Tx<'_>, account: &NewAccount, replace: bool) -> StoreResult<()> {
     let change = rows::next_change_id(tx).await?;
+    let mut sql = "INSERT INTO accounts (id, name, annotation, account_tags, access_tags, token_hash, change_id, \
+                   webhook_secret) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        .to_owned();
+    if replace {
+        sql.push_str(
+            " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, annotation = EXCLUDED.annotation, \
+             account_tags = EXCLUDED.account_tags, access_tags = EXCLUDED.access_tags, \
+             token_hash = EXCLUDED.token_hash, change_id = EXCLUDED.change_id",
+        );
+    }
     tx.execute(
-        "INSERT INTO accounts (id, name, annotation, account_tags, access_tags, token_hash, change_id, webhook_secret) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &sql,
         &[
             &account.id.as_str(),
             &account.header.name,
@@ -68,7 +61,7 @@ async fn insert(tx: &Tx<'_>, account: &NewAccount) -> StoreResult<()> {
         ],
     )
     .await
-    .context("inserting an account")?;
+    .context("writing an account")?;
     Ok(())
 }
 

@@ -602,6 +602,29 @@ pub(crate) mod tests {
     }
 
     #[tokio::test]
+    async fn ensuring_an_account_rewrites_it_in_place_and_only_when_it_differs() {
+        let store = PostgresStore::open(&fresh_database().await).await.unwrap();
+        let account = |id: &str, tags: &[&str], secret: &str| NewAccount {
+            id: ResourceId::parse(id).unwrap(),
+            header: Header::default(),
+            account_tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+            access_tags: Vec::new(),
+            token_hash: format!("hash-{id}"),
+            webhook_secret: secret.into(),
+        };
+        let first = store.ensure_account(account("a1", &["role:user"], "whsec_1")).await.unwrap();
+        store.create_account(account("a2", &[], "whsec_2")).await.unwrap();
+        let same = store.ensure_account(account("a1", &["role:user"], "whsec_other")).await.unwrap();
+        assert_eq!(same.change_id, first.change_id, "nothing changed");
+        let changed = store.ensure_account(account("a1", &["role:agent"], "whsec_other")).await.unwrap();
+        assert_eq!(changed.account_tags, ["role:agent"]);
+        assert!(changed.change_id > first.change_id);
+        assert_eq!(changed.webhook_secret.as_deref(), Some("whsec_1"), "the secret is kept");
+        let order: Vec<_> = store.accounts().await.unwrap().into_iter().map(|m| m.id.as_str().to_owned()).collect();
+        assert_eq!(order, ["a1", "a2"], "and its place");
+    }
+
+    #[tokio::test]
     async fn a_push_that_deadlocks_with_another_transaction_is_run_again_and_succeeds() {
         let url = fresh_database().await;
         let store = PostgresStore::open(&url).await.unwrap();
