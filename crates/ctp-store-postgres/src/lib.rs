@@ -6,46 +6,98 @@
 //! measurement as one server would; outbox jobs are claimed with `FOR UPDATE SKIP LOCKED`,
 //! so each is attempted by one instance at a time. Change identifiers come from one
 //! sequence, so no value is ever handed out twice.
+//!
+//! Writes that take row locks in different orders (a push locks its measurement, then
+//! its ancestors; a deletion its ancestors, then what it deletes) can deadlock: PostgreSQL
+//! aborts one of them, and the store runs that transaction again ([`retriable`]), so a
+//! caller never sees a deadlock or a serialization failure.
+//!
+//! This file holds the store, its connection and transaction plumbing, and the `Store`
+//! methods as calls into the modules, which the SQLite store has under the same names:
+//! `schema` (migrations), `rows` (rows to records), `changes` (change identifiers),
+//! `accounts`, `hierarchy` (views to measurements, deletion), `triggers` (5.3.2),
+//! `push` (results, objectives, states), `logs`, `access` (access tags), `outbox`
+//! (notification jobs) and `transfer` (export and import).
 
+mod access;
+mod accounts;
+mod changes;
+mod hierarchy;
+mod logs;
+mod outbox;
+mod push;
 mod rows;
 mod schema;
+mod transfer;
+mod triggers;
 
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use ctp_model::resources::{
-    Account, Asset, Attribute, Delivery, DeliveryState, Evaluated, Kind, LogBody, LogEntry, Measurement,
-    MeasurementState, Member, Metric, Ref, Trigger, View,
+    Account, Asset, Attribute, Delivery, DeliveryState, Kind, LogEntry, Measurement, MeasurementState, Member, Metric,
+    Ref, Trigger, View,
 };
-use ctp_model::trigger_rules::Alert;
-use ctp_model::{tags, CheckedResult, ConditionCache, Evaluate, Evaluations, ResourceId, Status, Timestamp};
-use ctp_store::dump::{self, Cell, ColumnType, Dump};
+use ctp_model::{CheckedResult, ConditionCache, Evaluations, ResourceId, Timestamp};
+use ctp_store::dump::Dump;
 use ctp_store::{
-    checks, rules, DeliveryOutcome, DueDelivery, LogFilter, NewAccount, NewAsset, NewAttribute, NewMeasurement,
-    NewMetric, NewTrigger, NewView, PushOutcome, Store, StoreError, StoreResult, Window,
+    DeliveryOutcome, DueDelivery, LogFilter, NewAccount, NewAsset, NewAttribute, NewMeasurement, NewMetric, NewTrigger,
+    NewView, PushOutcome, Store, StoreError, StoreResult, Window,
 };
 use deadpool_postgres::{Object, Pool};
-
-use crate::rows::{backend, execute, query_opt, tags_to_text, Tx};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
 
 /// The PostgreSQL store.
 pub struct PostgresStore {
     pool: Pool,
 }
 
+/// How many times a transaction is tried when PostgreSQL aborts it as a deadlock or a
+/// serialization failure.
+const ATTEMPTS: u32 = 5;
+
+/// Whether `error` is one PostgreSQL asks to retry: a serialization failure (SQLSTATE
+/// 40001) or a deadlock (40P01) aborted a transaction that would succeed if run again.
+pub fn retriable(error: &StoreError) -> bool {
+    let StoreError::Backend { cause: Some(cause), .. } = error else { return false };
+    let code = cause.downcast_ref::<tokio_postgres::Error>().and_then(tokio_postgres::Error::code);
+    code.is_some_and(|code| [SqlState::T_R_SERIALIZATION_FAILURE, SqlState::T_R_DEADLOCK_DETECTED].contains(code))
+}
+
+/// The pause after failed attempt `attempt` (1, 2...): a few milliseconds, doubling,
+/// randomized so that the transactions that collided do not collide again.
+fn backoff(attempt: u32) -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    let base = 2u64 << attempt.min(4); // 4, 8, 16, 32 ms
+    let random = std::hash::RandomState::new().build_hasher().finish();
+    Duration::from_millis(base / 2 + random % base)
+}
+
+/// What a transaction body may borrow: what its caller holds (`'env`), for as long as the
+/// transaction (`'a`) lasts. Zero-sized; it only tells the compiler that `'env: 'a`.
+type Scope<'a, 'env> = PhantomData<&'a &'env ()>;
+
+/// The future of a transaction body.
+type Body<'a, T> = Pin<Box<dyn Future<Output = StoreResult<T>> + Send + 'a>>;
+
 impl PostgresStore {
     /// Connects to the database at `url` (`postgres://user@host/db`) and applies the
     /// schema migrations.
     pub async fn open(url: &str) -> StoreResult<Arc<PostgresStore>> {
         let store = PostgresStore::connect(url)?;
-        schema::migrate(&store.pool).await.map_err(StoreError::broken)?;
+        schema::migrate(&store.pool).await?;
         Ok(Arc::new(store))
     }
 
     /// Applies the schema migrations only (`ctpd migrate`); returns how many were applied.
     pub async fn migrate(url: &str) -> StoreResult<usize> {
-        let store = PostgresStore::connect(url)?;
-        schema::migrate(&store.pool).await.map_err(StoreError::broken)
+        schema::migrate(&PostgresStore::connect(url)?.pool).await
     }
 
     fn connect(url: &str) -> StoreResult<PostgresStore> {
@@ -54,262 +106,159 @@ impl PostgresStore {
         config.pool = Some(deadpool_postgres::PoolConfig::new(16));
         let pool = config
             .create_pool(Some(deadpool_postgres::Runtime::Tokio1), tokio_postgres::NoTls)
-            .map_err(|e| StoreError::broken(format!("invalid database URL: {e}")))?;
+            .map_err(|e| StoreError::backend("reading the database URL", e))?;
         Ok(PostgresStore { pool })
     }
 
     async fn client(&self) -> StoreResult<Object> {
-        self.pool.get().await.map_err(|e| StoreError::broken(format!("cannot connect to PostgreSQL: {e}")))
+        self.pool.get().await.map_err(|e| StoreError::backend("connecting to PostgreSQL", e))
     }
-}
 
-/// Runs `$body` (which uses `$tx`) in a transaction of `$store`, committed when it
-/// succeeds and rolled back (dropped) when it fails.
-macro_rules! transaction {
-    ($store:expr, |$tx:ident| $body:expr) => {{
-        let mut client = $store.client().await?;
-        let transaction = client.transaction().await.map_err(backend)?;
-        // An async block, so that `return` and `?` in the body end the body, not the method:
-        // an error rolls back (the transaction is dropped), anything else commits.
-        let outcome = async {
-            let $tx = Tx::Transaction(&transaction);
-            $body
-        }
-        .await;
-        if outcome.is_ok() {
-            transaction.commit().await.map_err(backend)?;
-        }
-        outcome
-    }};
-}
-
-/// Runs `$body` (which uses `$tx`) on a pooled connection without a transaction: for reads
-/// of a single statement, which are atomic anyway.
-macro_rules! read {
-    ($store:expr, |$tx:ident| $body:expr) => {{
-        let client = $store.client().await?;
-        let $tx = Tx::Client(&client);
-        $body
-    }};
-}
-
-/// Writes a log entry for a trigger's alert, and its outbox job if the trigger notifies.
-async fn insert_log(
-    tx: &Tx<'_>,
-    trigger: &Trigger,
-    alert: Alert,
-    result: &str,
-    now: Timestamp,
-) -> StoreResult<LogEntry> {
-    let entry = rules::log_entry(trigger, alert, result, now);
-    let (result_text, error_text) = match &entry.body {
-        LogBody::Result(r) => (Some(r.as_str()), None),
-        LogBody::Error(e) => (None, Some(e.as_str())),
-    };
-    execute(
-        tx,
-        "INSERT INTO logs (id, view_id, trigger_id, creation_time, result, error, tags, access_tags) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        &[
-            &entry.id.as_str(),
-            &entry.view_id.as_str(),
-            &entry.trigger_id.as_str(),
-            &now.millis(),
-            &result_text,
-            &error_text,
-            &tags_to_text(&entry.tags),
-            &tags_to_text(&entry.access_tags),
-        ],
-    )
-    .await?;
-    if !trigger.notification.is_empty() {
-        execute(
-            tx,
-            "INSERT INTO deliveries (id, log_id, trigger_id, view_id, owner_id, target, state, attempts, next_attempt, \
-             claimed, creation_time, access_tags) VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, FALSE, $7, $8)",
-            &[
-                &ResourceId::generate().as_str(),
-                &entry.id.as_str(),
-                &trigger.id.as_str(),
-                &entry.view_id.as_str(),
-                &trigger.owner_id.as_ref().map(ResourceId::as_str),
-                &trigger.notification,
-                &entry.creation_time.millis(),
-                &tags_to_text(&entry.access_tags),
-            ],
-        )
-        .await?;
-    }
-    Ok(entry)
-}
-
-/// Applies 5.3.2 to `triggers` (of one measurement, so of one service view, whose changeId
-/// the caller has already set to `change`) on `result`: their new statuses in one
-/// statement, and a log entry (with its outbox job) per alert.
-async fn process_triggers(
-    tx: &Tx<'_>,
-    triggers: &[Trigger],
-    result_raw: &str,
-    result_value: &serde_json::Value,
-    now: Timestamp,
-    change: i64,
-    conditions: &dyn Evaluate,
-) -> StoreResult<Vec<LogEntry>> {
-    let (mut ids, mut statuses, mut times) = (Vec::new(), Vec::new(), Vec::new());
-    let mut logs = Vec::new();
-    for trigger in triggers {
-        let step = rules::trigger_step(trigger, result_value, now, conditions);
-        if let Some((status, time)) = step.new_status {
-            ids.push(trigger.id.as_str());
-            statuses.push(status.as_str());
-            times.push(time.millis());
-        }
-        if let Some(alert) = step.alert {
-            logs.push(insert_log(tx, trigger, alert, result_raw, now).await?);
-        }
-    }
-    if !ids.is_empty() {
-        execute(
-            tx,
-            "UPDATE triggers AS t SET status = v.status, status_time = v.time, change_id = $4 \
-             FROM UNNEST($1::TEXT[], $2::TEXT[], $3::BIGINT[]) AS v(id, status, time) WHERE t.id = v.id",
-            &[&ids, &statuses, &times, &change],
-        )
-        .await?;
-    }
-    Ok(logs)
-}
-
-/// Makes sure a resource exists (of the right kind, for views), or answers `NotFound`.
-/// The ids and access tags of the rows a query (of `id`, `access_tags`, with `$1` for `id`)
-/// selects.
-async fn row_tags(tx: &Tx<'_>, sql: &str, id: &ResourceId) -> StoreResult<Vec<(String, Vec<String>)>> {
-    rows::query(tx, sql, &[&id.as_str()])
-        .await?
-        .iter()
-        .map(|row| Ok((row.get::<_, String>(0), serde_json::from_str(row.get::<_, &str>(1)).map_err(backend)?)))
-        .collect()
-}
-
-/// Sets the access tags of one row, and its change identifier when the table has one.
-async fn set_row_tags(
-    tx: &Tx<'_>,
-    table: &str,
-    has_change_id: bool,
-    id: &str,
-    tags: &[String],
-    change: i64,
-) -> StoreResult<()> {
-    let text = tags_to_text(tags);
-    if has_change_id {
-        execute(
-            tx,
-            &format!("UPDATE {table} SET access_tags = $1, change_id = $2 WHERE id = $3"),
-            &[&text, &change, &id],
-        )
-        .await?;
-    } else {
-        execute(tx, &format!("UPDATE {table} SET access_tags = $1 WHERE id = $2"), &[&text, &id]).await?;
-    }
-    Ok(())
-}
-
-async fn require(tx: &Tx<'_>, resource: &Ref) -> StoreResult<()> {
-    match resource.kind {
-        Kind::ServiceView | Kind::Dependency => rows::load_view(tx, resource.kind, &resource.id).await.map(drop),
-        kind => {
-            let sql = format!("SELECT 1 FROM {} WHERE id = $1", ctp_store_sql::table_of(kind));
-            match query_opt(tx, &sql, &[&resource.id.as_str()]).await? {
-                Some(_) => Ok(()),
-                None => Err(StoreError::NotFound(kind, resource.id.clone())),
+    /// Runs `body` in a transaction, committed when it succeeds and rolled back when it
+    /// fails; when PostgreSQL aborted it as a deadlock or a serialization failure, runs it
+    /// again (up to [`ATTEMPTS`] times, after a short random pause). So `body` must be
+    /// runnable again: it borrows its inputs.
+    async fn transaction<'env, T, F>(&self, body: F) -> StoreResult<T>
+    where
+        F: for<'a> Fn(&'a Tx<'a>, Scope<'a, 'env>) -> Body<'a, T> + Send + Sync,
+        T: Send,
+    {
+        let mut attempt = 1;
+        loop {
+            match self.attempt(&body).await {
+                Err(error) if attempt < ATTEMPTS && retriable(&error) => {
+                    tokio::time::sleep(backoff(attempt)).await;
+                    attempt += 1;
+                }
+                outcome => return outcome,
             }
         }
     }
+
+    async fn attempt<'env, T, F>(&self, body: &F) -> StoreResult<T>
+    where
+        F: for<'a> Fn(&'a Tx<'a>, Scope<'a, 'env>) -> Body<'a, T> + Send + Sync,
+        T: Send,
+    {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.context("beginning a transaction")?;
+        let outcome = body(&Tx::Transaction(&transaction), PhantomData).await;
+        if outcome.is_ok() {
+            transaction.commit().await.context("committing")?;
+        }
+        // Dropped uncommitted, the transaction is rolled back.
+        outcome
+    }
+
+    /// Runs `body` on a pooled connection without a transaction: for reads of a single
+    /// statement, which are atomic anyway.
+    async fn read<'env, T, F>(&self, body: F) -> StoreResult<T>
+    where
+        F: for<'a> Fn(&'a Tx<'a>, Scope<'a, 'env>) -> Body<'a, T> + Send + Sync,
+        T: Send,
+    {
+        let client = self.client().await?;
+        body(&Tx::Client(&client), PhantomData).await
+    }
 }
 
-async fn insert_account(tx: &Tx<'_>, account: &NewAccount) -> StoreResult<()> {
-    let change = rows::next_change_id(tx).await?;
-    execute(
-        tx,
-        "INSERT INTO accounts (id, name, annotation, account_tags, access_tags, token_hash, change_id, webhook_secret) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        &[
-            &account.id.as_str(),
-            &account.header.name,
-            &account.header.annotation,
-            &tags_to_text(&account.account_tags),
-            &tags_to_text(&account.access_tags),
-            &account.token_hash,
-            &change,
-            &account.webhook_secret,
-        ],
-    )
-    .await?;
-    Ok(())
+/// Where queries run: a transaction, or (for reads of one statement) a connection of the
+/// pool directly, which saves the BEGIN and COMMIT round trips. Both cache statements.
+pub(crate) enum Tx<'a> {
+    /// Autocommit on a pooled connection.
+    Client(&'a deadpool_postgres::ClientWrapper),
+    /// A transaction.
+    Transaction(&'a deadpool_postgres::Transaction<'a>),
+}
+
+/// Query parameters.
+pub(crate) type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+/// The driver's error turned into a backend failure, with what the store was doing.
+pub(crate) trait Context<T> {
+    /// A backend failure while doing `what`, caused by the driver's error.
+    fn context(self, what: &str) -> StoreResult<T>;
+}
+
+impl<T> Context<T> for Result<T, tokio_postgres::Error> {
+    fn context(self, what: &str) -> StoreResult<T> {
+        self.map_err(|e| StoreError::backend(what, e))
+    }
+}
+
+impl Tx<'_> {
+    async fn statement(&self, sql: &str) -> Result<tokio_postgres::Statement, tokio_postgres::Error> {
+        match self {
+            Tx::Client(client) => client.prepare_cached(sql).await,
+            Tx::Transaction(tx) => tx.prepare_cached(sql).await,
+        }
+    }
+
+    /// The rows `sql` selects.
+    pub(crate) async fn query(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, tokio_postgres::Error> {
+        let statement = self.statement(sql).await?;
+        match self {
+            Tx::Client(client) => client.query(&statement, params).await,
+            Tx::Transaction(tx) => tx.query(&statement, params).await,
+        }
+    }
+
+    /// The row `sql` selects, if any (more than one is an error).
+    pub(crate) async fn query_opt(&self, sql: &str, params: Params<'_>) -> Result<Option<Row>, tokio_postgres::Error> {
+        let statement = self.statement(sql).await?;
+        match self {
+            Tx::Client(client) => client.query_opt(&statement, params).await,
+            Tx::Transaction(tx) => tx.query_opt(&statement, params).await,
+        }
+    }
+
+    /// The one row `sql` selects (an aggregate).
+    pub(crate) async fn query_one(&self, sql: &str, params: Params<'_>) -> Result<Row, tokio_postgres::Error> {
+        let statement = self.statement(sql).await?;
+        match self {
+            Tx::Client(client) => client.query_one(&statement, params).await,
+            Tx::Transaction(tx) => tx.query_one(&statement, params).await,
+        }
+    }
+
+    /// Runs `sql`; returns how many rows it changed.
+    pub(crate) async fn execute(&self, sql: &str, params: Params<'_>) -> Result<u64, tokio_postgres::Error> {
+        let statement = self.statement(sql).await?;
+        match self {
+            Tx::Client(client) => client.execute(&statement, params).await,
+            Tx::Transaction(tx) => tx.execute(&statement, params).await,
+        }
+    }
+
+    /// Runs statements without parameters, such as a migration's text.
+    pub(crate) async fn batch(&self, sql: &str) -> Result<(), tokio_postgres::Error> {
+        match self {
+            Tx::Client(client) => client.batch_execute(sql).await,
+            Tx::Transaction(tx) => tx.batch_execute(sql).await,
+        }
+    }
 }
 
 #[async_trait]
 impl Store for PostgresStore {
     async fn account_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<Account>> {
-        read!(self, |tx| rows::account_by_token_hash(&tx, token_hash).await)
+        self.read(|tx, _| Box::pin(rows::account_by_token_hash(tx, token_hash))).await
     }
 
     async fn create_account(&self, account: NewAccount) -> StoreResult<Account> {
-        transaction!(self, |tx| {
-            if rows::account_by_token_hash(&tx, &account.token_hash).await?.is_some() {
-                Err(StoreError::Conflict("an account already has this token".into()))
-            } else if rows::load_account(&tx, &account.id).await.is_ok() {
-                Err(StoreError::Conflict(format!("an account with id {} exists", account.id)))
-            } else {
-                insert_account(&tx, &account).await?;
-                rows::load_account(&tx, &account.id).await
-            }
-        })
+        self.transaction(|tx, _| Box::pin(accounts::create(tx, &account))).await
     }
 
     async fn ensure_account(&self, account: NewAccount) -> StoreResult<Account> {
-        transaction!(self, |tx| {
-            // An existing account keeps its place, its webhook secret and, when nothing
-            // changes, its changeId.
-            execute(
-                &tx,
-                "DELETE FROM accounts WHERE token_hash = $1 AND id <> $2",
-                &[&account.token_hash, &account.id.as_str()],
-            )
-            .await?;
-            if let Ok(existing) = rows::load_account(&tx, &account.id).await {
-                if !checks::account_differs(&existing, &account) {
-                    return Ok(existing);
-                }
-                let change = rows::next_change_id(&tx).await?;
-                execute(
-                    &tx,
-                    "UPDATE accounts SET name = $1, annotation = $2, account_tags = $3, access_tags = $4, \
-                     token_hash = $5, change_id = $6 WHERE id = $7",
-                    &[
-                        &account.header.name,
-                        &account.header.annotation,
-                        &tags_to_text(&account.account_tags),
-                        &tags_to_text(&account.access_tags),
-                        &account.token_hash,
-                        &change,
-                        &account.id.as_str(),
-                    ],
-                )
-                .await?;
-                return rows::load_account(&tx, &account.id).await;
-            }
-            insert_account(&tx, &account).await?;
-            rows::load_account(&tx, &account.id).await
-        })
+        self.transaction(|tx, _| Box::pin(accounts::ensure(tx, &account))).await
     }
 
     async fn account(&self, id: &ResourceId) -> StoreResult<Account> {
-        read!(self, |tx| rows::load_account(&tx, id).await)
+        self.read(|tx, _| Box::pin(rows::load_account(tx, id))).await
     }
 
     async fn accounts(&self) -> StoreResult<Vec<Member>> {
-        read!(self, |tx| rows::members(&tx, "SELECT id, name, access_tags FROM accounts ORDER BY seq", &[]).await)
+        self.read(|tx, _| Box::pin(accounts::list(tx))).await
     }
 
     async fn delete_account(&self, id: &ResourceId) -> StoreResult<()> {
@@ -317,79 +266,67 @@ impl Store for PostgresStore {
     }
 
     async fn view(&self, kind: Kind, id: &ResourceId) -> StoreResult<View> {
-        read!(self, |tx| rows::load_view(&tx, kind, id).await)
+        self.read(|tx, _| Box::pin(rows::load_view(tx, kind, id))).await
     }
 
     async fn asset(&self, id: &ResourceId) -> StoreResult<Asset> {
-        read!(self, |tx| rows::load_asset(&tx, id).await)
+        self.read(|tx, _| Box::pin(rows::load_asset(tx, id))).await
     }
 
     async fn attribute(&self, id: &ResourceId) -> StoreResult<Attribute> {
-        read!(self, |tx| rows::load_attribute(&tx, id).await)
+        self.read(|tx, _| Box::pin(rows::load_attribute(tx, id))).await
     }
 
     async fn measurement(&self, id: &ResourceId) -> StoreResult<Measurement> {
-        read!(self, |tx| rows::load_measurement(&tx, id).await)
+        self.read(|tx, _| Box::pin(rows::load_measurement(tx, id))).await
     }
 
     async fn metric(&self, id: &ResourceId) -> StoreResult<Metric> {
-        read!(self, |tx| rows::load_metric(&tx, id).await)
+        self.read(|tx, _| Box::pin(rows::load_metric(tx, id))).await
     }
 
     async fn trigger(&self, id: &ResourceId) -> StoreResult<Trigger> {
-        read!(self, |tx| rows::load_trigger(&tx, id).await)
+        self.read(|tx, _| Box::pin(rows::load_trigger(tx, id))).await
     }
 
     async fn log_entry(&self, id: &ResourceId) -> StoreResult<LogEntry> {
-        read!(self, |tx| rows::load_log(&tx, id).await)
+        self.read(|tx, _| Box::pin(logs::entry(tx, id))).await
     }
 
     async fn service_views(&self) -> StoreResult<Vec<Member>> {
-        let sql = "SELECT id, name, access_tags FROM views WHERE parent_kind IS NULL ORDER BY seq";
-        read!(self, |tx| rows::members(&tx, sql, &[]).await)
+        self.read(|tx, _| Box::pin(hierarchy::service_views(tx))).await
     }
 
     async fn dependencies(&self, parent: &Ref) -> StoreResult<Vec<Member>> {
-        let sql = "SELECT id, name, access_tags FROM views WHERE parent_kind = $1 AND parent_id = $2 ORDER BY seq";
-        read!(self, |tx| rows::members(&tx, sql, &[&parent.kind.segment(), &parent.id.as_str()]).await)
+        self.read(|tx, _| Box::pin(hierarchy::dependencies(tx, parent))).await
     }
 
     async fn assets(&self, view_id: &ResourceId) -> StoreResult<Vec<Member>> {
-        let sql = "SELECT id, name, access_tags FROM assets WHERE view_id = $1 ORDER BY seq";
-        read!(self, |tx| rows::members(&tx, sql, &[&view_id.as_str()]).await)
+        self.read(|tx, _| Box::pin(hierarchy::members(tx, Kind::Asset, view_id))).await
     }
 
     async fn attributes(&self, asset_id: &ResourceId) -> StoreResult<Vec<Member>> {
-        let sql = "SELECT id, name, access_tags FROM attributes WHERE asset_id = $1 ORDER BY seq";
-        read!(self, |tx| rows::members(&tx, sql, &[&asset_id.as_str()]).await)
+        self.read(|tx, _| Box::pin(hierarchy::members(tx, Kind::Attribute, asset_id))).await
     }
 
     async fn measurements(&self, attribute_id: &ResourceId) -> StoreResult<Vec<Member>> {
-        let sql = "SELECT id, name, access_tags FROM measurements WHERE attribute_id = $1 ORDER BY seq";
-        read!(self, |tx| rows::members(&tx, sql, &[&attribute_id.as_str()]).await)
+        self.read(|tx, _| Box::pin(hierarchy::members(tx, Kind::Measurement, attribute_id))).await
     }
 
     async fn metrics(&self) -> StoreResult<Vec<Member>> {
-        read!(self, |tx| rows::members(&tx, "SELECT id, name, access_tags FROM metrics ORDER BY seq", &[]).await)
+        self.read(|tx, _| Box::pin(hierarchy::metrics(tx))).await
     }
 
     async fn triggers(&self, view_id: &ResourceId) -> StoreResult<Vec<Member>> {
-        let sql = "SELECT id, name, access_tags FROM triggers WHERE view_id = $1 ORDER BY seq";
-        read!(self, |tx| rows::members(&tx, sql, &[&view_id.as_str()]).await)
+        self.read(|tx, _| Box::pin(hierarchy::members(tx, Kind::Trigger, view_id))).await
     }
 
     async fn trigger_conditions(&self, measurement_id: &ResourceId) -> StoreResult<Vec<String>> {
-        let sql = "SELECT DISTINCT condition FROM triggers WHERE measurement_id = $1";
-        read!(self, |tx| rows::query(&tx, sql, &[&measurement_id.as_str()])
-            .await
-            .map(|found| { found.iter().map(|row| row.get::<_, String>(0)).collect() }))
+        self.read(|tx, _| Box::pin(triggers::trigger_conditions(tx, measurement_id))).await
     }
 
     async fn conditions_of_owner(&self, owner_id: &ResourceId) -> StoreResult<Vec<String>> {
-        let sql = "SELECT condition FROM triggers WHERE owner_id = $1";
-        read!(self, |tx| rows::query(&tx, sql, &[&owner_id.as_str()])
-            .await
-            .map(|found| { found.iter().map(|row| row.get::<_, String>(0)).collect() }))
+        self.read(|tx, _| Box::pin(triggers::conditions_of_owner(tx, owner_id))).await
     }
 
     async fn logs(
@@ -398,147 +335,23 @@ impl Store for PostgresStore {
         filter: &LogFilter,
         window: Option<Window>,
     ) -> StoreResult<(u64, Vec<Member>)> {
-        // The tag filter needs every tag: JSON containment.
-        let filter_sql = "($1::TEXT IS NULL OR view_id = $1) AND ($2::BIGINT IS NULL OR creation_time >= $2) \
-                          AND ($3::BIGINT IS NULL OR creation_time < $3) AND tags::JSONB @> $4::TEXT::JSONB \
-                          AND ($5::TEXT[] IS NULL OR access_tags::JSONB ?| $5::TEXT[])";
-        let wanted = tags_to_text(&filter.tags);
-        let visible_to = &filter.visible_to;
-        let view = view_id.map(ResourceId::as_str);
-        let oldest = filter.oldest.map(Timestamp::millis);
-        let newest = filter.newest.map(Timestamp::millis);
-        let (offset, limit) = window.map_or((0, None), |w| {
-            let (offset, limit) = ctp_store_sql::offset_and_limit(w);
-            (offset, Some(limit))
-        });
-        transaction!(self, |tx| {
-            let total: i64 = rows::query(
-                &tx,
-                &format!("SELECT COUNT(*) FROM logs WHERE {filter_sql}"),
-                &[&view, &oldest, &newest, &wanted, visible_to],
-            )
-            .await?[0]
-                .get(0);
-            let listed = rows::members(
-                &tx,
-                &format!(
-                    "SELECT id, '' AS name, access_tags FROM logs WHERE {filter_sql} \
-                     ORDER BY creation_time, seq LIMIT $7 OFFSET $6"
-                ),
-                &[&view, &oldest, &newest, &wanted, visible_to, &offset, &limit],
-            )
-            .await;
-            listed.map(|listed| (total as u64, listed))
-        })
+        self.transaction(|tx, _| Box::pin(logs::list(tx, view_id, filter, window))).await
     }
 
     async fn create_view(&self, parent: Option<&Ref>, view: NewView) -> StoreResult<View> {
-        transaction!(self, |tx| {
-            let inherited = match parent {
-                None => Vec::new(),
-                Some(p) => rows::load_view(&tx, p.kind, &p.id).await?.access_tags,
-            };
-            let id = ResourceId::generate();
-            let change = rows::next_change_id(&tx).await?;
-            execute(
-                &tx,
-                "INSERT INTO views (id, parent_kind, parent_id, name, annotation, provider, service_class, change_id, \
-                 access_tags) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                &[
-                    &id.as_str(),
-                    &parent.map(|p| p.kind.segment()),
-                    &parent.map(|p| p.id.as_str()),
-                    &view.header.name,
-                    &view.header.annotation,
-                    &view.provider,
-                    &view.service_class,
-                    &change,
-                    &tags_to_text(view.access_tags.as_ref().unwrap_or(&inherited)),
-                ],
-            )
-            .await?;
-            if let Some(p) = parent {
-                rows::touch_view(&tx, &p.id, change).await?;
-            }
-            let kind = if parent.is_some() { Kind::Dependency } else { Kind::ServiceView };
-            rows::load_view(&tx, kind, &id).await
-        })
+        self.transaction(|tx, _| Box::pin(hierarchy::create_view(tx, parent, &view))).await
     }
 
     async fn create_asset(&self, view_id: &ResourceId, asset: NewAsset) -> StoreResult<Asset> {
-        transaction!(self, |tx| {
-            let view = rows::load_any_view(&tx, view_id).await?;
-            let id = ResourceId::generate();
-            let change = rows::next_change_id(&tx).await?;
-            execute(
-                &tx,
-                "INSERT INTO assets (id, view_id, name, annotation, asset_class, change_id, access_tags) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                &[
-                    &id.as_str(),
-                    &view_id.as_str(),
-                    &asset.header.name,
-                    &asset.header.annotation,
-                    &asset.asset_class,
-                    &change,
-                    &tags_to_text(asset.access_tags.as_ref().unwrap_or(&view.access_tags)),
-                ],
-            )
-            .await?;
-            rows::touch_view(&tx, view_id, change).await?;
-            rows::load_asset(&tx, &id).await
-        })
+        self.transaction(|tx, _| Box::pin(hierarchy::create_asset(tx, view_id, &asset))).await
     }
 
     async fn create_attribute(&self, asset_id: &ResourceId, attribute: NewAttribute) -> StoreResult<Attribute> {
-        transaction!(self, |tx| {
-            let asset = rows::load_asset(&tx, asset_id).await?;
-            let id = ResourceId::generate();
-            let change = rows::next_change_id(&tx).await?;
-            execute(
-                &tx,
-                "INSERT INTO attributes (id, asset_id, name, annotation, change_id, access_tags) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-                &[
-                    &id.as_str(),
-                    &asset_id.as_str(),
-                    &attribute.header.name,
-                    &attribute.header.annotation,
-                    &change,
-                    &tags_to_text(attribute.access_tags.as_ref().unwrap_or(&asset.access_tags)),
-                ],
-            )
-            .await?;
-            rows::touch_asset(&tx, &asset, change).await?;
-            rows::load_attribute(&tx, &id).await
-        })
+        self.transaction(|tx, _| Box::pin(hierarchy::create_attribute(tx, asset_id, &attribute))).await
     }
 
     async fn create_metric(&self, metric: NewMetric) -> StoreResult<Metric> {
-        let parameters = serde_json::to_string(&metric.parameters).map_err(backend)?;
-        let result_format = serde_json::to_string(&metric.result_format).map_err(backend)?;
-        let default_tags = vec![tags::ROLE_USER.to_owned()];
-        transaction!(self, |tx| {
-            let id = ResourceId::generate();
-            let change = rows::next_change_id(&tx).await?;
-            execute(
-                &tx,
-                "INSERT INTO metrics (id, name, annotation, base_metric, parameters, result_format, change_id, \
-                 access_tags) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                &[
-                    &id.as_str(),
-                    &metric.header.name,
-                    &metric.header.annotation,
-                    &metric.base_metric,
-                    &parameters,
-                    &result_format,
-                    &change,
-                    &tags_to_text(metric.access_tags.as_ref().unwrap_or(&default_tags)),
-                ],
-            )
-            .await?;
-            rows::load_metric(&tx, &id).await
-        })
+        self.transaction(|tx, _| Box::pin(hierarchy::create_metric(tx, &metric))).await
     }
 
     async fn create_measurement(
@@ -548,48 +361,11 @@ impl Store for PostgresStore {
         now: Timestamp,
         conditions: &Arc<ConditionCache>,
     ) -> StoreResult<Measurement> {
-        transaction!(self, |tx| {
-            let attribute = rows::load_attribute(&tx, attribute_id).await?;
-            let asset = rows::load_asset(&tx, &attribute.asset_id).await?;
-            if rows::load_metric(&tx, &measurement.metric_id).await.is_err() {
-                return Err(StoreError::Invalid(format!(
-                    "no metric with id {} (create the metric first)",
-                    measurement.metric_id
-                )));
-            }
-            let id = ResourceId::generate();
-            let change = rows::next_change_id(&tx).await?;
-            let objective = rules::first_objective(&measurement, now, conditions);
-            let objective_status = objective.as_ref().map(|o| o.status.as_str());
-            let objective_time = objective.as_ref().map(|o| o.status_update_time.millis());
-            let result = measurement.result.as_ref().map(|r| r.raw.as_str());
-            execute(
-                &tx,
-                "INSERT INTO measurements (id, attribute_id, view_id, metric_id, name, annotation, result, \
-                 objective_condition, objective_status, objective_time, triggers_allowed, user_activated, state, \
-                 change_id, access_tags) VALUES ($1, $2, $3, $4, $5, $6, $15, $7, $8, $9, $10, $11, $12, $13, $14)",
-                &[
-                    &id.as_str(),
-                    &attribute_id.as_str(),
-                    &asset.view_id.as_str(),
-                    &measurement.metric_id.as_str(),
-                    &measurement.header.name,
-                    &measurement.header.annotation,
-                    &measurement.objective,
-                    &objective_status,
-                    &objective_time,
-                    &measurement.triggers_allowed,
-                    &measurement.user_activated,
-                    &measurement.state.as_str(),
-                    &change,
-                    &tags_to_text(measurement.access_tags.as_ref().unwrap_or(&attribute.access_tags)),
-                    &result,
-                ],
-            )
-            .await?;
-            rows::touch_attribute(&tx, &attribute, change).await?;
-            rows::load_measurement(&tx, &id).await
+        let conditions = conditions.as_ref();
+        self.transaction(|tx, _| {
+            Box::pin(hierarchy::create_measurement(tx, attribute_id, &measurement, now, conditions))
         })
+        .await
     }
 
     async fn create_trigger(
@@ -600,45 +376,7 @@ impl Store for PostgresStore {
         evaluations: Arc<Evaluations>,
     ) -> StoreResult<(Trigger, Vec<LogEntry>)> {
         let conditions = evaluations.as_ref();
-        transaction!(self, |tx| {
-            rows::load_any_view(&tx, view_id).await?;
-            let found = rows::lock_measurement(&tx, &trigger.measurement_id).await;
-            let measurement = checks::trigger_measurement(found, &trigger.measurement_id, view_id)?;
-            let id = ResourceId::generate();
-            let change = rows::next_change_id(&tx).await?;
-            execute(
-                &tx,
-                "INSERT INTO triggers (id, view_id, measurement_id, name, annotation, condition, status, status_time, \
-                 notification, guard_time, tags, change_id, access_tags, owner_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, 'false', $7, $8, $9, $10, $11, $12, $13)",
-                &[
-                    &id.as_str(),
-                    &view_id.as_str(),
-                    &measurement.id.as_str(),
-                    &trigger.header.name,
-                    &trigger.header.annotation,
-                    &trigger.condition,
-                    &now.millis(),
-                    &trigger.notification,
-                    &trigger.guard_time,
-                    &tags_to_text(&trigger.tags),
-                    &change,
-                    &tags_to_text(&tags::held_tags(&measurement.access_tags, &trigger.owner_tags)),
-                    &trigger.owner_id.as_ref().map(ResourceId::as_str),
-                ],
-            )
-            .await?;
-            rows::touch_view(&tx, view_id, change).await?;
-            let created = rows::load_trigger(&tx, &id).await?;
-            let logs = match &measurement.result {
-                Some(raw) => {
-                    let value = rules::decode_result(raw)?;
-                    process_triggers(&tx, std::slice::from_ref(&created), raw, &value, now, change, conditions).await?
-                }
-                None => Vec::new(),
-            };
-            rows::load_trigger(&tx, &id).await.map(|t| (t, logs))
-        })
+        self.transaction(|tx, _| Box::pin(triggers::create_trigger(tx, view_id, &trigger, now, conditions))).await
     }
 
     async fn push_result(
@@ -649,42 +387,7 @@ impl Store for PostgresStore {
         evaluations: Arc<Evaluations>,
     ) -> StoreResult<PushOutcome> {
         let conditions = evaluations.as_ref();
-        transaction!(self, |tx| {
-            let measurement = rows::lock_measurement(&tx, measurement_id).await?;
-            checks::accepts_results(&measurement)?;
-            let change = rows::next_change_id(&tx).await?;
-            let objective = measurement.objective.as_ref().map(|o| Evaluated {
-                condition: o.condition.clone(),
-                status: rules::objective_status(&o.condition, Some(&result.value), now, conditions),
-                status_update_time: now,
-            });
-            execute(
-                &tx,
-                "UPDATE measurements SET result = $1, state = 'activated', objective_status = $2, \
-                 objective_time = $3, change_id = $4 WHERE id = $5",
-                &[
-                    &result.raw,
-                    &objective.as_ref().map(|o| o.status.as_str()),
-                    &objective.as_ref().map(|o| o.status_update_time.millis()),
-                    &change,
-                    &measurement_id.as_str(),
-                ],
-            )
-            .await?;
-            rows::touch_measurement(&tx, &measurement, change).await?;
-            let triggers = rows::triggers_of_measurement(&tx, measurement_id).await?;
-            let logs = process_triggers(&tx, &triggers, &result.raw, &result.value, now, change, conditions).await?;
-            Ok(PushOutcome {
-                measurement: Measurement {
-                    result: Some(result.raw.clone()),
-                    state: MeasurementState::Activated,
-                    objective,
-                    change_id: change,
-                    ..measurement
-                },
-                logs,
-            })
-        })
+        self.transaction(|tx, _| Box::pin(push::push_result(tx, measurement_id, &result, now, conditions))).await
     }
 
     async fn set_objective(
@@ -694,150 +397,29 @@ impl Store for PostgresStore {
         now: Timestamp,
         conditions: &Arc<ConditionCache>,
     ) -> StoreResult<Measurement> {
-        transaction!(self, |tx| {
-            let measurement = rows::lock_measurement(&tx, measurement_id).await?;
-            let change = rows::next_change_id(&tx).await?;
-            let status = match (&condition, &measurement.result) {
-                (Some(c), Some(raw)) => {
-                    Some(rules::objective_status(c, Some(&rules::decode_result(raw)?), now, conditions))
-                }
-                (Some(_), None) => Some(Status::False),
-                (None, _) => None,
-            };
-            execute(
-                &tx,
-                "UPDATE measurements SET objective_condition = $1, objective_status = $2, objective_time = $3, \
-                 change_id = $4 WHERE id = $5",
-                &[
-                    &condition,
-                    &status.map(Status::as_str),
-                    &status.map(|_| now.millis()),
-                    &change,
-                    &measurement_id.as_str(),
-                ],
-            )
-            .await?;
-            rows::touch_measurement(&tx, &measurement, change).await?;
-            rows::load_measurement(&tx, measurement_id).await
-        })
+        let (condition, conditions) = (condition.as_deref(), conditions.as_ref());
+        self.transaction(|tx, _| Box::pin(push::set_objective(tx, measurement_id, condition, now, conditions))).await
     }
 
     async fn set_state(&self, measurement_id: &ResourceId, state: MeasurementState) -> StoreResult<Measurement> {
-        transaction!(self, |tx| {
-            let measurement = rows::lock_measurement(&tx, measurement_id).await?;
-            checks::user_activated(&measurement)?;
-            let (new_state, clear_result) = rules::state_transition(measurement.state, state);
-            if new_state == measurement.state && !clear_result {
-                return Ok(measurement);
-            }
-            let change = rows::next_change_id(&tx).await?;
-            execute(
-                &tx,
-                "UPDATE measurements SET state = $1, result = CASE WHEN $2 THEN NULL ELSE result END, \
-                 change_id = $3 WHERE id = $4",
-                &[&new_state.as_str(), &clear_result, &change, &measurement_id.as_str()],
-            )
-            .await?;
-            rows::touch_measurement(&tx, &measurement, change).await?;
-            rows::load_measurement(&tx, measurement_id).await
-        })
+        self.transaction(|tx, _| Box::pin(push::set_state(tx, measurement_id, state))).await
     }
 
     async fn access_tags(&self, resource: &Ref) -> StoreResult<Vec<String>> {
-        transaction!(self, |tx| {
-            require(&tx, resource).await?;
-            let sql = format!("SELECT access_tags FROM {} WHERE id = $1", ctp_store_sql::table_of(resource.kind));
-            let row = query_opt(&tx, &sql, &[&resource.id.as_str()]).await?;
-            let text: String = row.ok_or_else(|| StoreError::NotFound(resource.kind, resource.id.clone()))?.get(0);
-            serde_json::from_str(&text).map_err(backend)
-        })
+        self.transaction(|tx, _| Box::pin(access::access_tags(tx, resource))).await
     }
 
     async fn set_access_tags(&self, resource: &Ref, tags: Vec<String>, subtree: bool) -> StoreResult<Vec<String>> {
-        transaction!(self, |tx| {
-            require(&tx, resource).await?;
-            let table = ctp_store_sql::table_of(resource.kind);
-            let change = rows::next_change_id(&tx).await?;
-            set_row_tags(&tx, table, resource.kind != Kind::Log, resource.id.as_str(), &tags, change).await?;
-            if subtree {
-                for below in ctp_store_sql::below(resource.kind) {
-                    let sql = format!(
-                        "SELECT id, access_tags FROM {} WHERE {}",
-                        below.table,
-                        below.condition.replace("{id}", "$1")
-                    );
-                    for (id, row_tags) in row_tags(&tx, &sql, &resource.id).await? {
-                        if let Some(new) = rules::cascade_tags(&tags, &row_tags, below.private) {
-                            set_row_tags(&tx, below.table, below.has_change_id, &id, &new, change).await?;
-                        }
-                    }
-                }
-            }
-            Ok(tags)
-        })
+        self.transaction(|tx, _| Box::pin(access::set_access_tags(tx, resource, &tags, subtree))).await?;
+        Ok(tags)
     }
 
     async fn delete(&self, resource: &Ref) -> StoreResult<()> {
-        transaction!(self, |tx| {
-            require(&tx, resource).await?;
-            let change = rows::next_change_id(&tx).await?;
-            // The parents whose collections change, for their change identifiers.
-            match resource.kind {
-                Kind::Dependency => {
-                    let view = rows::load_view(&tx, Kind::Dependency, &resource.id).await?;
-                    if let Some(parent) = view.parent {
-                        rows::touch_view(&tx, &parent.id, change).await?;
-                    }
-                }
-                Kind::Asset => {
-                    let asset = rows::load_asset(&tx, &resource.id).await?;
-                    rows::touch_view(&tx, &asset.view_id, change).await?;
-                }
-                Kind::Attribute => {
-                    let attribute = rows::load_attribute(&tx, &resource.id).await?;
-                    rows::touch_asset(&tx, &rows::load_asset(&tx, &attribute.asset_id).await?, change).await?;
-                }
-                Kind::Measurement => {
-                    let measurement = rows::load_measurement(&tx, &resource.id).await?;
-                    let attribute = rows::load_attribute(&tx, &measurement.attribute_id).await?;
-                    rows::touch_attribute(&tx, &attribute, change).await?;
-                }
-                Kind::Trigger => {
-                    let trigger = rows::load_trigger(&tx, &resource.id).await?;
-                    rows::touch_view(&tx, &trigger.view_id, change).await?;
-                }
-                Kind::Metric => {
-                    let users: i64 = rows::query(
-                        &tx,
-                        "SELECT COUNT(*) FROM measurements WHERE metric_id = $1",
-                        &[&resource.id.as_str()],
-                    )
-                    .await?[0]
-                        .get(0);
-                    checks::metric_unused(&resource.id, users)?;
-                }
-                Kind::ServiceView | Kind::Log | Kind::Account | Kind::Delivery => {}
-            }
-            // Cascades follow from the schema's foreign keys.
-            let sql = format!("DELETE FROM {} WHERE id = $1", ctp_store_sql::table_of(resource.kind));
-            execute(&tx, &sql, &[&resource.id.as_str()]).await.map(drop)
-        })
+        self.transaction(|tx, _| Box::pin(hierarchy::delete(tx, resource))).await
     }
 
     async fn set_webhook_secret(&self, account_id: &ResourceId, secret: String) -> StoreResult<Account> {
-        transaction!(self, |tx| {
-            let change = rows::next_change_id(&tx).await?;
-            let changed = execute(
-                &tx,
-                "UPDATE accounts SET webhook_secret = $1, change_id = $2 WHERE id = $3",
-                &[&secret, &change, &account_id.as_str()],
-            )
-            .await?;
-            if changed == 0 {
-                return Err(StoreError::NotFound(Kind::Account, account_id.clone()));
-            }
-            rows::load_account(&tx, account_id).await
-        })
+        self.transaction(|tx, _| Box::pin(accounts::set_webhook_secret(tx, account_id, &secret))).await
     }
 
     async fn claim_deliveries(
@@ -846,62 +428,11 @@ impl Store for PostgresStore {
         lease_until: Timestamp,
         limit: usize,
     ) -> StoreResult<Vec<DueDelivery>> {
-        transaction!(self, |tx| {
-            let mut claimed = Vec::new();
-            for delivery in rows::claim_due(&tx, now, lease_until, limit as i64).await? {
-                let log = rows::load_log(&tx, &delivery.log_id).await?;
-                let webhook_secret = match &delivery.owner_id {
-                    Some(owner) => rows::load_account(&tx, owner).await.ok().and_then(|a| a.webhook_secret),
-                    None => None,
-                };
-                claimed.push(DueDelivery { delivery, log, webhook_secret });
-            }
-            Ok(claimed)
-        })
+        self.transaction(|tx, _| Box::pin(outbox::claim(tx, now, lease_until, limit))).await
     }
 
     async fn finish_delivery(&self, id: &ResourceId, outcome: DeliveryOutcome, now: Timestamp) -> StoreResult<()> {
-        transaction!(self, |tx| {
-            // A job deleted meanwhile (with its service view) has nothing left to record.
-            match outcome {
-                DeliveryOutcome::Delivered => {
-                    execute(
-                        &tx,
-                        "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, claimed = FALSE, \
-                         delivery_time = $1, last_error = NULL WHERE id = $2",
-                        &[&now.millis(), &id.as_str()],
-                    )
-                    .await
-                }
-                DeliveryOutcome::Retry { at, error } => {
-                    execute(
-                        &tx,
-                        "UPDATE deliveries SET attempts = attempts + 1, claimed = FALSE, next_attempt = $1, \
-                         last_error = $2 WHERE id = $3",
-                        &[&at.millis(), &error, &id.as_str()],
-                    )
-                    .await
-                }
-                DeliveryOutcome::Failed { error } => {
-                    execute(
-                        &tx,
-                        "UPDATE deliveries SET state = 'failed', attempts = attempts + 1, claimed = FALSE, \
-                         last_error = $1 WHERE id = $2",
-                        &[&error, &id.as_str()],
-                    )
-                    .await
-                }
-                DeliveryOutcome::Deferred { at } => {
-                    execute(
-                        &tx,
-                        "UPDATE deliveries SET claimed = FALSE, next_attempt = $1 WHERE id = $2 AND state = 'pending'",
-                        &[&at.millis(), &id.as_str()],
-                    )
-                    .await
-                }
-            }
-            .map(drop)
-        })
+        self.transaction(|tx, _| Box::pin(outbox::finish(tx, id, &outcome, now))).await
     }
 
     /// Several instances share this store: a job claimed by a dead instance is due again
@@ -911,119 +442,231 @@ impl Store for PostgresStore {
     }
 
     async fn next_delivery_time(&self) -> StoreResult<Option<Timestamp>> {
-        transaction!(self, |tx| {
-            let row = query_opt(&tx, "SELECT MIN(next_attempt) FROM deliveries WHERE state = 'pending'", &[]).await?;
-            let millis: Option<i64> = row.and_then(|r| r.get(0));
-            Ok(millis.and_then(Timestamp::from_millis))
-        })
+        self.read(|tx, _| Box::pin(outbox::next_time(tx))).await
     }
 
     async fn deliveries(&self, state: Option<DeliveryState>) -> StoreResult<Vec<Delivery>> {
-        read!(self, |tx| match state {
-            Some(state) => rows::deliveries_where(&tx, "WHERE state = $1 ORDER BY seq", &[&state.as_str()]).await,
-            None => rows::deliveries_where(&tx, "ORDER BY seq", &[]).await,
-        })
+        self.read(|tx, _| Box::pin(outbox::list(tx, state))).await
     }
 
     async fn delivery(&self, id: &ResourceId) -> StoreResult<Delivery> {
-        read!(self, |tx| rows::load_delivery(&tx, id).await)
+        self.read(|tx, _| Box::pin(rows::load_delivery(tx, id))).await
     }
 
     async fn retry_delivery(&self, id: &ResourceId, now: Timestamp) -> StoreResult<Delivery> {
-        transaction!(self, |tx| {
-            checks::retriable(&rows::load_delivery(&tx, id).await?)?;
-            execute(
-                &tx,
-                "UPDATE deliveries SET state = 'pending', attempts = 0, claimed = FALSE, next_attempt = $1 WHERE id = $2",
-                &[&now.millis(), &id.as_str()],
-            )
-            .await?;
-            rows::load_delivery(&tx, id).await
-        })
+        self.transaction(|tx, _| Box::pin(outbox::retry(tx, id, now))).await
+    }
+
+    async fn prune_deliveries(&self, before: Timestamp) -> StoreResult<u64> {
+        self.transaction(|tx, _| Box::pin(outbox::prune(tx, before))).await
     }
 
     async fn export(&self) -> StoreResult<Dump> {
-        transaction!(self, |tx| {
-            // One snapshot of every table.
-            execute(&tx, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", &[]).await?;
-            let counter = rows::query(&tx, "SELECT last_value, is_called FROM change_ids", &[]).await?;
-            let change_counter: i64 = if counter[0].get::<_, bool>(1) { counter[0].get(0) } else { 0 };
-            let mut tables = Vec::new();
-            for (name, columns) in dump::TABLES {
-                let sql = format!("SELECT {} FROM {name} ORDER BY seq", ctp_store_sql::column_list(columns));
-                let mut rows = Vec::new();
-                for row in rows::query(&tx, &sql, &[]).await? {
-                    let mut values = Vec::with_capacity(columns.len());
-                    for (i, (_, column_type)) in columns.iter().enumerate() {
-                        let cell = match column_type {
-                            ColumnType::Text => {
-                                row.try_get::<_, Option<String>>(i).map(|v| v.map_or(Cell::Null, Cell::Text))
-                            }
-                            ColumnType::BigInt => {
-                                row.try_get::<_, Option<i64>>(i).map(|v| v.map_or(Cell::Null, Cell::Int))
-                            }
-                            ColumnType::Int => {
-                                row.try_get::<_, Option<i32>>(i).map(|v| v.map_or(Cell::Null, |v| Cell::Int(v.into())))
-                            }
-                            ColumnType::Real => {
-                                row.try_get::<_, Option<f64>>(i).map(|v| v.map_or(Cell::Null, Cell::Real))
-                            }
-                            ColumnType::Bool => {
-                                row.try_get::<_, Option<bool>>(i).map(|v| v.map_or(Cell::Null, Cell::Bool))
-                            }
-                        };
-                        values.push(cell.map_err(backend)?.into_json());
-                    }
-                    rows.push(values);
-                }
-                let columns = columns.iter().map(|(c, _)| (*c).to_owned()).collect();
-                tables.push(dump::Table { name: (*name).to_owned(), columns, rows });
-            }
-            Ok(Dump { format: dump::FORMAT.into(), version: dump::VERSION, change_counter, tables })
-        })
+        self.transaction(|tx, _| Box::pin(transfer::export(tx))).await
     }
 
     async fn import(&self, dump: Dump) -> StoreResult<()> {
         dump.check().map_err(StoreError::Invalid)?;
-        transaction!(self, |tx| {
-            let used: i64 = rows::query(&tx, ctp_store_sql::USED, &[]).await?[0].get(0);
-            checks::empty_for_import(used)?;
-            for (table, (name, columns)) in dump.tables.iter().zip(dump::TABLES) {
-                let placeholders = (1..=columns.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
-                let sql =
-                    format!("INSERT INTO {name} ({}) VALUES ({placeholders})", ctp_store_sql::column_list(columns));
-                for row in &table.rows {
-                    let mut values: Vec<Box<dyn tokio_postgres::types::ToSql + Sync + Send>> = Vec::new();
-                    for (value, (_, column_type)) in row.iter().zip(columns.iter()) {
-                        let cell = Cell::from_json(value, *column_type).map_err(StoreError::Invalid)?;
-                        values.push(match (cell, column_type) {
-                            (Cell::Text(s), _) => Box::new(Some(s)),
-                            (Cell::Int(i), ColumnType::Int) => Box::new(Some(i as i32)),
-                            (Cell::Int(i), _) => Box::new(Some(i)),
-                            (Cell::Real(f), _) => Box::new(Some(f)),
-                            (Cell::Bool(b), _) => Box::new(Some(b)),
-                            (Cell::Null, ColumnType::Text) => Box::new(None::<String>),
-                            (Cell::Null, ColumnType::BigInt) => Box::new(None::<i64>),
-                            (Cell::Null, ColumnType::Int) => Box::new(None::<i32>),
-                            (Cell::Null, ColumnType::Real) => Box::new(None::<f64>),
-                            (Cell::Null, ColumnType::Bool) => Box::new(None::<bool>),
-                        });
-                    }
-                    let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
-                        values.iter().map(|v| v.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync)).collect();
-                    execute(&tx, &sql, &params).await?;
-                }
-            }
-            let counter = dump.change_counter;
-            execute(&tx, "SELECT setval('change_ids', GREATEST($1::BIGINT, 1), $1::BIGINT > 0)", &[&counter]).await?;
-            rows::batch(&tx, schema::COMPLETE_RESULTS).await
-        })
+        self.transaction(|tx, _| Box::pin(transfer::import(tx, &dump))).await
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    //! Tests on the PostgreSQL server of `CTPD_TEST_POSTGRES_URL` (a URL of any database
+    //! there, with the right to create databases; `scripts/test` sets it): each test makes
+    //! its own database.
+
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use ctp_model::resources::Header;
+    use ctp_model::{check_result, Column, ValueType};
+    use tokio_postgres::{Client, NoTls};
+
+    use super::*;
+
+    /// Creates a database for one test and returns its URL.
+    pub(crate) async fn fresh_database() -> String {
+        let server = std::env::var("CTPD_TEST_POSTGRES_URL")
+            .expect("the tests of ctp-store-postgres need CTPD_TEST_POSTGRES_URL (scripts/test sets it)");
+        let name = format!("ctpd_unit_{}", ResourceId::generate().as_str().to_lowercase().replace(['-', '_'], ""));
+        connect(&server).await.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("CREATE DATABASE");
+        let (address, query) = server.split_once('?').map_or((server.as_str(), None), |(a, q)| (a, Some(q)));
+        let base = address.rsplit_once('/').map_or(address, |(base, _)| base);
+        match query {
+            Some(query) => format!("{base}/{name}?{query}"),
+            None => format!("{base}/{name}"),
+        }
     }
 
-    async fn prune_deliveries(&self, before: Timestamp) -> StoreResult<u64> {
-        transaction!(self, |tx| {
-            execute(&tx, "DELETE FROM deliveries WHERE state = 'delivered' AND delivery_time < $1", &[&before.millis()])
-                .await
-        })
+    /// A connection of its own, outside the store's pool.
+    pub(crate) async fn connect(url: &str) -> Client {
+        let (client, connection) = tokio_postgres::connect(url, NoTls).await.expect("the test server answers");
+        tokio::spawn(connection);
+        client
+    }
+
+    /// Waits until `count` sessions of the database `url` wait for a lock.
+    async fn lock_waiters(url: &str, count: i64) {
+        let observer = connect(url).await;
+        let sql =
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'";
+        for _ in 0..500 {
+            if observer.query_one(sql, &[]).await.unwrap().get::<_, i64>(0) >= count {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("no session waits for a lock");
+    }
+
+    /// A statement that fails with the SQLSTATE `condition` (a PL/pgSQL condition name).
+    fn raise(condition: &str) -> String {
+        format!("DO $$ BEGIN RAISE EXCEPTION 'provoked' USING ERRCODE = '{condition}'; END $$")
+    }
+
+    #[tokio::test]
+    async fn a_real_deadlock_and_a_real_serialization_failure_are_retriable_other_failures_not() {
+        let url = fresh_database().await;
+        let (a, b) = (connect(&url).await, connect(&url).await);
+        a.batch_execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER); INSERT INTO t VALUES (1, 0), (2, 0)")
+            .await
+            .unwrap();
+
+        // A deadlock: each holds a row the other wants.
+        a.batch_execute("BEGIN; UPDATE t SET v = 1 WHERE id = 1").await.unwrap();
+        b.batch_execute("BEGIN; UPDATE t SET v = 1 WHERE id = 2").await.unwrap();
+        let (first, second) = tokio::join!(a.batch_execute("UPDATE t SET v = 2 WHERE id = 2"), async {
+            lock_waiters(&url, 1).await;
+            b.batch_execute("UPDATE t SET v = 2 WHERE id = 1").await
+        });
+        let deadlock = first.err().or(second.err()).expect("PostgreSQL broke the deadlock");
+        assert_eq!(deadlock.code(), Some(&SqlState::T_R_DEADLOCK_DETECTED));
+        assert!(retriable(&StoreError::backend("pushing a result", deadlock)));
+        a.batch_execute("ROLLBACK").await.unwrap();
+        b.batch_execute("ROLLBACK").await.unwrap();
+
+        // A serialization failure: a snapshot's row changed by a later commit.
+        a.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT v FROM t WHERE id = 1").await.unwrap();
+        b.batch_execute("UPDATE t SET v = 3 WHERE id = 1").await.unwrap();
+        let failure = a.batch_execute("UPDATE t SET v = 4 WHERE id = 1").await.unwrap_err();
+        assert_eq!(failure.code(), Some(&SqlState::T_R_SERIALIZATION_FAILURE));
+        assert!(retriable(&StoreError::backend("pushing a result", failure)));
+        a.batch_execute("ROLLBACK").await.unwrap();
+
+        let duplicate = a.batch_execute("INSERT INTO t VALUES (1, 0)").await.unwrap_err();
+        assert!(!retriable(&StoreError::backend("inserting", duplicate)));
+        assert!(!retriable(&StoreError::broken("the store is closing")));
+        assert!(!retriable(&StoreError::Conflict("a conflict".into())));
+    }
+
+    /// Counts its attempt and writes it, then fails with `condition` while it is among the
+    /// first `failures`.
+    async fn flaky(tx: &Tx<'_>, attempts: &AtomicU32, condition: &str, failures: u32) -> StoreResult<u32> {
+        let attempt = attempts.fetch_add(1, Ordering::SeqCst) + 1;
+        tx.execute("INSERT INTO t VALUES ($1)", &[&(attempt as i32)]).await.context("inserting")?;
+        if attempt <= failures {
+            tx.batch(&raise(condition)).await.context("failing")?;
+        }
+        Ok(attempt)
+    }
+
+    async fn count(tx: &Tx<'_>) -> StoreResult<i64> {
+        rows::get(&tx.query_one("SELECT COUNT(*) FROM t", &[]).await.context("counting")?, 0)
+    }
+
+    #[tokio::test]
+    async fn a_transaction_aborted_as_a_deadlock_runs_again_up_to_five_times() {
+        let store = PostgresStore::open(&fresh_database().await).await.unwrap();
+        let create = "CREATE TABLE t (n INTEGER)";
+        store.transaction(|tx, _| Box::pin(async move { tx.batch(create).await.context("creating") })).await.unwrap();
+        let attempts = AtomicU32::new(0);
+        let outcome = store.transaction(|tx, _| Box::pin(flaky(tx, &attempts, "deadlock_detected", 2))).await;
+        assert_eq!(outcome.unwrap(), 3, "two deadlocks, then a success");
+        let count = store.read(|tx, _| Box::pin(count(tx))).await.unwrap();
+        assert_eq!(count, 1, "the failed attempts were rolled back");
+
+        attempts.store(0, Ordering::SeqCst);
+        let error = store
+            .transaction(|tx, _| Box::pin(flaky(tx, &attempts, "serialization_failure", u32::MAX)))
+            .await
+            .unwrap_err();
+        assert!(retriable(&error), "{}", error.chain());
+        assert_eq!(attempts.load(Ordering::SeqCst), ATTEMPTS, "bounded");
+
+        attempts.store(0, Ordering::SeqCst);
+        let error =
+            store.transaction(|tx, _| Box::pin(flaky(tx, &attempts, "unique_violation", u32::MAX))).await.unwrap_err();
+        assert!(error.chain().contains("provoked"), "the cause is kept: {}", error.chain());
+        assert_eq!(attempts.load(Ordering::SeqCst), 1, "another failure is not retried");
+    }
+
+    #[tokio::test]
+    async fn ensuring_an_account_rewrites_it_in_place_and_only_when_it_differs() {
+        let store = PostgresStore::open(&fresh_database().await).await.unwrap();
+        let account = |id: &str, tags: &[&str], secret: &str| NewAccount {
+            id: ResourceId::parse(id).unwrap(),
+            header: Header::default(),
+            account_tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+            access_tags: Vec::new(),
+            token_hash: format!("hash-{id}"),
+            webhook_secret: secret.into(),
+        };
+        let first = store.ensure_account(account("a1", &["role:user"], "whsec_1")).await.unwrap();
+        store.create_account(account("a2", &[], "whsec_2")).await.unwrap();
+        let same = store.ensure_account(account("a1", &["role:user"], "whsec_other")).await.unwrap();
+        assert_eq!(same.change_id, first.change_id, "nothing changed");
+        let changed = store.ensure_account(account("a1", &["role:agent"], "whsec_other")).await.unwrap();
+        assert_eq!(changed.account_tags, ["role:agent"]);
+        assert!(changed.change_id > first.change_id);
+        assert_eq!(changed.webhook_secret.as_deref(), Some("whsec_1"), "the secret is kept");
+        let order: Vec<_> = store.accounts().await.unwrap().into_iter().map(|m| m.id.as_str().to_owned()).collect();
+        assert_eq!(order, ["a1", "a2"], "and its place");
+    }
+
+    #[tokio::test]
+    async fn a_push_that_deadlocks_with_another_transaction_is_run_again_and_succeeds() {
+        let url = fresh_database().await;
+        let store = PostgresStore::open(&url).await.unwrap();
+        let conditions = Arc::new(ConditionCache::default());
+        let header = Header::default();
+        let view = store.create_view(None, NewView { provider: "Acme".into(), ..NewView::default() }).await.unwrap();
+        let asset = store.create_asset(&view.id, NewAsset::default()).await.unwrap();
+        let attribute = store.create_attribute(&asset.id, NewAttribute::default()).await.unwrap();
+        let columns = vec![Column { name: "level".into(), value_type: ValueType::Number }];
+        let metric =
+            store.create_metric(NewMetric { result_format: columns.clone(), ..NewMetric::default() }).await.unwrap();
+        let new = NewMeasurement {
+            header,
+            metric_id: metric.id,
+            objective: None,
+            result: None,
+            triggers_allowed: true,
+            user_activated: false,
+            state: MeasurementState::Pending,
+            access_tags: None,
+        };
+        let now = Timestamp::from_millis(1_795_000_000_000).unwrap();
+        let measurement = store.create_measurement(&attribute.id, new, now, &conditions).await.unwrap();
+
+        // Another transaction holds the service view, which the push renews after locking
+        // its measurement, and then wants the measurement: a deadlock, which PostgreSQL
+        // finds in the push's session (the other one waits ten times longer first).
+        let other = connect(&url).await;
+        other.batch_execute("SET deadlock_timeout = '10s'").await.unwrap();
+        other.batch_execute(&format!("BEGIN; UPDATE views SET name = 'x' WHERE id = '{}'", view.id)).await.unwrap();
+        let push = tokio::spawn({
+            let (store, id) = (Arc::clone(&store), measurement.id.clone());
+            let result = check_result(r#"{"value": [{"level": 3}]}"#, &columns, now).unwrap();
+            let evaluations = Arc::new(Evaluations::none(conditions));
+            async move { store.push_result(&id, result, now, evaluations).await }
+        });
+        lock_waiters(&url, 1).await;
+        let sql = format!("SELECT id FROM measurements WHERE id = '{}' FOR UPDATE", measurement.id);
+        other.batch_execute(&sql).await.expect("the push's first attempt was aborted, releasing the measurement");
+        other.batch_execute("COMMIT").await.unwrap();
+        let pushed = push.await.unwrap().expect("the push ran again and succeeded");
+        assert_eq!(pushed.measurement.result.as_deref().map(|r| r.contains(r#""level": 3"#)), Some(true));
+        assert_eq!(store.view(Kind::ServiceView, &view.id).await.unwrap().change_id, pushed.measurement.change_id);
     }
 }

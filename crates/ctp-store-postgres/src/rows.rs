@@ -1,116 +1,58 @@
-//! Reading resources out of rows, and the small queries every operation shares; the
+//! Rows to records: each resource read out of its row (`load_*`), the members of a
+//! collection, tags, ids, times and states decoded; and the change counter. The
 //! PostgreSQL twin of `ctp-store-sqlite`'s `rows.rs` (same tables, same column lists).
 
 use ctp_model::resources::{
-    Account, Asset, Attribute, ChangeId, Delivery, DeliveryState, Evaluated, Header, Kind, LogBody, LogEntry,
-    Measurement, MeasurementState, Member, Metric, Ref, Trigger, View,
+    Account, Asset, Attribute, ChangeId, Delivery, DeliveryState, Evaluated, Header, Kind, Measurement,
+    MeasurementState, Member, Metric, Ref, Trigger, View,
 };
 use ctp_model::{ResourceId, Status, Timestamp};
 use ctp_store::{StoreError, StoreResult};
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::FromSql;
 use tokio_postgres::Row;
 
-/// Where queries run: a transaction, or (for reads of one statement) a connection of the
-/// pool directly, which saves the BEGIN and COMMIT round trips. Both cache statements.
-pub(crate) enum Tx<'a> {
-    /// Autocommit on a pooled connection.
-    Client(&'a deadpool_postgres::ClientWrapper),
-    /// A transaction.
-    Transaction(&'a deadpool_postgres::Transaction<'a>),
-}
-
-impl Tx<'_> {
-    async fn statement(&self, sql: &str) -> StoreResult<tokio_postgres::Statement> {
-        match self {
-            Tx::Client(client) => client.prepare_cached(sql).await,
-            Tx::Transaction(tx) => tx.prepare_cached(sql).await,
-        }
-        .map_err(backend)
-    }
-}
-
-/// Query parameters.
-pub(crate) type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
-
-/// Any PostgreSQL failure is a backend failure.
-pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
-    StoreError::broken(e.to_string())
-}
+use crate::{Context, Params, Tx};
 
 /// Tags are stored as a JSON array.
 pub(crate) fn tags_to_text(tags: &[String]) -> String {
     serde_json::to_string(tags).expect("strings serialize")
 }
 
-pub(crate) async fn query(tx: &Tx<'_>, sql: &str, params: Params<'_>) -> StoreResult<Vec<Row>> {
-    let statement = tx.statement(sql).await?;
-    match tx {
-        Tx::Client(client) => client.query(&statement, params).await,
-        Tx::Transaction(tx) => tx.query(&statement, params).await,
-    }
-    .map_err(backend)
+/// Tags out of their stored text.
+pub(crate) fn tags_from_text(text: &str) -> StoreResult<Vec<String>> {
+    serde_json::from_str(text).map_err(|e| StoreError::backend("reading stored tags (not a JSON array)", e))
 }
 
-pub(crate) async fn query_opt(tx: &Tx<'_>, sql: &str, params: Params<'_>) -> StoreResult<Option<Row>> {
-    let statement = tx.statement(sql).await?;
-    match tx {
-        Tx::Client(client) => client.query_opt(&statement, params).await,
-        Tx::Transaction(tx) => tx.query_opt(&statement, params).await,
-    }
-    .map_err(backend)
+/// The value of a column.
+pub(crate) fn get<'a, T: FromSql<'a>>(row: &'a Row, column: usize) -> StoreResult<T> {
+    row.try_get(column).context("reading a stored row")
 }
 
-pub(crate) async fn execute(tx: &Tx<'_>, sql: &str, params: Params<'_>) -> StoreResult<u64> {
-    let statement = tx.statement(sql).await?;
-    match tx {
-        Tx::Client(client) => client.execute(&statement, params).await,
-        Tx::Transaction(tx) => tx.execute(&statement, params).await,
-    }
-    .map_err(backend)
+pub(crate) fn tags_at(row: &Row, column: usize) -> StoreResult<Vec<String>> {
+    tags_from_text(get(row, column)?)
 }
 
-/// Runs statements without parameters, such as a migration's text.
-pub(crate) async fn batch(tx: &Tx<'_>, sql: &str) -> StoreResult<()> {
-    match tx {
-        Tx::Client(client) => client.batch_execute(sql).await,
-        Tx::Transaction(tx) => tx.batch_execute(sql).await,
-    }
-    .map_err(backend)
+pub(crate) fn id_at(row: &Row, column: usize) -> StoreResult<ResourceId> {
+    ResourceId::parse(get(row, column)?).map_err(|e| StoreError::backend("reading a stored id", e))
 }
 
-fn text_at(row: &Row, column: usize) -> StoreResult<String> {
-    row.try_get(column).map_err(backend)
+pub(crate) fn optional_id_at(row: &Row, column: usize) -> StoreResult<Option<ResourceId>> {
+    let text: Option<&str> = get(row, column)?;
+    text.map(|t| ResourceId::parse(t).map_err(|e| StoreError::backend("reading a stored id", e))).transpose()
 }
 
-fn tags_at(row: &Row, column: usize) -> StoreResult<Vec<String>> {
-    serde_json::from_str(&text_at(row, column)?).map_err(backend)
-}
-
-fn id_at(row: &Row, column: usize) -> StoreResult<ResourceId> {
-    ResourceId::parse(&text_at(row, column)?).map_err(backend)
-}
-
-fn optional_id_at(row: &Row, column: usize) -> StoreResult<Option<ResourceId>> {
-    let text: Option<String> = row.try_get(column).map_err(backend)?;
-    text.map(|t| ResourceId::parse(&t).map_err(backend)).transpose()
-}
-
-fn time_at(row: &Row, column: usize) -> StoreResult<Timestamp> {
-    let millis: i64 = row.try_get(column).map_err(backend)?;
-    Timestamp::from_millis(millis).ok_or_else(|| backend(format!("{millis} is not a time")))
+pub(crate) fn time_at(row: &Row, column: usize) -> StoreResult<Timestamp> {
+    let millis: i64 = get(row, column)?;
+    Timestamp::from_millis(millis).ok_or_else(|| StoreError::broken(format!("reading a stored time: {millis}")))
 }
 
 fn status_at(row: &Row, column: usize) -> StoreResult<Status> {
-    let text = text_at(row, column)?;
-    Status::parse(&text).ok_or_else(|| backend(format!("{text:?} is not a status")))
+    let text: &str = get(row, column)?;
+    Status::parse(text).ok_or_else(|| StoreError::broken(format!("reading a stored status: {text:?}")))
 }
 
 fn header_at(row: &Row, column: usize) -> StoreResult<Header> {
-    Ok(Header { name: text_at(row, column)?, annotation: text_at(row, column + 1)? })
-}
-
-fn get<'a, T: tokio_postgres::types::FromSql<'a>>(row: &'a Row, column: usize) -> StoreResult<T> {
-    row.try_get(column).map_err(backend)
+    Ok(Header { name: get(row, column)?, annotation: get(row, column + 1)? })
 }
 
 /// Runs a single-row query by id; no row is `NotFound(kind, id)`.
@@ -121,7 +63,8 @@ async fn one<T>(
     id: &ResourceId,
     map: impl FnOnce(&Row) -> StoreResult<T>,
 ) -> StoreResult<T> {
-    match query_opt(tx, sql, &[&id.as_str()]).await? {
+    let row = tx.query_opt(sql, &[&id.as_str()]).await;
+    match row.map_err(|e| StoreError::backend(format!("loading the {} {id}", kind.noun()), e))? {
         Some(row) => map(&row),
         None => Err(StoreError::NotFound(kind, id.clone())),
     }
@@ -131,11 +74,12 @@ const VIEW_SELECT: &str =
     "SELECT id, parent_kind, parent_id, name, annotation, provider, service_class, change_id, access_tags FROM views";
 
 fn view_row(row: &Row) -> StoreResult<View> {
-    let parent_kind: Option<String> = get(row, 1)?;
+    let parent_kind: Option<&str> = get(row, 1)?;
     let parent = match parent_kind {
         None => None,
         Some(segment) => {
-            let kind = Kind::from_segment(&segment).ok_or_else(|| backend(format!("{segment:?} is not a kind")))?;
+            let kind = Kind::from_segment(segment)
+                .ok_or_else(|| StoreError::broken(format!("reading a view's parent kind: {segment:?}")))?;
             Some(Ref { kind, id: id_at(row, 2)? })
         }
     };
@@ -196,13 +140,14 @@ pub(crate) async fn load_attribute(tx: &Tx<'_>, id: &ResourceId) -> StoreResult<
 pub(crate) async fn load_metric(tx: &Tx<'_>, id: &ResourceId) -> StoreResult<Metric> {
     let sql = "SELECT id, name, annotation, base_metric, parameters, result_format, change_id, access_tags \
                FROM metrics WHERE id = $1";
+    let json = |e| StoreError::backend("reading a stored metric (not JSON)", e);
     one(tx, sql, Kind::Metric, id, |row| {
         Ok(Metric {
             id: id_at(row, 0)?,
             header: header_at(row, 1)?,
             base_metric: get(row, 3)?,
-            parameters: serde_json::from_str(&text_at(row, 4)?).map_err(backend)?,
-            result_format: serde_json::from_str(&text_at(row, 5)?).map_err(backend)?,
+            parameters: serde_json::from_str(get(row, 4)?).map_err(json)?,
+            result_format: serde_json::from_str(get(row, 5)?).map_err(json)?,
             change_id: get(row, 6)?,
             access_tags: tags_at(row, 7)?,
         })
@@ -222,7 +167,7 @@ fn measurement_row(row: &Row) -> StoreResult<Measurement> {
             Some(Evaluated { condition, status: status_at(row, 8)?, status_update_time: time_at(row, 9)? })
         }
     };
-    let state = text_at(row, 12)?;
+    let state: &str = get(row, 12)?;
     Ok(Measurement {
         id: id_at(row, 0)?,
         attribute_id: id_at(row, 1)?,
@@ -233,7 +178,8 @@ fn measurement_row(row: &Row) -> StoreResult<Measurement> {
         objective,
         triggers_allowed: get(row, 10)?,
         user_activated: get(row, 11)?,
-        state: MeasurementState::parse(&state).ok_or_else(|| backend(format!("{state:?} is not a state")))?,
+        state: MeasurementState::parse(state)
+            .ok_or_else(|| StoreError::broken(format!("reading a stored measurement state: {state:?}")))?,
         change_id: get(row, 13)?,
         access_tags: tags_at(row, 14)?,
     })
@@ -278,31 +224,9 @@ pub(crate) async fn load_trigger(tx: &Tx<'_>, id: &ResourceId) -> StoreResult<Tr
 
 /// The triggers of a measurement, in creation order.
 pub(crate) async fn triggers_of_measurement(tx: &Tx<'_>, measurement_id: &ResourceId) -> StoreResult<Vec<Trigger>> {
-    let rows =
-        query(tx, &format!("{TRIGGER_SELECT} WHERE measurement_id = $1 ORDER BY seq"), &[&measurement_id.as_str()])
-            .await?;
+    let sql = format!("{TRIGGER_SELECT} WHERE measurement_id = $1 ORDER BY seq");
+    let rows = tx.query(&sql, &[&measurement_id.as_str()]).await.context("loading the triggers of a measurement")?;
     rows.iter().map(trigger_row).collect()
-}
-
-pub(crate) async fn load_log(tx: &Tx<'_>, id: &ResourceId) -> StoreResult<LogEntry> {
-    let sql = "SELECT id, view_id, trigger_id, creation_time, result, error, tags, access_tags FROM logs WHERE id = $1";
-    one(tx, sql, Kind::Log, id, |row| {
-        let result: Option<String> = get(row, 4)?;
-        let error: Option<String> = get(row, 5)?;
-        Ok(LogEntry {
-            id: id_at(row, 0)?,
-            view_id: id_at(row, 1)?,
-            trigger_id: id_at(row, 2)?,
-            creation_time: time_at(row, 3)?,
-            body: match (result, error) {
-                (Some(result), _) => LogBody::Result(result),
-                (None, error) => LogBody::Error(error.unwrap_or_default()),
-            },
-            tags: tags_at(row, 6)?,
-            access_tags: tags_at(row, 7)?,
-        })
-    })
-    .await
 }
 
 const ACCOUNT_SELECT: &str =
@@ -325,8 +249,10 @@ pub(crate) async fn load_account(tx: &Tx<'_>, id: &ResourceId) -> StoreResult<Ac
 }
 
 pub(crate) async fn account_by_token_hash(tx: &Tx<'_>, token_hash: &str) -> StoreResult<Option<Account>> {
-    query_opt(tx, &format!("{ACCOUNT_SELECT} WHERE token_hash = $1"), &[&token_hash])
-        .await?
+    let sql = format!("{ACCOUNT_SELECT} WHERE token_hash = $1");
+    tx.query_opt(&sql, &[&token_hash])
+        .await
+        .context("loading an account by token")?
         .as_ref()
         .map(account_row)
         .transpose()
@@ -334,18 +260,20 @@ pub(crate) async fn account_by_token_hash(tx: &Tx<'_>, token_hash: &str) -> Stor
 
 /// The members of a collection: `sql` selects `id, name, access_tags`, in order.
 pub(crate) async fn members(tx: &Tx<'_>, sql: &str, params: Params<'_>) -> StoreResult<Vec<Member>> {
-    query(tx, sql, params)
-        .await?
+    tx.query(sql, params)
+        .await
+        .context("listing a collection")?
         .iter()
         .map(|row| Ok(Member { id: id_at(row, 0)?, name: get(row, 1)?, access_tags: tags_at(row, 2)? }))
         .collect()
 }
 
-const DELIVERY_COLUMNS: &str = "id, log_id, trigger_id, view_id, owner_id, target, state, attempts, next_attempt, \
-                                last_error, creation_time, delivery_time, access_tags";
+/// The columns of a notification job, as [`delivery_row`] reads them.
+pub(crate) const DELIVERY_COLUMNS: &str = "id, log_id, trigger_id, view_id, owner_id, target, state, attempts, \
+                                           next_attempt, last_error, creation_time, delivery_time, access_tags";
 
-fn delivery_row(row: &Row) -> StoreResult<Delivery> {
-    let state = text_at(row, 6)?;
+pub(crate) fn delivery_row(row: &Row) -> StoreResult<Delivery> {
+    let state: &str = get(row, 6)?;
     let attempts: i32 = get(row, 7)?;
     let delivery_time: Option<i64> = get(row, 11)?;
     Ok(Delivery {
@@ -355,7 +283,8 @@ fn delivery_row(row: &Row) -> StoreResult<Delivery> {
         view_id: id_at(row, 3)?,
         owner_id: optional_id_at(row, 4)?,
         target: get(row, 5)?,
-        state: DeliveryState::parse(&state).ok_or_else(|| backend(format!("{state:?} is not a state")))?,
+        state: DeliveryState::parse(state)
+            .ok_or_else(|| StoreError::broken(format!("reading a stored delivery state: {state:?}")))?,
         attempts: attempts.max(0) as u32,
         next_attempt: time_at(row, 8)?,
         last_error: get(row, 9)?,
@@ -370,95 +299,8 @@ pub(crate) async fn load_delivery(tx: &Tx<'_>, id: &ResourceId) -> StoreResult<D
     one(tx, &format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = $1"), Kind::Delivery, id, delivery_row).await
 }
 
-/// Notification jobs selected by `filter` (`WHERE ... ORDER BY ...`).
-pub(crate) async fn deliveries_where(tx: &Tx<'_>, filter: &str, params: Params<'_>) -> StoreResult<Vec<Delivery>> {
-    query(tx, &format!("SELECT {DELIVERY_COLUMNS} FROM deliveries {filter}"), params)
-        .await?
-        .iter()
-        .map(delivery_row)
-        .collect()
-}
-
-/// Claims due jobs: the rows other instances hold are skipped, not waited for.
-pub(crate) async fn claim_due(
-    tx: &Tx<'_>,
-    now: Timestamp,
-    lease_until: Timestamp,
-    limit: i64,
-) -> StoreResult<Vec<Delivery>> {
-    let sql = format!(
-        "UPDATE deliveries SET next_attempt = $2, claimed = TRUE WHERE id IN \
-         (SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt <= $1 \
-          ORDER BY next_attempt, seq LIMIT $3 FOR UPDATE SKIP LOCKED) \
-         RETURNING {DELIVERY_COLUMNS}"
-    );
-    let mut claimed: Vec<Delivery> = query(tx, &sql, &[&now.millis(), &lease_until.millis(), &limit])
-        .await?
-        .iter()
-        .map(delivery_row)
-        .collect::<StoreResult<_>>()?;
-    claimed.sort_by_key(|d| (d.creation_time, d.id.as_str().to_owned()));
-    Ok(claimed)
-}
-
 /// The next change identifier: one sequence for the whole store, shared by every instance.
 pub(crate) async fn next_change_id(tx: &Tx<'_>) -> StoreResult<ChangeId> {
-    let row = query_opt(tx, "SELECT nextval('change_ids')", &[]).await?.ok_or_else(|| backend("no change id"))?;
+    let row = tx.query_one("SELECT nextval('change_ids')", &[]).await.context("taking a change identifier")?;
     get(&row, 0)
-}
-
-async fn set_change(tx: &Tx<'_>, table: &str, id: &ResourceId, change: ChangeId) -> StoreResult<u64> {
-    execute(tx, &format!("UPDATE {table} SET change_id = $1 WHERE id = $2"), &[&change, &id.as_str()]).await
-}
-
-/// Gives a service view or dependency a new change identifier, and its parents up to the
-/// service view (4.1.5).
-pub(crate) async fn touch_view(tx: &Tx<'_>, view_id: &ResourceId, change: ChangeId) -> StoreResult<()> {
-    let mut current = Some(view_id.clone());
-    for _ in 0..10_000 {
-        let Some(id) = current else { return Ok(()) };
-        let row = query_opt(
-            tx,
-            "UPDATE views SET change_id = $1 WHERE id = $2 RETURNING parent_id",
-            &[&change, &id.as_str()],
-        )
-        .await?;
-        current = match row {
-            Some(row) => optional_id_at(&row, 0)?,
-            None => None,
-        };
-    }
-    Ok(())
-}
-
-/// A new change identifier for an asset and its service view.
-pub(crate) async fn touch_asset(tx: &Tx<'_>, asset: &Asset, change: ChangeId) -> StoreResult<()> {
-    set_change(tx, "assets", &asset.id, change).await?;
-    touch_view(tx, &asset.view_id, change).await
-}
-
-/// A new change identifier for an attribute, its asset and service view (one statement).
-pub(crate) async fn touch_attribute(tx: &Tx<'_>, attribute: &Attribute, change: ChangeId) -> StoreResult<()> {
-    let sql = "WITH a AS (UPDATE attributes SET change_id = $1 WHERE id = $2 RETURNING asset_id), \
-               s AS (UPDATE assets SET change_id = $1 WHERE id = (SELECT asset_id FROM a) RETURNING view_id) \
-               SELECT view_id FROM s";
-    touch_view_of(tx, query_opt(tx, sql, &[&change, &attribute.id.as_str()]).await?, change).await
-}
-
-/// A new change identifier for a measurement and everything above it (one statement, and
-/// one more per level of dependency above the service view).
-pub(crate) async fn touch_measurement(tx: &Tx<'_>, measurement: &Measurement, change: ChangeId) -> StoreResult<()> {
-    let sql = "WITH m AS (UPDATE measurements SET change_id = $1 WHERE id = $2 RETURNING attribute_id), \
-               a AS (UPDATE attributes SET change_id = $1 WHERE id = (SELECT attribute_id FROM m) RETURNING asset_id), \
-               s AS (UPDATE assets SET change_id = $1 WHERE id = (SELECT asset_id FROM a) RETURNING view_id) \
-               SELECT view_id FROM s";
-    touch_view_of(tx, query_opt(tx, sql, &[&change, &measurement.id.as_str()]).await?, change).await
-}
-
-/// Touches the view named by the first column of `row`, if any.
-async fn touch_view_of(tx: &Tx<'_>, row: Option<Row>, change: ChangeId) -> StoreResult<()> {
-    match row {
-        Some(row) => touch_view(tx, &id_at(&row, 0)?, change).await,
-        None => Ok(()),
-    }
 }

@@ -3,7 +3,10 @@
 //! instances starting together do not race (advisory locks are PostgreSQL's own: see
 //! ARCHITECTURE.md on compatible engines).
 
+use ctp_store::{StoreError, StoreResult};
 use deadpool_postgres::Pool;
+
+use crate::Context;
 
 /// Migration 3 (SQLite) / 2 (PostgreSQL), also run after an import (an export of an
 /// earlier version may hold incomplete results): a result always has `authorityId` and
@@ -169,26 +172,109 @@ CREATE INDEX deliveries_by_log ON deliveries(log_id);
 const MIGRATION_LOCK: i64 = 0x6374_7064; // "ctpd"
 
 /// Brings the database up to the latest migration; returns how many were applied.
-pub(crate) async fn migrate(pool: &Pool) -> Result<usize, String> {
-    let mut client = pool.get().await.map_err(|e| e.to_string())?;
-    let tx = client.transaction().await.map_err(|e| e.to_string())?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(|e| e.to_string())?;
+pub(crate) async fn migrate(pool: &Pool) -> StoreResult<usize> {
+    let mut client = pool.get().await.map_err(|e| StoreError::backend("connecting to PostgreSQL", e))?;
+    let tx = client.transaction().await.context("beginning the migration")?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.context("locking the schema")?;
     tx.batch_execute("CREATE TABLE IF NOT EXISTS ctpd_schema (version INTEGER NOT NULL)")
         .await
-        .map_err(|e| e.to_string())?;
+        .context("creating the schema version table")?;
     let applied: i64 = tx
         .query_one("SELECT COALESCE(MAX(version), 0)::BIGINT FROM ctpd_schema", &[])
         .await
-        .map_err(|e| e.to_string())?
+        .context("reading the schema version")?
         .get(0);
     let mut count = 0;
     for (index, migration) in MIGRATIONS.iter().enumerate().skip(applied as usize) {
-        tx.batch_execute(migration).await.map_err(|e| format!("migration {}: {e}", index + 1))?;
-        tx.execute("INSERT INTO ctpd_schema (version) VALUES ($1)", &[&(index as i32 + 1)])
+        let version = index as i32 + 1;
+        tx.batch_execute(migration).await.context(&format!("applying migration {version}"))?;
+        tx.execute("INSERT INTO ctpd_schema (version) VALUES ($1)", &[&version])
             .await
-            .map_err(|e| e.to_string())?;
+            .context("recording the schema version")?;
         count += 1;
     }
-    tx.commit().await.map_err(|e| e.to_string())?;
+    tx.commit().await.context("committing the migrations")?;
     Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use ctp_store::dump::TABLES;
+    use ctp_store_sql::column_list;
+
+    use super::MIGRATIONS;
+    use crate::tests::{connect, fresh_database};
+    use crate::PostgresStore;
+
+    #[tokio::test]
+    async fn every_migration_applies_to_an_empty_database_and_the_last_version_is_recorded() {
+        let url = fresh_database().await;
+        assert_eq!(PostgresStore::migrate(&url).await.unwrap(), MIGRATIONS.len());
+        let client = connect(&url).await;
+        let version: i32 = client.query_one("SELECT MAX(version) FROM ctpd_schema", &[]).await.unwrap().get(0);
+        assert_eq!(version as usize, MIGRATIONS.len());
+        for (table, columns) in TABLES {
+            let sql = format!("SELECT {} FROM {table} LIMIT 0", column_list(columns));
+            client.query(&sql, &[]).await.unwrap_or_else(|e| panic!("{table} has every column: {e}"));
+        }
+        assert_eq!(PostgresStore::migrate(&url).await.unwrap(), 0, "nothing left to apply");
+    }
+
+    #[tokio::test]
+    async fn results_stored_before_migration_2_are_completed() {
+        let url = fresh_database().await;
+        let client = connect(&url).await;
+        client.batch_execute(MIGRATIONS[0]).await.unwrap();
+        client
+            .batch_execute(
+                r#"CREATE TABLE ctpd_schema (version INTEGER NOT NULL);
+                   INSERT INTO ctpd_schema VALUES (1);
+                   INSERT INTO views (id, name, annotation, provider, change_id, access_tags)
+                   VALUES ('v', '', '', '', 1, '[]');
+                   INSERT INTO assets (id, view_id, name, annotation, change_id, access_tags)
+                   VALUES ('s', 'v', '', '', 1, '[]');
+                   INSERT INTO attributes (id, asset_id, name, annotation, change_id, access_tags)
+                   VALUES ('t', 's', '', '', 1, '[]');
+                   INSERT INTO metrics (id, name, annotation, base_metric, parameters, result_format, change_id,
+                       access_tags)
+                   VALUES ('k', '', '', '', '[]', '[]', 1, '[]');
+                   INSERT INTO measurements (id, attribute_id, view_id, metric_id, name, annotation, result,
+                       triggers_allowed, user_activated, state, change_id, access_tags)
+                   VALUES ('m', 't', 'v', 'k', '', '', '{"value":[],"updateTime":"2026-01-01T00:00:00Z"}', TRUE,
+                       FALSE, 'activated', 1, '[]');
+                   INSERT INTO logs (id, view_id, trigger_id, creation_time, result, tags, access_tags)
+                   VALUES ('a', 'v', 't', 0, '{"value":[ {"x": 1.50} ],"updateTime":"2026-01-01T00:00:00Z"}',
+                              '[]', '[]'),
+                          ('b', 'v', 't', 0, '{"value":[],"authorityId":"q","updateTime":"2026-01-01T00:00:00Z"}',
+                              '[]', '[]'),
+                          ('c', 'v', 't', 0, NULL, '[]', '[]');"#,
+            )
+            .await
+            .unwrap();
+        PostgresStore::open(&url).await.unwrap();
+        let results = |sql| {
+            let client = &client;
+            async move {
+                let rows = client.query(sql, &[]).await.unwrap();
+                rows.iter().map(|row| row.get(0)).collect::<Vec<Option<String>>>()
+            }
+        };
+        assert_eq!(
+            results("SELECT result FROM logs ORDER BY id").await,
+            [
+                Some(
+                    r#"{"value":[ {"x": 1.50} ],"updateTime":"2026-01-01T00:00:00Z","authorityId":null,"signature":null}"#
+                        .into()
+                ),
+                Some(r#"{"value":[],"authorityId":"q","updateTime":"2026-01-01T00:00:00Z","signature":null}"#.into()),
+                None
+            ]
+        );
+        assert_eq!(
+            results("SELECT result FROM measurements").await,
+            [Some(r#"{"value":[],"updateTime":"2026-01-01T00:00:00Z","authorityId":null,"signature":null}"#.into())]
+        );
+        let version: i32 = client.query_one("SELECT MAX(version) FROM ctpd_schema", &[]).await.unwrap().get(0);
+        assert_eq!(version as usize, MIGRATIONS.len());
+    }
 }
