@@ -120,7 +120,8 @@ pub enum Write {
 /// renews: itself when it changed, then its parent, the parent's parent... up to the
 /// service view. A dependency's chain continues through its parents (service view or
 /// dependency, all of kind [`Kind::ServiceView`] here) until the root, which the backend
-/// finds by following each view's parent.
+/// finds by following each view's parent. The backends' walks (`changes::renew`) take
+/// these steps one row at a time, with [`parent_kind`] and [`has_change_id`].
 pub fn renewed_change_ids(kind: Kind, write: Write) -> Vec<Kind> {
     let mut kinds = Vec::new();
     if write == Write::Changed && has_change_id(kind) {
