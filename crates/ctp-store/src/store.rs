@@ -132,7 +132,7 @@ pub trait Store: Send + Sync + 'static {
     /// The access tags of any resource.
     async fn access_tags(&self, resource: &Ref) -> StoreResult<Vec<String>>;
     /// Replaces the access tags of any resource; with `subtree`, also gives them to
-    /// everything below it ([`shared::below`], [`shared::cascade_tags`]), in one transaction.
+    /// everything below it (`ctp_store_sql::below`, [`crate::rules::cascade_tags`]), in one transaction.
     async fn set_access_tags(&self, resource: &Ref, tags: Vec<String>, subtree: bool) -> StoreResult<Vec<String>>;
     /// Deletes a resource and everything in its scope; a metric still used is a conflict.
     async fn delete(&self, resource: &Ref) -> StoreResult<()>;
