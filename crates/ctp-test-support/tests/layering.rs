@@ -174,6 +174,16 @@ fn violations(workspace: &Workspace) -> Vec<String> {
                     }
                 }
             }
+            "ossec-alerts" => {
+                for d in &internal {
+                    broken("rule 1 (ossec-alerts, the alert parsers, depends on no other workspace crate)", d);
+                }
+                for d in dependencies.iter().filter(library) {
+                    if RUNTIMES_AND_IO.contains(&d.name.as_str()) || is_driver(&d.name) {
+                        broken("rule 1 (ossec-alerts does no I/O: no runtime, I/O or driver crate)", d);
+                    }
+                }
+            }
             "ctp-model" => {
                 for d in internal.iter().filter(|d| d.name != "ctpscript") {
                     broken("rule 2 (ctp-model depends only on ctpscript)", d);
@@ -286,9 +296,9 @@ fn a_broken_rule_is_reported_with_the_rule_and_the_dependency() {
 }
 
 #[test]
-fn ctpscript_and_ctp_model_do_no_io() {
+fn ctpscript_ctp_model_and_the_alert_parsers_do_no_io() {
     let root = workspace_root();
-    for krate in ["ctpscript", "ctp-model"] {
+    for krate in ["ctpscript", "ctp-model", "ossec-alerts"] {
         let found = lines_holding(&root.join("crates").join(krate).join("src"), &STD_IO);
         assert!(found.is_empty(), "rule 1/2 ({krate} does no I/O: no {}):\n{}", STD_IO.join(", "), found.join("\n"));
     }

@@ -35,6 +35,9 @@ enum Command {
     Export(commands::transfer::ExportArgs),
     /// Load an export into an empty store of either backend.
     Import(commands::transfer::ImportArgs),
+    /// OSSEC and Wazuh alerts: `ctpd ossec parse FILE...` checks a feed before it is connected.
+    #[command(subcommand)]
+    Ossec(commands::ossec::OssecCommand),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +48,10 @@ fn main() -> ExitCode {
         Command::Migrate(args) => exit(commands::migrate::run(&args)),
         Command::Export(args) => exit(commands::transfer::export(&args)),
         Command::Import(args) => exit(commands::transfer::import(&args)),
+        Command::Ossec(command) => match commands::ossec::run(&command) {
+            Ok(status) => ExitCode::from(status),
+            Err(e) => exit(Err(e)),
+        },
     }
 }
 

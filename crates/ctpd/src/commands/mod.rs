@@ -2,5 +2,6 @@
 
 pub mod eval;
 pub mod migrate;
+pub mod ossec;
 pub mod serve;
 pub mod transfer;
