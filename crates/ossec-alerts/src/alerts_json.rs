@@ -1,87 +1,187 @@
 //! `alerts.json`: one object a line, in OSSEC's jsonout schema (`rule.sidid`,
 //! `rule.comment`, `TimeStamp`) or Wazuh's (`rule.id`, `rule.description`, `timestamp`,
 //! `agent`, `data`), also as read back from the Wazuh indexer (`_source`).
+//!
+//! The objects are read into borrowed, typed records: fields ctpd does not use are
+//! skipped without being built, which is most of a Wazuh alert.
 
-use serde_json::{Map, Value};
+use std::borrow::Cow;
 
-use crate::fields::{
-    compliance_of_rule, join_lists, split_groups, split_location, time_of_id, time_of_iso, time_of_millis,
-    time_of_wazuh2,
-};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::fields::{split_groups, split_location, time_of_id, time_of_iso, time_of_millis, time_of_wazuh2};
 use crate::Alert;
+
+type Text<'a> = Option<Cow<'a, str>>;
+
+#[derive(Deserialize)]
+struct Document<'a> {
+    #[serde(borrow)]
+    rule: Option<Rule<'a>>,
+    #[serde(borrow)]
+    id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    timestamp: Text<'a>,
+    #[serde(rename = "TimeStamp")]
+    time_stamp: Option<i64>,
+    #[serde(rename = "@timestamp", borrow)]
+    at_timestamp: Text<'a>,
+    #[serde(borrow)]
+    location: Text<'a>,
+    #[serde(borrow)]
+    hostname: Text<'a>,
+    #[serde(borrow)]
+    agent: Option<Agent<'a>>,
+    #[serde(borrow)]
+    data: Option<Decoded<'a>>,
+    #[serde(borrow)]
+    srcip: Text<'a>,
+    #[serde(borrow)]
+    srcuser: Text<'a>,
+    #[serde(borrow)]
+    dstuser: Text<'a>,
+    #[serde(rename = "_source", borrow)]
+    source: Option<Box<Document<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct Rule<'a> {
+    #[serde(borrow)]
+    id: Option<&'a RawValue>,
+    sidid: Option<u64>,
+    level: Option<u32>,
+    #[serde(borrow)]
+    description: Text<'a>,
+    #[serde(borrow)]
+    comment: Text<'a>,
+    #[serde(borrow)]
+    groups: Option<Vec<Cow<'a, str>>>,
+    #[serde(borrow)]
+    group: Text<'a>,
+    #[serde(borrow, default)]
+    pci_dss: Vec<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    gdpr: Vec<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    hipaa: Vec<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    nist_800_53: Vec<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    gpg13: Vec<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    tsc: Vec<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct Agent<'a> {
+    #[serde(borrow)]
+    name: Text<'a>,
+}
+
+#[derive(Deserialize)]
+struct Decoded<'a> {
+    #[serde(borrow)]
+    srcip: Text<'a>,
+    #[serde(borrow)]
+    srcuser: Text<'a>,
+    #[serde(borrow)]
+    dstuser: Text<'a>,
+}
 
 /// Reads one line.
 pub fn parse(line: &str) -> Result<Alert, String> {
-    let value: Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
-    from_value(&value)
+    let document: Document<'_> = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
+    from_document(document)
 }
 
-/// Reads one alert object.
-pub fn from_value(value: &Value) -> Result<Alert, String> {
-    let object = value.as_object().ok_or("not a JSON object")?;
-    let object = object.get("_source").and_then(Value::as_object).unwrap_or(object);
-    let rule = object.get("rule").and_then(Value::as_object).ok_or("no `rule` object")?;
-    let text = |o: &Map<String, Value>, key: &str| o.get(key).and_then(Value::as_str).unwrap_or("").to_owned();
-    let number = |v: Option<&Value>| v.and_then(|v| v.as_u64().or_else(|| v.as_str()?.trim().parse().ok()));
-    let id = match object.get("id") {
-        Some(Value::String(id)) => id.clone(),
-        Some(Value::Number(id)) => id.to_string(),
-        _ => String::new(),
+fn from_document(mut document: Document<'_>) -> Result<Alert, String> {
+    if let Some(source) = document.source {
+        return from_document(*source);
+    }
+    let rule = document.rule.take().ok_or("no `rule` object")?;
+    let id = document.id.map(raw_text).unwrap_or_default();
+    let rule_id = match rule.id {
+        Some(raw) => raw_text(raw).parse().map_err(|_| format!("rule id {} is not a number", raw.get()))?,
+        None => rule.sidid.ok_or("no rule id (`rule.id` or `rule.sidid`)")?,
     };
-    let rule_id = number(rule.get("id").or_else(|| rule.get("sidid"))).ok_or("no rule id (`rule.id` or `rule.sidid`)")?;
-    let level = number(rule.get("level")).unwrap_or(0); // OSSEC omits a level of 0
-    let level = u32::try_from(level).map_err(|_| format!("level {level} is out of range"))?;
-    let description = rule.get("description").or_else(|| rule.get("comment")).and_then(Value::as_str).unwrap_or("");
-    let (groups, compliance) = match rule.get("groups") {
-        Some(Value::Array(groups)) => split_groups(groups.iter().filter_map(Value::as_str)),
-        _ => split_groups([text(rule, "group").as_str()]),
+    let (groups, mut compliance) = match &rule.groups {
+        Some(groups) => split_groups(groups.iter().map(|g| g.as_ref())),
+        None => split_groups([rule.group.as_deref().unwrap_or("")]),
     };
-    let compliance = join_lists(&compliance, &compliance_of_rule(rule));
-    let time = alert_time(object, &id)?;
-    let (located_agent, location) = split_location(&text(object, "location"));
-    let agent = match object.get("agent").and_then(Value::as_object) {
-        Some(agent) => text(agent, "name"),
+    let frameworks = [
+        ("pci_dss", &rule.pci_dss),
+        ("gdpr", &rule.gdpr),
+        ("hipaa", &rule.hipaa),
+        ("nist_800_53", &rule.nist_800_53),
+        ("gpg13", &rule.gpg13),
+        ("tsc", &rule.tsc),
+    ];
+    for (framework, requirements) in frameworks {
+        for requirement in requirements {
+            let tag = format!("{framework}:{requirement}");
+            if !compliance.split(',').any(|t| t == tag) {
+                if !compliance.is_empty() {
+                    compliance.push(',');
+                }
+                compliance.push_str(&tag);
+            }
+        }
+    }
+    let time = alert_time(&document, &id)?;
+    let (located_agent, location) = split_location(document.location.as_deref().unwrap_or(""));
+    let agent = match &document.agent {
+        Some(agent) => agent.name.as_deref().unwrap_or("").to_owned(),
         None if !located_agent.is_empty() => located_agent,
         // OSSEC's own events: the host its predecoder read.
-        None => Some(text(object, "hostname")).filter(|h| !h.contains("->")).unwrap_or_default(),
+        None => document.hostname.as_deref().filter(|h| !h.contains("->")).unwrap_or("").to_owned(),
     };
-    let data = object.get("data").and_then(Value::as_object).unwrap_or(object);
-    let srcip = text(data, "srcip");
-    let user = Some(text(data, "dstuser")).filter(|u| !u.is_empty()).unwrap_or_else(|| text(data, "srcuser"));
+    // Wazuh puts decoded fields in `data`, OSSEC at the top.
+    let (srcip, srcuser, dstuser) = match &document.data {
+        Some(data) => (&data.srcip, &data.srcuser, &data.dstuser),
+        None => (&document.srcip, &document.srcuser, &document.dstuser),
+    };
+    let text = |t: &Text<'_>| t.as_deref().unwrap_or("").to_owned();
+    let user = match dstuser.as_deref() {
+        Some(user) if !user.is_empty() => user.to_owned(),
+        _ => text(srcuser),
+    };
     Ok(Alert {
         id,
         time,
-        level,
+        level: rule.level.unwrap_or(0), // OSSEC omits a level of 0
         rule: rule_id,
-        description: description.to_owned(),
+        description: rule.description.or(rule.comment).as_deref().unwrap_or("").to_owned(),
         groups,
         agent,
         location,
-        srcip,
+        srcip: text(srcip),
         user,
         compliance,
     })
 }
 
+/// A JSON string's text, or a number's digits.
+fn raw_text(raw: &RawValue) -> String {
+    serde_json::from_str::<Cow<'_, str>>(raw.get()).map(Cow::into_owned).unwrap_or_else(|_| raw.get().to_owned())
+}
+
 /// The event time: Wazuh's `timestamp` (ISO, or 2.x's `2017 Feb 07 15:57:53`, for which
 /// the alert id's epoch is preferred, being in UTC), OSSEC's `TimeStamp` (epoch ms), the
 /// indexer's `@timestamp`, or else the alert id's epoch.
-fn alert_time(object: &Map<String, Value>, id: &str) -> Result<String, String> {
-    if let Some(text) = object.get("timestamp").and_then(Value::as_str) {
-        if let Some(time) = time_of_iso(text) {
-            return Ok(time);
-        }
-        if let Some(time) = time_of_id(id).or_else(|| time_of_wazuh2(text)) {
-            return Ok(time);
-        }
-        return Err(format!("timestamp {text:?} is not a time"));
+fn alert_time(document: &Document<'_>, id: &str) -> Result<String, String> {
+    if let Some(text) = document.timestamp.as_deref() {
+        return time_of_iso(text)
+            .or_else(|| time_of_id(id))
+            .or_else(|| time_of_wazuh2(text))
+            .ok_or_else(|| format!("timestamp {text:?} is not a time"));
     }
-    if let Some(millis) = object.get("TimeStamp").and_then(Value::as_i64) {
+    if let Some(millis) = document.time_stamp {
         return time_of_millis(millis).ok_or_else(|| format!("TimeStamp {millis} is not a time"));
     }
-    object
-        .get("@timestamp")
-        .and_then(Value::as_str)
+    document
+        .at_timestamp
+        .as_deref()
         .and_then(time_of_iso)
         .or_else(|| time_of_id(id))
         .ok_or_else(|| "no time (`timestamp`, `TimeStamp` or an alert id)".into())

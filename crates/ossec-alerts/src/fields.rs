@@ -88,26 +88,6 @@ pub fn split_groups<'a>(groups: impl IntoIterator<Item = &'a str>) -> (String, S
     (plain.join(","), compliance.join(","))
 }
 
-/// The compliance tags of a Wazuh `rule` object's arrays (`"hipaa": ["164.312.b"]`).
-pub fn compliance_of_rule(rule: &serde_json::Map<String, serde_json::Value>) -> Vec<String> {
-    FRAMEWORKS
-        .iter()
-        .filter_map(|f| Some((f, rule.get(*f)?.as_array()?)))
-        .flat_map(|(f, values)| values.iter().filter_map(|v| v.as_str()).map(move |v| format!("{f}:{v}")))
-        .collect()
-}
-
-/// Joins two comma-separated lists, without repeats.
-pub fn join_lists(first: &str, second: &[String]) -> String {
-    let mut items: Vec<&str> = first.split(',').filter(|s| !s.is_empty()).collect();
-    for item in second {
-        if !items.contains(&item.as_str()) {
-            items.push(item);
-        }
-    }
-    items.join(",")
-}
-
 /// A decoded value that old OSSEC prints when there is none.
 pub fn none_as_empty(value: &str) -> String {
     let value = value.trim();

@@ -53,21 +53,29 @@ impl Alert {
     /// The alert as one line of JSON: an object with the [`COLUMNS`] in their order
     /// (`level` and `rule` numbers, the rest strings), what `ctpd ossec parse` prints.
     pub fn to_json_line(&self) -> String {
-        let text = |s: &str| serde_json::Value::from(s).to_string();
-        format!(
-            r#"{{"id":{},"time":{},"level":{},"rule":{},"description":{},"groups":{},"agent":{},"location":{},"srcip":{},"user":{},"compliance":{}}}"#,
-            text(&self.id),
-            text(&self.time),
-            self.level,
-            self.rule,
-            text(&self.description),
-            text(&self.groups),
-            text(&self.agent),
-            text(&self.location),
-            text(&self.srcip),
-            text(&self.user),
-            text(&self.compliance)
-        )
+        let mut line = Vec::with_capacity(256);
+        let text_fields = [
+            ("id", &self.id),
+            ("time", &self.time),
+            ("description", &self.description),
+            ("groups", &self.groups),
+            ("agent", &self.agent),
+            ("location", &self.location),
+            ("srcip", &self.srcip),
+            ("user", &self.user),
+            ("compliance", &self.compliance),
+        ];
+        line.push(b'{');
+        for (name, value) in &text_fields[..2] {
+            push_member(&mut line, name, value);
+        }
+        line.extend_from_slice(format!(r#""level":{},"rule":{},"#, self.level, self.rule).as_bytes());
+        for (name, value) in &text_fields[2..] {
+            push_member(&mut line, name, value);
+        }
+        line.pop(); // the last comma
+        line.push(b'}');
+        String::from_utf8(line).expect("JSON text of strings is UTF-8")
     }
 
     /// The alert as a JSON object (a row of a result; key order is not kept).
@@ -87,6 +95,15 @@ impl Alert {
         row.insert("compliance".into(), text(&self.compliance));
         serde_json::Value::Object(row)
     }
+}
+
+/// Appends `"name":value,` to a JSON line (serde_json escapes the value).
+fn push_member(line: &mut Vec<u8>, name: &str, value: &str) {
+    line.push(b'"');
+    line.extend_from_slice(name.as_bytes());
+    line.extend_from_slice(b"\":");
+    serde_json::to_writer(&mut *line, value).expect("a string serializes");
+    line.push(b',');
 }
 
 /// An alert format.

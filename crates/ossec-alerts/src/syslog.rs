@@ -91,7 +91,7 @@ fn alert(level: u32, rule: u64, description: &str, location: &str, groups: &str)
 fn json(payload: &str) -> Result<Alert, String> {
     let value: Value = serde_json::from_str(payload).map_err(|e| format!("the JSON payload is not JSON: {e}"))?;
     if value.get("rule").is_some() {
-        return alerts_json::from_value(&value);
+        return alerts_json::parse(payload);
     }
     let text = |key: &str| value.get(key).and_then(Value::as_str).unwrap_or("");
     let number = |key: &str| value.get(key).and_then(Value::as_u64);
@@ -162,10 +162,8 @@ fn cef(payload: &str) -> Result<Alert, String> {
     let ext = cef_extensions(extensions);
     let get = |key: &str| ext.iter().find(|(k, _)| k == key).map_or("", |(_, v)| v.as_str());
     // The location is a custom string labelled `Location` (cs2 in 2.x, cs1 later).
-    let location = ["cs1", "cs2", "cs3"]
-        .into_iter()
-        .find(|cs| get(&format!("{cs}Label")) == "Location")
-        .map_or("", |cs| get(cs));
+    let location =
+        ["cs1", "cs2", "cs3"].into_iter().find(|cs| get(&format!("{cs}Label")) == "Location").map_or("", |cs| get(cs));
     let groups = Some(get("classification")).filter(|g| !g.is_empty()).unwrap_or(get("cat"));
     let mut alert = alert(level, rule, description, location, groups);
     if alert.agent.is_empty() {
@@ -182,18 +180,18 @@ fn cef_extensions(text: &str) -> Vec<(String, String)> {
     let mut pairs: Vec<(String, String)> = Vec::new();
     for token in text.split(' ') {
         let is_key = |t: &str| {
-            t.split_once('=').is_some_and(|(k, _)| !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+            t.split_once('=')
+                .is_some_and(|(k, _)| !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
         };
         let in_message = pairs.last().is_some_and(|(k, _)| k == "msg");
         match token.split_once('=') {
             Some((key, value)) if is_key(token) && !in_message => pairs.push((key.to_owned(), value.to_owned())),
-            _ => match pairs.last_mut() {
-                Some((_, value)) => {
+            _ => {
+                if let Some((_, value)) = pairs.last_mut() {
                     value.push(' ');
                     value.push_str(token);
                 }
-                None => {}
-            },
+            }
         }
     }
     for (_, value) in &mut pairs {
@@ -210,7 +208,9 @@ fn splunk(payload: &str) -> Result<Alert, String> {
         let end = payload[start..].find("\",").or_else(|| payload[start..].rfind('"'))?;
         Some(payload[start..start + end].to_owned())
     };
-    let bare = |key: &str| payload.split(' ').find_map(|t| t.strip_prefix(&format!("{key}="))).map(|v| v.trim_end_matches(','));
+    let bare = |key: &str| {
+        payload.split(' ').find_map(|t| t.strip_prefix(&format!("{key}="))).map(|v| v.trim_end_matches(','))
+    };
     let level = bare("crit").and_then(|v| v.parse().ok()).ok_or("no `crit=` (level)")?;
     let rule = bare("id").and_then(|v| v.parse().ok()).ok_or("no `id=` (rule)")?;
     let description = quoted("description").ok_or("no `description=`")?;

@@ -62,7 +62,10 @@ fn wazuh_2_integer_rule_ids_and_local_timestamps_and_indexer_documents() {
     let indexed = records[1].outcome.as_ref().unwrap();
     assert_eq!((indexed.rule, indexed.level, indexed.agent.as_str()), (100002, 12, "web-1"));
     assert_eq!(indexed.time, "2024-01-01T10:00:00Z");
-    assert_eq!((indexed.srcip.as_str(), indexed.user.as_str(), indexed.compliance.as_str()), ("203.0.113.5", "www", "hipaa:164.312.b"));
+    assert_eq!(
+        (indexed.srcip.as_str(), indexed.user.as_str(), indexed.compliance.as_str()),
+        ("203.0.113.5", "www", "hipaa:164.312.b")
+    );
 }
 
 #[test]
@@ -77,7 +80,10 @@ fn syslog_splunk_and_wazuh_json_and_headers() {
     assert_eq!((s.srcip.as_str(), s.user.as_str(), s.groups.as_str()), ("203.0.113.5", "root", "syslog,sshd"));
     assert_eq!(s.time, "2026-12-01T23:59:59Z", "no year on the wire: the latest year not more than a day ahead");
     let w = records[1].outcome.as_ref().unwrap();
-    assert_eq!((w.id.as_str(), w.agent.as_str(), w.time.as_str()), ("1795903200.77", "web-3", "2026-11-30T10:00:00.123Z"));
+    assert_eq!(
+        (w.id.as_str(), w.agent.as_str(), w.time.as_str()),
+        ("1795903200.77", "web-3", "2026-11-30T10:00:00.123Z")
+    );
     let d = records[2].outcome.as_ref().unwrap();
     assert_eq!((d.level, d.rule, d.agent.as_str(), d.srcip.as_str()), (5, 31101, "web-1", "198.51.100.2"));
     assert_eq!(d.time, "2026-12-02T11:00:00Z");
@@ -89,7 +95,10 @@ fn cef_escapes_and_newer_location_labels() {
     let (_, records) = parse_text(Some(Format::Syslog), cef, context());
     let alert = records[0].outcome.as_ref().unwrap();
     assert_eq!(alert.description, "File added to the system | FIM");
-    assert_eq!((alert.agent.as_str(), alert.location.as_str(), alert.groups.as_str()), ("db-1", "syscheck", "ossec,syscheck"));
+    assert_eq!(
+        (alert.agent.as_str(), alert.location.as_str(), alert.groups.as_str()),
+        ("db-1", "syscheck", "ossec,syscheck")
+    );
 }
 
 #[test]
@@ -120,7 +129,8 @@ fn rows_print_their_columns_in_order() {
         line,
         r#"{"id":"1700000000.1","time":"2023-11-14T22:13:20Z","level":3,"rule":7,"description":"d\"q","groups":"","agent":"","location":"","srcip":"","user":"","compliance":""}"#
     );
-    let keys: Vec<String> = serde_json::from_str::<serde_json::Value>(&line).unwrap().as_object().unwrap().keys().cloned().collect();
+    let keys: Vec<String> =
+        serde_json::from_str::<serde_json::Value>(&line).unwrap().as_object().unwrap().keys().cloned().collect();
     let mut expected: Vec<String> = ossec_alerts::COLUMNS.iter().map(|c| (*c).to_owned()).collect();
     expected.sort();
     assert_eq!(keys, expected);
