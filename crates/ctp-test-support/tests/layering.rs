@@ -164,23 +164,13 @@ fn violations(workspace: &Workspace) -> Vec<String> {
         let library = |d: &&Dependency| d.kind != "dev";
         let internal: Vec<&Dependency> = dependencies.iter().filter(|d| is_workspace(&d.name)).collect();
         match krate {
-            "ctpscript" => {
+            "ctpscript" | "ossec-alerts" => {
                 for d in &internal {
-                    broken("rule 1 (ctpscript depends on no other workspace crate)", d);
+                    broken(&format!("rule 1 ({krate} depends on no other workspace crate)"), d);
                 }
                 for d in dependencies.iter().filter(library) {
                     if RUNTIMES_AND_IO.contains(&d.name.as_str()) || is_driver(&d.name) {
-                        broken("rule 1 (ctpscript does no I/O: no runtime, I/O or driver crate)", d);
-                    }
-                }
-            }
-            "ossec-alerts" => {
-                for d in &internal {
-                    broken("rule 1 (ossec-alerts, the alert parsers, depends on no other workspace crate)", d);
-                }
-                for d in dependencies.iter().filter(library) {
-                    if RUNTIMES_AND_IO.contains(&d.name.as_str()) || is_driver(&d.name) {
-                        broken("rule 1 (ossec-alerts does no I/O: no runtime, I/O or driver crate)", d);
+                        broken(&format!("rule 1 ({krate} does no I/O: no runtime, I/O or driver crate)"), d);
                     }
                 }
             }
