@@ -1,5 +1,6 @@
 //! What `ossec-csyslogd` / `wazuh-csyslogd` send: an optional `<PRI>` and BSD header
-//! (`Mmm dd hh:mm:ss host ossec: `; CEF has no host and no tag), then the alert in the
+//! (`Mmm dd hh:mm:ss host ossec: `; CEF has no host and no tag) or RFC 5424 header (from
+//! relays that reframe), then the alert in the
 //! `default`, `json`, `cef` or `splunk` format. No year and no zone on the wire: see
 //! [`crate::Context`].
 
@@ -18,9 +19,15 @@ pub fn parse(line: &str, context: &Context) -> Result<Alert, String> {
         pri.parse::<u8>().map_err(|_| format!("<{pri}> is not a syslog priority"))?;
         rest = after;
     }
-    // Mmm dd hh:mm:ss [host]
     let mut header = Header { time: None, host: String::new() };
-    if MONTHS.iter().any(|m| rest.starts_with(m) && rest.as_bytes().get(3) == Some(&b' ')) {
+    // RFC 5424: `1 TIMESTAMP HOST APP PROCID MSGID STRUCTURED-DATA MSG`
+    if let Some(after) = rest.strip_prefix("1 ") {
+        let (fields, message) = rfc5424(after)?;
+        header.host = fields.host.to_owned();
+        header.time = fields.time;
+        rest = message;
+    // RFC 3164: Mmm dd hh:mm:ss [host]
+    } else if MONTHS.iter().any(|m| rest.starts_with(m) && rest.as_bytes().get(3) == Some(&b' ')) {
         let month = &rest[..3];
         let after_month = rest[4..].trim_start();
         let (day, after_day) = after_month.split_once(' ').ok_or("a syslog header without its day")?;
@@ -65,6 +72,53 @@ pub fn parse(line: &str, context: &Context) -> Result<Alert, String> {
 struct Header {
     time: Option<DateTime<Utc>>,
     host: String,
+}
+
+/// What an RFC 5424 header gives: its time (`-` for none) and host.
+struct Rfc5424<'a> {
+    time: Option<DateTime<Utc>>,
+    host: &'a str,
+}
+
+/// Splits what follows an RFC 5424 `<PRI>1 ` into its header and its message (the
+/// structured data skipped, brackets and escapes included).
+fn rfc5424(text: &str) -> Result<(Rfc5424<'_>, &str), String> {
+    let mut fields = text.splitn(6, ' ');
+    let mut next = || fields.next().ok_or("an RFC 5424 header with fewer than 6 fields");
+    let (timestamp, host) = (next()?, next()?);
+    let (_app, _procid, _msgid) = (next()?, next()?, next()?);
+    let structured = next()?;
+    let time = match timestamp {
+        "-" => None,
+        t => Some(
+            DateTime::parse_from_rfc3339(t).map_err(|_| format!("{t:?} is not an RFC 5424 time"))?.with_timezone(&Utc),
+        ),
+    };
+    // STRUCTURED-DATA: `-`, or `[id k="v" ...]` elements where `\]` is an escaped `]`.
+    let message = if let Some(after) = structured.strip_prefix('-') {
+        after
+    } else {
+        let mut end = None;
+        let (mut depth, mut escaped) = (0, false);
+        for (i, c) in structured.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '[' => depth += 1,
+                ']' => {
+                    depth -= 1;
+                    if depth == 0 && !structured[i + 1..].starts_with('[') {
+                        end = Some(i + 1);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        &structured[end.ok_or("unterminated RFC 5424 structured data")?..]
+    };
+    let message = message.strip_prefix(' ').unwrap_or(message);
+    Ok((Rfc5424 { time, host: if host == "-" { "" } else { host } }, message.trim_start_matches('\u{feff}')))
 }
 
 /// An alert with the fields every syslog format has; the others empty.

@@ -135,3 +135,19 @@ fn rows_print_their_columns_in_order() {
     expected.sort();
     assert_eq!(keys, expected);
 }
+
+#[test]
+fn rfc_5424_framing_with_and_without_structured_data() {
+    let plain = r#"<132>1 2026-11-30T09:15:00.250+01:00 mgr ossec - - - {"crit":7,"id":552,"component":"(db-1) 10.0.0.4->syscheck","classification":" ossec,syscheck,","description":"Integrity checksum changed again (3rd time).","message":"..."}"#;
+    let structured = r#"<132>1 - mgr ossec 77 ID47 [meta x="a\]b"][origin ip="10.0.0.1"] ossec: Alert Level: 3; Rule: 5502 - Login session closed.; Location: web-1->/var/log/secure; classification:  pam,syslog,; Sep 25 10:12:15 web-1 sshd[3201]: session closed"#;
+    let (_, records) = parse_text(Some(Format::Syslog), &format!("{plain}\n{structured}\n"), context());
+    let first = records[0].outcome.as_ref().unwrap();
+    assert_eq!((first.level, first.rule, first.agent.as_str()), (7, 552, "db-1"));
+    assert_eq!(first.time, "2026-11-30T08:15:00.250Z", "the header's time, with its zone");
+    let second = records[1].outcome.as_ref().unwrap();
+    assert_eq!(
+        (second.level, second.rule, second.agent.as_str(), second.location.as_str()),
+        (3, 5502, "web-1", "/var/log/secure")
+    );
+    assert_eq!(second.time, "2026-12-02T12:00:00Z", "`-`: the time of reading");
+}
