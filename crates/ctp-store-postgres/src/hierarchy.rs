@@ -5,7 +5,7 @@
 
 use ctp_model::resources::{Asset, Attribute, Kind, Measurement, Member, Metric, Ref, View};
 use ctp_model::{Evaluate, ResourceId, Timestamp};
-use ctp_store::rules::{self, Write};
+use ctp_store::rules;
 use ctp_store::{checks, NewAsset, NewAttribute, NewMeasurement, NewMetric, NewView, StoreError, StoreResult};
 use ctp_store_sql::{below, parent_column, table_of};
 
@@ -41,7 +41,7 @@ pub(crate) async fn create_view(tx: &Tx<'_>, parent: Option<&Ref>, view: &NewVie
     )
     .await
     .context("inserting a view")?;
-    changes::renew(tx, kind, &id, Write::Changed, change).await?;
+    changes::renew_ancestors(tx, kind, &id, change).await?;
     rows::load_view(tx, kind, &id).await
 }
 
@@ -66,7 +66,7 @@ pub(crate) async fn create_asset(tx: &Tx<'_>, view_id: &ResourceId, asset: &NewA
     )
     .await
     .context("inserting an asset")?;
-    changes::renew(tx, Kind::Asset, &id, Write::Changed, change).await?;
+    changes::renew_ancestors(tx, Kind::Asset, &id, change).await?;
     rows::load_asset(tx, &id).await
 }
 
@@ -94,7 +94,7 @@ pub(crate) async fn create_attribute(
     )
     .await
     .context("inserting an attribute")?;
-    changes::renew(tx, Kind::Attribute, &id, Write::Changed, change).await?;
+    changes::renew_ancestors(tx, Kind::Attribute, &id, change).await?;
     rows::load_attribute(tx, &id).await
 }
 
@@ -167,7 +167,7 @@ pub(crate) async fn create_measurement(
     )
     .await
     .context("inserting a measurement")?;
-    changes::renew(tx, Kind::Measurement, &id, Write::Changed, change).await?;
+    changes::renew_ancestors(tx, Kind::Measurement, &id, change).await?;
     rows::load_measurement(tx, &id).await
 }
 
@@ -218,7 +218,7 @@ pub(crate) async fn delete(tx: &Tx<'_>, resource: &Ref) -> StoreResult<()> {
         let users = tx.query_one(sql, &[&resource.id.as_str()]).await.context("counting a metric's users")?;
         checks::metric_unused(&resource.id, rows::get(&users, 0)?)?;
     }
-    changes::renew(tx, resource.kind, &resource.id, Write::Deleted, change).await?;
+    changes::renew_ancestors(tx, resource.kind, &resource.id, change).await?;
     // Cascades follow from the schema's foreign keys.
     let sql = format!("DELETE FROM {} WHERE id = $1", table_of(resource.kind));
     tx.execute(&sql, &[&resource.id.as_str()]).await.context("deleting a resource")?;

@@ -4,7 +4,7 @@
 
 use ctp_model::resources::{Kind, Measurement, MeasurementState};
 use ctp_model::{CheckedResult, Evaluate, ResourceId, Timestamp};
-use ctp_store::rules::{self, Write};
+use ctp_store::rules;
 use ctp_store::{checks, PushOutcome, StoreResult};
 
 use ctp_store_sql::objective_columns;
@@ -23,17 +23,14 @@ pub(crate) async fn push_result(
     let measurement = rows::lock_measurement(tx, measurement_id).await?;
     checks::accepts_results(&measurement)?;
     let change = rows::next_change_id(tx).await?;
-    let objective = measurement
-        .objective
-        .as_ref()
-        .map(|o| rules::evaluate_objective(&o.condition, Some(&result.value), now, conditions));
-    let (objective_status, objective_time) = objective_columns(objective.as_ref());
+    let measurement = rules::after_push(measurement, result, now, change, conditions);
+    let (objective_status, objective_time) = objective_columns(measurement.objective.as_ref());
     tx.execute(
         "UPDATE measurements SET result = $1, state = $2, objective_status = $3, objective_time = $4, change_id = $5 \
          WHERE id = $6",
         &[
             &result.raw,
-            &MeasurementState::Activated.as_str(),
+            &measurement.state.as_str(),
             &objective_status,
             &objective_time,
             &change,
@@ -42,16 +39,9 @@ pub(crate) async fn push_result(
     )
     .await
     .context("storing a result")?;
-    changes::renew(tx, Kind::Measurement, measurement_id, Write::Changed, change).await?;
+    changes::renew_ancestors(tx, Kind::Measurement, measurement_id, change).await?;
     let triggers = rows::triggers_of_measurement(tx, measurement_id).await?;
     let logs = triggers::process_triggers(tx, &triggers, &result.raw, &result.value, now, change, conditions).await?;
-    let measurement = Measurement {
-        result: Some(result.raw.clone()),
-        state: MeasurementState::Activated,
-        objective,
-        change_id: change,
-        ..measurement
-    };
     Ok(PushOutcome { measurement, logs })
 }
 
@@ -80,7 +70,7 @@ pub(crate) async fn set_objective(
     )
     .await
     .context("setting an objective")?;
-    changes::renew(tx, Kind::Measurement, measurement_id, Write::Changed, change).await?;
+    changes::renew_ancestors(tx, Kind::Measurement, measurement_id, change).await?;
     rows::load_measurement(tx, measurement_id).await
 }
 
@@ -105,6 +95,6 @@ pub(crate) async fn set_state(
     )
     .await
     .context("changing a measurement's state")?;
-    changes::renew(tx, Kind::Measurement, measurement_id, Write::Changed, change).await?;
+    changes::renew_ancestors(tx, Kind::Measurement, measurement_id, change).await?;
     rows::load_measurement(tx, measurement_id).await
 }

@@ -5,7 +5,7 @@
 use ctp_model::resources::{ChangeId, Kind, LogEntry, Trigger};
 use ctp_model::trigger_rules::Alert;
 use ctp_model::{Evaluate, ResourceId, Timestamp};
-use ctp_store::rules::{self, Write};
+use ctp_store::rules;
 use ctp_store::{checks, NewTrigger, StoreResult};
 
 use crate::rows::{self, tags_to_text};
@@ -48,7 +48,7 @@ pub(crate) async fn create_trigger(
     )
     .await
     .context("inserting a trigger")?;
-    changes::renew(tx, Kind::Trigger, &id, Write::Changed, change).await?;
+    changes::renew_ancestors(tx, Kind::Trigger, &id, change).await?;
     let created = rows::load_trigger(tx, &id).await?;
     let logs = match &measurement.result {
         Some(raw) => {

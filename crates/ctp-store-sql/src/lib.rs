@@ -141,18 +141,7 @@ mod tests {
 
     #[test]
     fn every_parent_kind_has_its_column() {
-        for kind in [
-            Kind::ServiceView,
-            Kind::Dependency,
-            Kind::Asset,
-            Kind::Attribute,
-            Kind::Measurement,
-            Kind::Metric,
-            Kind::Trigger,
-            Kind::Log,
-            Kind::Account,
-            Kind::Delivery,
-        ] {
+        for kind in Kind::ALL {
             let walks_up = rules::parent_kind(kind).is_some() || kind == Kind::ServiceView;
             assert_eq!(parent_column(kind).is_some(), walks_up, "{kind:?}");
             if let Some((table, _)) = parent_column(kind) {

@@ -3,14 +3,14 @@
 //! and deletion. Access tags of new resources follow `rules::initial_access_tags`;
 //! change identifiers are renewed by `changes::renew`.
 
-use ctp_model::resources::{Asset, Attribute, Kind, Measurement, Metric, Ref, View};
+use ctp_model::resources::{Asset, Attribute, Kind, Measurement, Member, Metric, Ref, View};
 use ctp_model::{Evaluate, ResourceId, Timestamp};
-use ctp_store::rules::{self, Write};
+use ctp_store::rules;
 use ctp_store::{checks, NewAsset, NewAttribute, NewMeasurement, NewMetric, NewView, StoreError, StoreResult};
-use ctp_store_sql::table_of;
+use ctp_store_sql::{parent_column, table_of};
 use rusqlite::{params, Connection};
 
-use crate::changes::renew;
+use crate::changes::renew_ancestors;
 use crate::rows::{self, backend, tags_to_text};
 
 /// A new service view (no `parent`) or dependency.
@@ -38,7 +38,7 @@ pub(crate) fn create_view(conn: &Connection, parent: Option<&Ref>, view: &NewVie
         ],
     )
     .map_err(backend)?;
-    renew(conn, kind, &id, Write::Changed, change)?;
+    renew_ancestors(conn, kind, &id, change)?;
     rows::load_view(conn, kind, &id)
 }
 
@@ -61,7 +61,7 @@ pub(crate) fn create_asset(conn: &Connection, view_id: &ResourceId, asset: &NewA
         ],
     )
     .map_err(backend)?;
-    renew(conn, Kind::Asset, &id, Write::Changed, change)?;
+    renew_ancestors(conn, Kind::Asset, &id, change)?;
     rows::load_asset(conn, &id)
 }
 
@@ -88,7 +88,7 @@ pub(crate) fn create_attribute(
         ],
     )
     .map_err(backend)?;
-    renew(conn, Kind::Attribute, &id, Write::Changed, change)?;
+    renew_ancestors(conn, Kind::Attribute, &id, change)?;
     rows::load_attribute(conn, &id)
 }
 
@@ -154,8 +154,32 @@ pub(crate) fn create_measurement(
         ],
     )
     .map_err(backend)?;
-    renew(conn, Kind::Measurement, &id, Write::Changed, change)?;
+    renew_ancestors(conn, Kind::Measurement, &id, change)?;
     rows::load_measurement(conn, &id)
+}
+
+/// Every service view, in creation order.
+pub(crate) fn service_views(conn: &Connection) -> StoreResult<Vec<Member>> {
+    rows::members(conn, "SELECT id, name, access_tags FROM views WHERE parent_kind IS NULL ORDER BY seq", [])
+}
+
+/// The dependencies directly under a service view or a dependency, in creation order.
+pub(crate) fn dependencies(conn: &Connection, parent: &Ref) -> StoreResult<Vec<Member>> {
+    let sql = "SELECT id, name, access_tags FROM views WHERE parent_kind = ?1 AND parent_id = ?2 ORDER BY seq";
+    rows::members(conn, sql, params![parent.kind.segment(), parent.id.as_str()])
+}
+
+/// The members of a collection of `kind` (assets, attributes, measurements, triggers)
+/// under the resource `parent_id`, in creation order.
+pub(crate) fn members(conn: &Connection, kind: Kind, parent_id: &ResourceId) -> StoreResult<Vec<Member>> {
+    let (table, column) = parent_column(kind).expect("a collection under a parent");
+    let sql = format!("SELECT id, name, access_tags FROM {table} WHERE {column} = ?1 ORDER BY seq");
+    rows::members(conn, &sql, [parent_id.as_str()])
+}
+
+/// Every metric, in creation order.
+pub(crate) fn metrics(conn: &Connection) -> StoreResult<Vec<Member>> {
+    rows::members(conn, "SELECT id, name, access_tags FROM metrics ORDER BY seq", [])
 }
 
 /// Makes sure a resource exists (of the right kind, for views), or answers `NotFound`.
@@ -186,7 +210,7 @@ pub(crate) fn delete(conn: &Connection, resource: &Ref) -> StoreResult<()> {
         checks::metric_unused(&resource.id, users)?;
     }
     let change = rows::next_change_id(conn)?;
-    renew(conn, resource.kind, &resource.id, Write::Deleted, change)?;
+    renew_ancestors(conn, resource.kind, &resource.id, change)?;
     conn.execute(&format!("DELETE FROM {} WHERE id = ?1", table_of(resource.kind)), [resource.id.as_str()])
         .map_err(backend)?;
     Ok(())

@@ -151,7 +151,7 @@ impl Store for SqliteStore {
     }
 
     async fn accounts(&self) -> StoreResult<Vec<Member>> {
-        self.read(|conn| rows::collection(conn, Kind::Account, None))
+        self.read(accounts::list)
     }
 
     async fn delete_account(&self, id: &ResourceId) -> StoreResult<()> {
@@ -187,38 +187,31 @@ impl Store for SqliteStore {
     }
 
     async fn service_views(&self) -> StoreResult<Vec<Member>> {
-        self.read(|conn| rows::collection(conn, Kind::ServiceView, None))
+        self.read(hierarchy::service_views)
     }
 
     async fn dependencies(&self, parent: &Ref) -> StoreResult<Vec<Member>> {
-        self.read(|conn| rows::collection(conn, Kind::Dependency, Some(parent)))
+        self.read(|conn| hierarchy::dependencies(conn, parent))
     }
 
     async fn assets(&self, view_id: &ResourceId) -> StoreResult<Vec<Member>> {
-        self.read(|conn| {
-            rows::collection(conn, Kind::Asset, Some(&Ref { kind: Kind::ServiceView, id: view_id.clone() }))
-        })
+        self.read(|conn| hierarchy::members(conn, Kind::Asset, view_id))
     }
 
     async fn attributes(&self, asset_id: &ResourceId) -> StoreResult<Vec<Member>> {
-        self.read(|conn| {
-            rows::collection(conn, Kind::Attribute, Some(&Ref { kind: Kind::Asset, id: asset_id.clone() }))
-        })
+        self.read(|conn| hierarchy::members(conn, Kind::Attribute, asset_id))
     }
 
     async fn measurements(&self, attribute_id: &ResourceId) -> StoreResult<Vec<Member>> {
-        let attribute = Ref { kind: Kind::Attribute, id: attribute_id.clone() };
-        self.read(|conn| rows::collection(conn, Kind::Measurement, Some(&attribute)))
+        self.read(|conn| hierarchy::members(conn, Kind::Measurement, attribute_id))
     }
 
     async fn metrics(&self) -> StoreResult<Vec<Member>> {
-        self.read(|conn| rows::collection(conn, Kind::Metric, None))
+        self.read(hierarchy::metrics)
     }
 
     async fn triggers(&self, view_id: &ResourceId) -> StoreResult<Vec<Member>> {
-        self.read(|conn| {
-            rows::collection(conn, Kind::Trigger, Some(&Ref { kind: Kind::ServiceView, id: view_id.clone() }))
-        })
+        self.read(|conn| hierarchy::members(conn, Kind::Trigger, view_id))
     }
 
     async fn trigger_conditions(&self, measurement_id: &ResourceId) -> StoreResult<Vec<String>> {

@@ -4,12 +4,12 @@
 
 use ctp_model::resources::{Kind, Measurement, MeasurementState};
 use ctp_model::{CheckedResult, Evaluate, ResourceId, Timestamp};
-use ctp_store::rules::{self, Write};
+use ctp_store::rules;
 use ctp_store::{checks, PushOutcome, StoreResult};
 use ctp_store_sql::objective_columns;
 use rusqlite::{params, Connection};
 
-use crate::changes::renew;
+use crate::changes::renew_ancestors;
 use crate::rows::{self, backend};
 use crate::triggers;
 
@@ -24,29 +24,19 @@ pub(crate) fn push_result(
     let measurement = rows::load_measurement(conn, measurement_id)?;
     checks::accepts_results(&measurement)?;
     let change = rows::next_change_id(conn)?;
-    let objective = measurement
-        .objective
-        .as_ref()
-        .map(|o| rules::evaluate_objective(&o.condition, Some(&result.value), now, conditions));
+    let measurement = rules::after_push(measurement, result, now, change, conditions);
     conn.prepare_cached(
-        "UPDATE measurements SET result = ?1, state = 'activated', objective_status = ?2, objective_time = ?3, \
-         change_id = ?4 WHERE id = ?5",
+        "UPDATE measurements SET result = ?1, state = ?2, objective_status = ?3, objective_time = ?4, \
+         change_id = ?5 WHERE id = ?6",
     )
     .and_then(|mut s| {
-        let (status, time) = objective_columns(objective.as_ref());
-        s.execute(params![result.raw, status, time, change, measurement_id.as_str()])
+        let (status, time) = objective_columns(measurement.objective.as_ref());
+        s.execute(params![result.raw, measurement.state.as_str(), status, time, change, measurement_id.as_str()])
     })
     .map_err(backend)?;
-    renew(conn, Kind::Measurement, measurement_id, Write::Changed, change)?;
+    renew_ancestors(conn, Kind::Measurement, measurement_id, change)?;
     let watching = rows::triggers_of_measurement(conn, measurement_id)?;
     let logs = triggers::process(conn, &watching, &result.raw, &result.value, now, change, conditions)?;
-    let measurement = Measurement {
-        result: Some(result.raw.clone()),
-        state: MeasurementState::Activated,
-        objective,
-        change_id: change,
-        ..measurement
-    };
     Ok(PushOutcome { measurement, logs })
 }
 
@@ -69,7 +59,7 @@ pub(crate) fn set_objective(
         params![condition, status, time, change, measurement_id.as_str()],
     )
     .map_err(backend)?;
-    renew(conn, Kind::Measurement, measurement_id, Write::Changed, change)?;
+    renew_ancestors(conn, Kind::Measurement, measurement_id, change)?;
     rows::load_measurement(conn, measurement_id)
 }
 
@@ -92,6 +82,6 @@ pub(crate) fn set_state(
         params![new_state.as_str(), clear_result, change, measurement_id.as_str()],
     )
     .map_err(backend)?;
-    renew(conn, Kind::Measurement, measurement_id, Write::Changed, change)?;
+    renew_ancestors(conn, Kind::Measurement, measurement_id, change)?;
     rows::load_measurement(conn, measurement_id)
 }

@@ -7,9 +7,8 @@ use ctp_model::resources::{
 };
 use ctp_model::{ResourceId, Status, Timestamp};
 use ctp_store::{StoreError, StoreResult};
-use ctp_store_sql::table_of;
 use rusqlite::types::Type;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{Connection, OptionalExtension, Row};
 
 /// Any SQLite failure is a backend failure, with SQLite's error as its cause.
 pub(crate) fn backend(e: rusqlite::Error) -> StoreError {
@@ -274,32 +273,6 @@ pub(crate) fn members(conn: &Connection, sql: &str, params: impl rusqlite::Param
         .query_map(params, |row| Ok(Member { id: id_at(row, 0)?, name: row.get(1)?, access_tags: tags_at(row, 2)? }))
         .map_err(backend)?;
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
-}
-
-/// The members of a collection of the hierarchy: the service views (no `parent`), or the
-/// members of kind `kind` whose parent is `parent`, in creation order.
-pub(crate) fn collection(conn: &Connection, kind: Kind, parent: Option<&Ref>) -> StoreResult<Vec<Member>> {
-    let table = table_of(kind);
-    match (kind, parent) {
-        (Kind::ServiceView, _) => {
-            members(conn, "SELECT id, name, access_tags FROM views WHERE parent_kind IS NULL ORDER BY seq", [])
-        }
-        (Kind::Dependency, Some(parent)) => members(
-            conn,
-            "SELECT id, name, access_tags FROM views WHERE parent_kind = ?1 AND parent_id = ?2 ORDER BY seq",
-            params![parent.kind.segment(), parent.id.as_str()],
-        ),
-        (_, None) => members(conn, &format!("SELECT id, name, access_tags FROM {table} ORDER BY seq"), []),
-        (_, Some(parent)) => {
-            let (_, column) = ctp_store_sql::parent_column(kind)
-                .ok_or_else(|| StoreError::broken(format!("a {} has no parent", kind.noun())))?;
-            members(
-                conn,
-                &format!("SELECT id, name, access_tags FROM {table} WHERE {column} = ?1 ORDER BY seq"),
-                [parent.id.as_str()],
-            )
-        }
-    }
 }
 
 /// The texts a query of one column (with `?1` for `id`) selects.

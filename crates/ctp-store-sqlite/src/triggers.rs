@@ -4,11 +4,11 @@
 
 use ctp_model::resources::{ChangeId, Kind, LogEntry, Trigger};
 use ctp_model::{Alert, Evaluate, ResourceId, Timestamp};
-use ctp_store::rules::{self, Write};
+use ctp_store::rules;
 use ctp_store::{checks, NewTrigger, StoreResult};
 use rusqlite::{params, Connection};
 
-use crate::changes::renew;
+use crate::changes::renew_ancestors;
 use crate::rows::{self, backend, tags_to_text};
 
 /// A new trigger of a service view, processed at once on its measurement's current
@@ -46,7 +46,7 @@ pub(crate) fn create(
         ],
     )
     .map_err(backend)?;
-    renew(conn, Kind::Trigger, &id, Write::Changed, change)?;
+    renew_ancestors(conn, Kind::Trigger, &id, change)?;
     let created = rows::load_trigger(conn, &id)?;
     let Some(raw) = &measurement.result else { return Ok((created, Vec::new())) };
     let logs =

@@ -1,9 +1,9 @@
 //! The CTP rules every backend applies alike, as pure functions: a backend decides how to
 //! store, never what CTP means. Each is written once and unit-tested here.
 
-use ctp_model::resources::{Evaluated, Kind, LogBody, LogEntry, MeasurementState, Trigger};
+use ctp_model::resources::{ChangeId, Evaluated, Kind, LogBody, LogEntry, Measurement, MeasurementState, Trigger};
 use ctp_model::trigger_rules::Alert;
-use ctp_model::{tags, Evaluate, ResourceId, Status, Timestamp};
+use ctp_model::{tags, CheckedResult, Evaluate, ResourceId, Status, Timestamp};
 
 use crate::error::{StoreError, StoreResult};
 use crate::inputs::NewMeasurement;
@@ -32,6 +32,27 @@ pub fn evaluate_objective(
         condition: condition.to_owned(),
         status: objective_status(condition, result, now, conditions),
         status_update_time: now,
+    }
+}
+
+/// A measurement after `result` is pushed to it at `now` with the change identifier
+/// `change`: the result as pushed, the state `activated` (a pending measurement becomes
+/// active with its first result), the objective evaluated on the result.
+pub fn after_push(
+    measurement: Measurement,
+    result: &CheckedResult,
+    now: Timestamp,
+    change: ChangeId,
+    conditions: &dyn Evaluate,
+) -> Measurement {
+    let objective =
+        measurement.objective.as_ref().map(|o| evaluate_objective(&o.condition, Some(&result.value), now, conditions));
+    Measurement {
+        result: Some(result.raw.clone()),
+        state: MeasurementState::Activated,
+        objective,
+        change_id: change,
+        ..measurement
     }
 }
 
@@ -98,6 +119,11 @@ pub fn state_transition(current: MeasurementState, requested: MeasurementState) 
 /// attribute's asset, an asset's or a trigger's service view, a dependency's parent (a
 /// service view or another dependency). Service views, metrics, accounts, log entries and
 /// deliveries have no parent whose changeId they renew.
+///
+/// A write (a creation, a change, a deletion) renews the changeId of every ancestor, up
+/// to the service view and through the parents of dependencies; a created or changed
+/// resource gets the new changeId itself, in the statement that writes it. The backends'
+/// walks (`changes::renew_ancestors`) follow this one level at a time.
 pub fn parent_kind(kind: Kind) -> Option<Kind> {
     match kind {
         Kind::Measurement => Some(Kind::Attribute),
@@ -105,34 +131,6 @@ pub fn parent_kind(kind: Kind) -> Option<Kind> {
         Kind::Asset | Kind::Trigger | Kind::Dependency => Some(Kind::ServiceView),
         Kind::ServiceView | Kind::Metric | Kind::Account | Kind::Log | Kind::Delivery => None,
     }
-}
-
-/// What a write does to a resource, for the change identifiers it renews.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Write {
-    /// The resource was created or changed: it and every ancestor get the new changeId.
-    Changed,
-    /// The resource was deleted: its ancestors get the new changeId (it has none left).
-    Deleted,
-}
-
-/// The kinds, nearest first, whose change identifier a write of a resource of `kind`
-/// renews: itself when it changed, then its parent, the parent's parent... up to the
-/// service view. A dependency's chain continues through its parents (service view or
-/// dependency, all of kind [`Kind::ServiceView`] here) until the root, which the backend
-/// finds by following each view's parent. The backends' walks (`changes::renew`) take
-/// these steps one row at a time, with [`parent_kind`] and [`has_change_id`].
-pub fn renewed_change_ids(kind: Kind, write: Write) -> Vec<Kind> {
-    let mut kinds = Vec::new();
-    if write == Write::Changed && has_change_id(kind) {
-        kinds.push(kind);
-    }
-    let mut current = parent_kind(kind);
-    while let Some(parent) = current {
-        kinds.push(parent);
-        current = parent_kind(parent);
-    }
-    kinds
 }
 
 /// Whether resources of `kind` carry a change identifier (log entries and deliveries do
@@ -248,6 +246,37 @@ mod tests {
     }
 
     #[test]
+    fn a_push_activates_the_measurement_and_evaluates_its_objective_on_the_result() {
+        let pending = Measurement {
+            id: ResourceId::generate(),
+            attribute_id: ResourceId::generate(),
+            view_id: ResourceId::generate(),
+            metric_id: ResourceId::generate(),
+            header: Header::default(),
+            result: None,
+            objective: Some(Evaluated {
+                condition: "true".into(),
+                status: Status::False,
+                status_update_time: Timestamp::from_millis(0).unwrap(),
+            }),
+            triggers_allowed: true,
+            user_activated: false,
+            state: MeasurementState::Pending,
+            change_id: 3,
+            access_tags: vec!["customer:a".into()],
+        };
+        let result = CheckedResult { raw: "[ 1 ]".into(), value: serde_json::json!([1]) };
+        let pushed = after_push(pending.clone(), &result, now(), 9, &Constant);
+        assert_eq!(pushed.result.as_deref(), Some("[ 1 ]"), "the result as pushed, byte for byte");
+        assert_eq!((pushed.state, pushed.change_id), (MeasurementState::Activated, 9));
+        let objective = pushed.objective.unwrap();
+        assert_eq!((objective.status, objective.status_update_time), (Status::True, now()));
+        assert_eq!((&pushed.id, &pushed.access_tags), (&pending.id, &pending.access_tags));
+        let without = Measurement { objective: None, ..pending };
+        assert!(after_push(without, &result, now(), 9, &Constant).objective.is_none());
+    }
+
+    #[test]
     fn a_log_entry_carries_the_result_and_trigger_tags_or_the_error_and_the_error_tag() {
         let trigger = trigger(Status::False, &["ops", "night"]);
         let normal = log_entry(&trigger, Alert::Normal, "[1]", now());
@@ -286,20 +315,19 @@ mod tests {
     }
 
     #[test]
-    fn a_change_renews_the_resource_and_its_ancestors_a_deletion_only_the_ancestors() {
+    fn a_write_renews_the_changeids_of_the_ancestors_up_to_the_service_view() {
         use Kind::*;
-        assert_eq!(renewed_change_ids(Measurement, Write::Changed), [Measurement, Attribute, Asset, ServiceView]);
-        assert_eq!(renewed_change_ids(Measurement, Write::Deleted), [Attribute, Asset, ServiceView]);
-        assert_eq!(renewed_change_ids(Attribute, Write::Deleted), [Asset, ServiceView]);
-        assert_eq!(renewed_change_ids(Asset, Write::Changed), [Asset, ServiceView]);
-        assert_eq!(renewed_change_ids(Trigger, Write::Changed), [Trigger, ServiceView]);
-        assert_eq!(renewed_change_ids(Trigger, Write::Deleted), [ServiceView]);
-        assert_eq!(renewed_change_ids(Dependency, Write::Deleted), [ServiceView]);
-        assert_eq!(renewed_change_ids(ServiceView, Write::Changed), [ServiceView]);
-        assert_eq!(renewed_change_ids(ServiceView, Write::Deleted), Vec::<Kind>::new());
-        assert_eq!(renewed_change_ids(Metric, Write::Changed), [Metric]);
-        assert_eq!(renewed_change_ids(Log, Write::Changed), Vec::<Kind>::new(), "log entries never change");
-        assert_eq!(renewed_change_ids(Delivery, Write::Deleted), Vec::<Kind>::new());
+        let ancestors = |kind| std::iter::successors(parent_kind(kind), |k| parent_kind(*k)).collect::<Vec<_>>();
+        assert_eq!(ancestors(Measurement), [Attribute, Asset, ServiceView]);
+        assert_eq!(ancestors(Attribute), [Asset, ServiceView]);
+        assert_eq!(ancestors(Asset), [ServiceView]);
+        assert_eq!(ancestors(Trigger), [ServiceView]);
+        assert_eq!(ancestors(Dependency), [ServiceView]);
+        for kind in [ServiceView, Metric, Account, Log, Delivery] {
+            assert_eq!(ancestors(kind), Vec::<Kind>::new(), "{kind:?}");
+        }
+        assert!(!has_change_id(Log) && !has_change_id(Delivery), "log entries and jobs never change");
+        assert!(has_change_id(Metric) && has_change_id(Account));
     }
 
     #[test]

@@ -43,6 +43,18 @@ struct Document<'a> {
     dstuser: Text<'a>,
     #[serde(rename = "_source", borrow)]
     source: Option<Box<Document<'a>>>,
+    // OSSEC's csyslogd json object (`id` is then the rule id).
+    crit: Option<u32>,
+    #[serde(borrow)]
+    component: Text<'a>,
+    #[serde(borrow)]
+    classification: Text<'a>,
+    #[serde(borrow)]
+    description: Text<'a>,
+    #[serde(borrow)]
+    acct: Text<'a>,
+    #[serde(borrow)]
+    src_ip: Text<'a>,
 }
 
 #[derive(Deserialize)]
@@ -93,6 +105,30 @@ struct Decoded<'a> {
 pub fn parse(line: &str) -> Result<Alert, String> {
     let document: Document<'_> = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
     from_document(document)
+}
+
+/// A csyslogd `json` payload, read in one pass: Wazuh 4 sends the whole alerts.json
+/// object (with `rule`); OSSEC its own object (`crit` = level, `id` = rule, `component` =
+/// location, `classification` = groups, `description`, `acct`, `src_ip`...).
+pub fn parse_csyslog(payload: &str) -> Result<Alert, String> {
+    let document: Document<'_> =
+        serde_json::from_str(payload).map_err(|e| format!("the JSON payload is not JSON: {e}"))?;
+    if document.rule.is_some() || document.source.is_some() {
+        return from_document(document);
+    }
+    let level = document.crit.ok_or("no `crit` (level)")?;
+    let rule = document.id.map(raw_text).and_then(|id| id.parse().ok()).ok_or("no `id` (rule)")?;
+    let text = |t: &Text<'_>| t.as_deref().unwrap_or("").to_owned();
+    let mut alert = crate::syslog::alert(
+        level,
+        rule,
+        &text(&document.description),
+        &text(&document.component),
+        &text(&document.classification),
+    );
+    alert.srcip = text(&document.src_ip);
+    alert.user = text(&document.acct);
+    Ok(alert)
 }
 
 fn from_document(mut document: Document<'_>) -> Result<Alert, String> {

@@ -5,7 +5,6 @@
 //! [`crate::Context`].
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 
 use crate::fields::{rfc3339, split_groups, split_location, time_of_syslog, MONTHS};
 use crate::{alerts_json, Alert, Context};
@@ -50,7 +49,7 @@ pub fn parse(line: &str, context: &Context) -> Result<Alert, String> {
         }
     }
     let mut alert = if rest.starts_with('{') {
-        json(rest)?
+        alerts_json::parse_csyslog(rest)?
     } else if let Some(payload) = rest.strip_prefix("Alert Level: ") {
         default(payload)?
     } else if rest.starts_with("CEF:") {
@@ -122,7 +121,7 @@ fn rfc5424(text: &str) -> Result<(Rfc5424<'_>, &str), String> {
 }
 
 /// An alert with the fields every syslog format has; the others empty.
-fn alert(level: u32, rule: u64, description: &str, location: &str, groups: &str) -> Alert {
+pub(crate) fn alert(level: u32, rule: u64, description: &str, location: &str, groups: &str) -> Alert {
     let (agent, location) = split_location(location);
     let (groups, compliance) = split_groups([groups]);
     Alert {
@@ -138,29 +137,6 @@ fn alert(level: u32, rule: u64, description: &str, location: &str, groups: &str)
         user: String::new(),
         compliance,
     }
-}
-
-/// `json`: OSSEC's object (`crit`, `id`, `component`, `classification`, `description`,
-/// `message`, `acct`, `src_ip`...), or Wazuh 4's whole alerts.json object.
-fn json(payload: &str) -> Result<Alert, String> {
-    let value: Value = serde_json::from_str(payload).map_err(|e| format!("the JSON payload is not JSON: {e}"))?;
-    if value.get("rule").is_some() {
-        return alerts_json::parse(payload);
-    }
-    let text = |key: &str| value.get(key).and_then(Value::as_str).unwrap_or("");
-    let number = |key: &str| value.get(key).and_then(Value::as_u64);
-    let level = number("crit").ok_or("no `crit` (level)")?;
-    let rule = number("id").ok_or("no `id` (rule)")?;
-    let mut alert = alert(
-        u32::try_from(level).map_err(|_| format!("level {level} is out of range"))?,
-        rule,
-        text("description"),
-        text("component"),
-        text("classification"),
-    );
-    alert.srcip = text("src_ip").to_owned();
-    alert.user = text("acct").to_owned();
-    Ok(alert)
 }
 
 /// `default`: `Alert Level: <n>; Rule: <id> - <description>; Location: <location>;`
