@@ -43,8 +43,13 @@ struct Document<'a> {
     dstuser: Text<'a>,
     #[serde(rename = "_source", borrow)]
     source: Option<Box<Document<'a>>>,
-    // OSSEC's csyslogd json object (`id` is then the rule id).
-    crit: Option<u32>,
+}
+
+/// OSSEC's csyslogd `json` object, whose writer puts `crit` first.
+#[derive(Deserialize)]
+struct CsyslogObject<'a> {
+    crit: u32,
+    id: u64,
     #[serde(borrow)]
     component: Text<'a>,
     #[serde(borrow)]
@@ -107,27 +112,34 @@ pub fn parse(line: &str) -> Result<Alert, String> {
     from_document(document)
 }
 
-/// A csyslogd `json` payload, read in one pass: Wazuh 4 sends the whole alerts.json
-/// object (with `rule`); OSSEC its own object (`crit` = level, `id` = rule, `component` =
-/// location, `classification` = groups, `description`, `acct`, `src_ip`...).
+/// A csyslogd `json` payload, read in one pass: OSSEC's own object (`crit` = level, `id`
+/// = rule, `component` = location, `classification` = groups, `description`, `acct`,
+/// `src_ip`...), which its writer starts with `crit`, or else Wazuh 4's whole alerts.json
+/// object.
 pub fn parse_csyslog(payload: &str) -> Result<Alert, String> {
-    let document: Document<'_> =
-        serde_json::from_str(payload).map_err(|e| format!("the JSON payload is not JSON: {e}"))?;
-    if document.rule.is_some() || document.source.is_some() {
-        return from_document(document);
+    if !payload.starts_with(r#"{"crit":"#) {
+        // Another key order: an alert object, else (only then read twice) OSSEC's.
+        return parse(payload).or_else(|alert_error| {
+            csyslog_object(payload)
+                .map_err(|_| format!("neither an alert object nor OSSEC's csyslogd object: {alert_error}"))
+        });
     }
-    let level = document.crit.ok_or("no `crit` (level)")?;
-    let rule = document.id.map(raw_text).and_then(|id| id.parse().ok()).ok_or("no `id` (rule)")?;
+    csyslog_object(payload)
+}
+
+fn csyslog_object(payload: &str) -> Result<Alert, String> {
+    let object: CsyslogObject<'_> =
+        serde_json::from_str(payload).map_err(|e| format!("the JSON payload is not OSSEC's csyslogd object: {e}"))?;
     let text = |t: &Text<'_>| t.as_deref().unwrap_or("").to_owned();
     let mut alert = crate::syslog::alert(
-        level,
-        rule,
-        &text(&document.description),
-        &text(&document.component),
-        &text(&document.classification),
+        object.crit,
+        object.id,
+        &text(&object.description),
+        &text(&object.component),
+        &text(&object.classification),
     );
-    alert.srcip = text(&document.src_ip);
-    alert.user = text(&document.acct);
+    alert.srcip = text(&object.src_ip);
+    alert.user = text(&object.acct);
     Ok(alert)
 }
 
