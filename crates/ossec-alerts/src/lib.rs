@@ -187,6 +187,18 @@ impl Parser {
         self.format
     }
 
+    /// The line where the record still open starts (an `alerts.log` block waiting for the
+    /// next `** Alert` line or [`Parser::finish`]); `None` when every line read so far is in
+    /// a record already returned. A follower resumes there after a restart.
+    pub fn pending_since(&self) -> Option<usize> {
+        self.block.as_ref().map(|(line, _)| *line)
+    }
+
+    /// Changes the reception time of what is read next (a long-lived stream).
+    pub fn set_now(&mut self, now: DateTime<Utc>) {
+        self.context.now = now;
+    }
+
     /// Reads the next line (without its end of line); returns the record it completes.
     pub fn push_line(&mut self, text: &str) -> Option<Record> {
         self.line += 1;

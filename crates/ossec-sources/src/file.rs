@@ -1,0 +1,1 @@
+//! Following an alert file across rotation. (In progress.)

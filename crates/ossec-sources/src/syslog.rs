@@ -1,0 +1,1 @@
+//! Receiving csyslogd messages on UDP and TCP. (In progress.)
