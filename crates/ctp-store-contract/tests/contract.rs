@@ -396,3 +396,42 @@ async fn tags_given_to_a_subtree_from_every_level() {
     f.store.set_access_tags(&Ref { kind: Kind::ServiceView, id: f.view.clone() }, vec![], true).await.unwrap();
     assert!(tags_of(Kind::Log, &log).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_batch_of_pushes_and_feed_positions_is_stored_all_or_nothing() {
+    use ctp_store::{FeedPosition, Push};
+    let f = fixture(false).await;
+    let position = |offset: u64| FeedPosition {
+        source: "alerts".into(),
+        path: "/var/ossec/logs/alerts/alerts.json".into(),
+        fingerprint: "sha256-1024:ab".into(),
+        offset,
+        line: offset / 10 + 1,
+        update_time: at(2),
+    };
+    let push = |id: &ResourceId, value: i64| Push {
+        measurement_id: id.clone(),
+        result: level(value, at(2)),
+        evaluations: f.evaluations(),
+    };
+    assert!(f.store.feed_positions().await.unwrap().is_empty());
+
+    // A batch whose second push cannot be stored (no such measurement) stores nothing.
+    let missing = ResourceId::parse("no-such-measurement").unwrap();
+    let failed = f.store.push_results(vec![push(&f.measurement, 3), push(&missing, 4)], vec![position(100)], at(2));
+    assert!(matches!(failed.await, Err(StoreError::NotFound(..))));
+    assert!(f.store.measurement(&f.measurement).await.unwrap().result.is_none(), "the first push was rolled back");
+    assert!(f.store.feed_positions().await.unwrap().is_empty(), "the position was rolled back");
+
+    // A good batch stores both results (outcomes in order) and the position, replacing it later.
+    let outcomes = f.store.push_results(vec![push(&f.measurement, 3)], vec![position(100)], at(2)).await.unwrap();
+    assert_eq!(outcomes.len(), 1);
+    assert!(outcomes[0].measurement.result.as_deref().unwrap().contains(r#""level": 3"#));
+    assert_eq!(f.store.feed_positions().await.unwrap(), vec![position(100)]);
+    f.store.push_results(vec![], vec![position(250)], at(2)).await.unwrap();
+    assert_eq!(f.store.feed_positions().await.unwrap(), vec![position(250)]);
+    // It travels with an export.
+    let dump = f.store.export().await.unwrap();
+    let table = dump.tables.iter().find(|t| t.name == "feed_positions").unwrap();
+    assert_eq!(table.rows.len(), 1);
+}

@@ -22,6 +22,7 @@
 mod access;
 mod accounts;
 mod changes;
+mod feed;
 mod hierarchy;
 mod logs;
 mod outbox;
@@ -42,11 +43,11 @@ use ctp_model::resources::{
     Account, Asset, Attribute, Delivery, DeliveryState, Kind, LogEntry, Measurement, MeasurementState, Member, Metric,
     Ref, Trigger, View,
 };
-use ctp_model::{CheckedResult, ConditionCache, Evaluations, ResourceId, Timestamp};
+use ctp_model::{ConditionCache, Evaluations, ResourceId, Timestamp};
 use ctp_store::dump::Dump;
 use ctp_store::{
     DeliveryOutcome, DueDelivery, LogFilter, NewAccount, NewAsset, NewAttribute, NewMeasurement, NewMetric, NewTrigger,
-    NewView, PushOutcome, Store, StoreError, StoreResult, Window,
+    NewView, Push, FeedPosition, PushOutcome, Store, StoreError, StoreResult, Window,
 };
 use deadpool_postgres::{Object, Pool};
 use tokio_postgres::error::SqlState;
@@ -379,15 +380,29 @@ impl Store for PostgresStore {
         self.transaction(|tx, _| Box::pin(triggers::create_trigger(tx, view_id, &trigger, now, conditions))).await
     }
 
-    async fn push_result(
+    async fn push_results(
         &self,
-        measurement_id: &ResourceId,
-        result: CheckedResult,
+        pushes: Vec<Push>,
+        positions: Vec<FeedPosition>,
         now: Timestamp,
-        evaluations: Arc<Evaluations>,
-    ) -> StoreResult<PushOutcome> {
-        let conditions = evaluations.as_ref();
-        self.transaction(|tx, _| Box::pin(push::push_result(tx, measurement_id, &result, now, conditions))).await
+    ) -> StoreResult<Vec<PushOutcome>> {
+        let (pushes, positions) = (&pushes, &positions);
+        self.transaction(|tx, _| {
+            Box::pin(async move {
+                let mut outcomes = Vec::with_capacity(pushes.len());
+                for push in pushes {
+                    let conditions = push.evaluations.as_ref();
+                    outcomes.push(push::push_result(tx, &push.measurement_id, &push.result, now, conditions).await?);
+                }
+                feed::save_positions(tx, positions).await?;
+                Ok(outcomes)
+            })
+        })
+        .await
+    }
+
+    async fn feed_positions(&self) -> StoreResult<Vec<FeedPosition>> {
+        self.read(|tx, _| Box::pin(feed::positions(tx))).await
     }
 
     async fn set_objective(

@@ -14,6 +14,7 @@ mod access;
 mod accounts;
 mod cache;
 mod changes;
+mod feed;
 mod hierarchy;
 mod logs;
 mod outbox;
@@ -32,11 +33,11 @@ use ctp_model::resources::{
     Account, Asset, Attribute, Delivery, DeliveryState, Kind, LogEntry, Measurement, MeasurementState, Member, Metric,
     Ref, Trigger, View,
 };
-use ctp_model::{CheckedResult, ConditionCache, Evaluations, ResourceId, Timestamp};
+use ctp_model::{ConditionCache, Evaluations, ResourceId, Timestamp};
 use ctp_store::dump::Dump;
 use ctp_store::{
     DeliveryOutcome, DueDelivery, LogFilter, NewAccount, NewAsset, NewAttribute, NewMeasurement, NewMetric, NewTrigger,
-    NewView, PushOutcome, Store, StoreError, StoreResult, Window,
+    NewView, Push, FeedPosition, PushOutcome, Store, StoreError, StoreResult, Window,
 };
 use rusqlite::{Connection, OpenFlags};
 
@@ -272,15 +273,25 @@ impl Store for SqliteStore {
         self.write(move |conn| triggers::create(conn, &view_id, &trigger, now, &evaluations)).await
     }
 
-    async fn push_result(
+    async fn push_results(
         &self,
-        measurement_id: &ResourceId,
-        result: CheckedResult,
+        pushes: Vec<Push>,
+        positions: Vec<FeedPosition>,
         now: Timestamp,
-        evaluations: Arc<Evaluations>,
-    ) -> StoreResult<PushOutcome> {
-        let measurement_id = measurement_id.clone();
-        self.write(move |conn| push::push_result(conn, &measurement_id, &result, now, &evaluations)).await
+    ) -> StoreResult<Vec<PushOutcome>> {
+        self.write(move |conn| {
+            let outcomes = pushes
+                .iter()
+                .map(|push| push::push_result(conn, &push.measurement_id, &push.result, now, &push.evaluations))
+                .collect::<StoreResult<Vec<_>>>()?;
+            feed::save_positions(conn, &positions)?;
+            Ok(outcomes)
+        })
+        .await
+    }
+
+    async fn feed_positions(&self) -> StoreResult<Vec<FeedPosition>> {
+        self.read(feed::positions)
     }
 
     async fn set_objective(

@@ -171,6 +171,20 @@ CREATE INDEX deliveries_due ON deliveries(state, next_attempt);
 CREATE INDEX deliveries_by_log ON deliveries(log_id);
 "#,
     COMPLETE_RESULTS,
+    r#"
+-- Where each followed alert file stands (issue 12): written in the transaction that stores
+-- the results its alerts produced, so that a restart resumes exactly there. `id` is the
+-- source's name in the configuration.
+CREATE TABLE feed_positions (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    path TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    byte_offset INTEGER NOT NULL,
+    line INTEGER NOT NULL,
+    update_time INTEGER NOT NULL
+);
+"#,
 ];
 
 /// Brings the database up to the latest migration.

@@ -162,7 +162,22 @@ pub const TABLES: &[(&str, &[(&str, ColumnType)])] = &[
             ("access_tags", Text),
         ],
     ),
+    (
+        "feed_positions",
+        &[
+            ("id", Text),
+            ("path", Text),
+            ("fingerprint", Text),
+            ("byte_offset", BigInt),
+            ("line", BigInt),
+            ("update_time", BigInt),
+        ],
+    ),
 ];
+
+/// The last tables of [`TABLES`], added after the format's first version: a dump made
+/// before them lacks them and imports with them empty.
+pub const ADDED_LATER: &[&str] = &["feed_positions"];
 
 /// A whole store.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -243,7 +258,8 @@ impl Dump {
                 self.format, self.version
             ));
         }
-        if self.tables.len() != TABLES.len() {
+        let oldest = TABLES.len() - ADDED_LATER.len();
+        if self.tables.len() < oldest || self.tables.len() > TABLES.len() {
             return Err(format!("a dump has {} tables, this one {}", TABLES.len(), self.tables.len()));
         }
         for (table, (name, columns)) in self.tables.iter().zip(TABLES) {

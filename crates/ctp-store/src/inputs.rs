@@ -136,6 +136,35 @@ pub struct Window {
     pub limit: u64,
 }
 
+/// A result to store, one of a batch ([`crate::Store::push_results`]).
+#[derive(Clone)]
+pub struct Push {
+    /// The measurement.
+    pub measurement_id: ResourceId,
+    /// The result, checked against the metric by the caller.
+    pub result: CheckedResult,
+    /// The outcomes of its objective's and triggers' conditions on it, computed ahead.
+    pub evaluations: std::sync::Arc<ctp_model::Evaluations>,
+}
+
+/// Where a followed alert file stands (the OSSEC/Wazuh feed): stored with the results its
+/// alerts produced, so that the feed resumes there after a restart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedPosition {
+    /// The source's name.
+    pub source: String,
+    /// The file.
+    pub path: String,
+    /// What identifies the file's content (opaque to the store).
+    pub fingerprint: String,
+    /// The byte offset where reading resumes.
+    pub offset: u64,
+    /// The line number there.
+    pub line: u64,
+    /// When it was stored.
+    pub update_time: Timestamp,
+}
+
 /// What a pushed result changed.
 #[derive(Debug, Clone)]
 pub struct PushOutcome {

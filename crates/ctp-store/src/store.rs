@@ -12,8 +12,8 @@ use ctp_model::{CheckedResult, ConditionCache, Evaluations, ResourceId, Timestam
 use crate::dump;
 use crate::error::StoreResult;
 use crate::inputs::{
-    DeliveryOutcome, DueDelivery, LogFilter, NewAccount, NewAsset, NewAttribute, NewMeasurement, NewMetric, NewTrigger,
-    NewView, PushOutcome, Window,
+    DeliveryOutcome, DueDelivery, FeedPosition, LogFilter, NewAccount, NewAsset, NewAttribute, NewMeasurement, NewMetric,
+    NewTrigger, NewView, Push, PushOutcome, Window,
 };
 
 /// The storage of ctpd. See the crate documentation for the transaction guarantee.
@@ -118,7 +118,22 @@ pub trait Store: Send + Sync + 'static {
         result: CheckedResult,
         now: Timestamp,
         evaluations: Arc<Evaluations>,
-    ) -> StoreResult<PushOutcome>;
+    ) -> StoreResult<PushOutcome> {
+        let push = Push { measurement_id: measurement_id.clone(), result, evaluations };
+        let mut outcomes = self.push_results(vec![push], Vec::new(), now).await?;
+        outcomes.pop().ok_or_else(|| crate::StoreError::broken("a push of one result gave no outcome"))
+    }
+    /// Stores several results as [`Store::push_result`] does each, and the positions of the
+    /// feed sources they came from, all in one transaction: all or nothing. Outcomes in the
+    /// order of `pushes`.
+    async fn push_results(
+        &self,
+        pushes: Vec<Push>,
+        positions: Vec<FeedPosition>,
+        now: Timestamp,
+    ) -> StoreResult<Vec<PushOutcome>>;
+    /// The stored positions of the feed's file sources.
+    async fn feed_positions(&self) -> StoreResult<Vec<FeedPosition>>;
     /// Sets (or with `None` removes) the objective of a measurement and evaluates it.
     async fn set_objective(
         &self,
