@@ -6,9 +6,9 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::Path;
 use axum::response::Response;
-use ctp_model::resources::{Header, Kind, Measurement, MeasurementState, Ref};
+use ctp_model::resources::{Header, Kind, MeasurementState, Ref};
 use ctp_model::tags::{ROLE_ADMIN, ROLE_AGENT, ROLE_USER};
-use ctp_model::{check_result, CheckedResult, Evaluations, ResourceId, Timestamp};
+use ctp_model::{check_result, ResourceId, Timestamp};
 use ctp_store::{NewMeasurement, StoreError};
 use ctpscript::Condition;
 use serde::de::IgnoredAny;
@@ -139,33 +139,12 @@ async fn put_result(ctx: Ctx, id: ResourceId, bytes: Bytes) -> ApiResult<Respons
     let metric = store.metric(&measurement.metric_id).await?;
     let now = Timestamp::now();
     let checked = check_result(result.get(), &metric.result_format, now).map_err(ApiError::bad_request)?;
-    let (checked, evaluations) = evaluate_ahead(&ctx, &measurement, checked, now).await?;
-    let outcome = store.push_result(&id, checked, now, evaluations).await?;
+    let push = crate::push::evaluate_ahead(&ctx.state, &measurement, checked, now).await?;
+    let outcome = store.push_result(&id, push.result, now, push.evaluations).await?;
     if !outcome.logs.is_empty() {
         ctx.state.outbox.wake();
     }
     Ok(ok(&encode::measurement(&ctx, &outcome.measurement)))
-}
-
-/// Evaluates the objective and the triggers' conditions of `measurement` on a new result,
-/// on a blocking thread and before the push's transaction: a costly condition (each is
-/// bounded by CTPScript's time budget) then holds neither the runtime's workers nor the
-/// store's writer, and one tenant's triggers cannot stall another tenant's writes.
-async fn evaluate_ahead(
-    ctx: &Ctx,
-    measurement: &Measurement,
-    result: CheckedResult,
-    now: Timestamp,
-) -> ApiResult<(CheckedResult, Arc<Evaluations>)> {
-    let mut sources = ctx.state.store.trigger_conditions(&measurement.id).await?;
-    sources.extend(measurement.objective.as_ref().map(|o| o.condition.clone()));
-    let cache = Arc::clone(&ctx.state.conditions);
-    tokio::task::spawn_blocking(move || {
-        let evaluations = Evaluations::ahead(cache, sources.iter().map(String::as_str), &result.value, now.seconds());
-        (result, Arc::new(evaluations))
-    })
-    .await
-    .map_err(|e| ApiError::internal(format!("the evaluation of the conditions failed: {e}")))
 }
 
 /// The body of `?x=objective`.
