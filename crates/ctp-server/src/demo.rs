@@ -36,15 +36,15 @@ pub struct DemoData {
     pub agent_token: String,
 }
 
-fn header(name: &str, annotation: &str) -> Header {
+pub(crate) fn header(name: &str, annotation: &str) -> Header {
     Header { name: name.into(), annotation: annotation.into() }
 }
 
-fn columns(spec: &[(&str, ValueType)]) -> Vec<Column> {
+pub(crate) fn columns(spec: &[(&str, ValueType)]) -> Vec<Column> {
     spec.iter().map(|(name, value_type)| Column { name: (*name).into(), value_type: *value_type }).collect()
 }
 
-fn parameter(name: &str, value: serde_json::Value) -> MeasurementParameter {
+pub(crate) fn parameter(name: &str, value: serde_json::Value) -> MeasurementParameter {
     let value_type = match &value {
         serde_json::Value::Bool(_) => ValueType::Boolean,
         serde_json::Value::Number(_) => ValueType::Number,

@@ -97,6 +97,28 @@ impl Alert {
     }
 }
 
+impl Alert {
+    /// The alert of a row made by [`Alert::to_json`] or [`Alert::to_json_line`] (a result
+    /// read back from the store); `None` when a column is missing or of the wrong type.
+    pub fn from_json(row: &serde_json::Value) -> Option<Alert> {
+        let text = |name: &str| row.get(name)?.as_str().map(str::to_owned);
+        let number = |name: &str| row.get(name)?.as_u64();
+        Some(Alert {
+            id: text("id")?,
+            time: text("time")?,
+            level: u32::try_from(number("level")?).ok()?,
+            rule: number("rule")?,
+            description: text("description")?,
+            groups: text("groups")?,
+            agent: text("agent")?,
+            location: text("location")?,
+            srcip: text("srcip")?,
+            user: text("user")?,
+            compliance: text("compliance")?,
+        })
+    }
+}
+
 /// Appends `"name":value,` to a JSON line (serde_json escapes the value).
 fn push_member(line: &mut Vec<u8>, name: &str, value: &str) {
     line.push(b'"');

@@ -151,3 +151,18 @@ fn rfc_5424_framing_with_and_without_structured_data() {
     );
     assert_eq!(second.time, "2026-12-02T12:00:00Z", "`-`: the time of reading");
 }
+
+#[test]
+fn a_row_read_back_is_the_alert() {
+    let (_, records) = ossec_alerts::parse_text(
+        None,
+        include_str!("samples/alerts-json/wazuh3_docs_learning-wazuh-ssh-brute-force.json"),
+        ossec_alerts::Context { now: chrono::Utc::now() },
+    );
+    for record in records {
+        let alert = record.outcome.unwrap();
+        let row: serde_json::Value = serde_json::from_str(&alert.to_json_line()).unwrap();
+        assert_eq!(ossec_alerts::Alert::from_json(&row), Some(alert.clone()));
+        assert_eq!(ossec_alerts::Alert::from_json(&alert.to_json()), Some(alert));
+    }
+}
