@@ -36,7 +36,7 @@ use crate::{Arrival, SkipReason, Skipped};
 const UDP_RECEIVE_BUFFER: usize = 4 << 20;
 
 /// The most bytes read from a TCP connection at once.
-const TCP_READ_CHUNK: usize = 64 << 10;
+const TCP_READ_CHUNK: usize = 16 << 10;
 
 /// The most digits of an octet count (RFC 6587 `MSG-LEN`); a frame starting with more
 /// digits than this is read as ending with LF.
@@ -251,6 +251,7 @@ async fn receive_udp(socket: UdpSocket, config: Arc<SyslogSource>, tx: mpsc::Sen
             Ok((len, peer)) => datagram(&config, &mut parser, &mut batch, &buffer[..len], peer),
             Err(error) => {
                 tracing::warn!(source = %config.name, %error, "receiving a syslog datagram");
+                tokio::time::sleep(Duration::from_millis(10)).await;
                 continue;
             }
         }
@@ -272,6 +273,7 @@ async fn receive_udp(socket: UdpSocket, config: Arc<SyslogSource>, tx: mpsc::Sen
 
 /// Reads one datagram into the batch.
 fn datagram(config: &SyslogSource, parser: &mut Parser, batch: &mut Batch, bytes: &[u8], peer: SocketAddr) {
+    let peer = canonical(peer);
     if !config.allows(peer.ip()) {
         let origin = format!("udp {peer}");
         batch.skip(&origin, SkipReason::NotAllowed, format!("{} is not in the allowed networks", peer.ip()));
@@ -296,6 +298,12 @@ fn datagram(config: &SyslogSource, parser: &mut Parser, batch: &mut Batch, bytes
     batch.read(parser, message, &format!("udp {peer}"));
 }
 
+/// The address of a sender as it is written in origins: IPv4 senders on a dual-stack
+/// socket as IPv4 addresses.
+fn canonical(peer: SocketAddr) -> SocketAddr {
+    SocketAddr::new(peer.ip().to_canonical(), peer.port())
+}
+
 /// Accepts connections until the channel is closed, each read by a task of its own.
 async fn accept_tcp(listener: TcpListener, config: Arc<SyslogSource>, tx: mpsc::Sender<Arrival>) -> io::Result<()> {
     // Dropped with this future: the connections' tasks end with it.
@@ -310,7 +318,7 @@ async fn accept_tcp(listener: TcpListener, config: Arc<SyslogSource>, tx: mpsc::
             }
         };
         let (stream, peer) = match accepted {
-            Ok(accepted) => accepted,
+            Ok((stream, peer)) => (stream, canonical(peer)),
             Err(error) => {
                 // Out of file descriptors, most likely: wait for some to be closed.
                 tracing::warn!(source = %config.name, %error, "accepting a syslog connection");
@@ -362,9 +370,9 @@ async fn read_tcp(mut stream: TcpStream, peer: SocketAddr, config: Arc<SyslogSou
     let mut parser = parser();
     let mut batch = Batch::new(&config.name);
     let max_batch = config.max_batch.max(1);
-    let mut chunk = vec![0u8; TCP_READ_CHUNK];
     loop {
-        let read = match tokio::time::timeout(config.idle_timeout, stream.read(&mut chunk)).await {
+        let spare = frames.spare(TCP_READ_CHUNK);
+        let read = match tokio::time::timeout(config.idle_timeout, stream.read_buf(spare)).await {
             Ok(Ok(read)) => read,
             Ok(Err(error)) => {
                 tracing::debug!(source = %config.name, %peer, %error, "syslog connection failed");
@@ -376,7 +384,6 @@ async fn read_tcp(mut stream: TcpStream, peer: SocketAddr, config: Arc<SyslogSou
             }
         };
         let end = read == 0;
-        frames.push(&chunk[..read]);
         loop {
             let frame = if end { frames.next_or_rest() } else { frames.next() };
             match frame {
@@ -418,8 +425,10 @@ enum Discard {
 /// message (of at most `max_message` bytes) and its octet count besides what was pushed
 /// last.
 struct Frames {
-    buffer: Vec<u8>,
-    /// How much of `buffer` is known not to hold a LF or NUL (for a frame ending with one).
+    /// What was received; the bytes before `start` are read already.
+    bytes: Vec<u8>,
+    start: usize,
+    /// How much of the pending bytes is known not to hold a LF or NUL (for a frame ending with one).
     scanned: usize,
     discard: Discard,
     max_message: usize,
@@ -442,25 +451,44 @@ enum Framing {
 
 impl Frames {
     fn new(max_message: usize) -> Frames {
-        Frames { buffer: Vec::new(), scanned: 0, discard: Discard::Nothing, max_message }
+        Frames { bytes: Vec::new(), start: 0, scanned: 0, discard: Discard::Nothing, max_message }
     }
 
+    /// The bytes received and not read yet.
+    fn pending(&self) -> &[u8] {
+        &self.bytes[self.start..]
+    }
+
+    /// Where to receive more bytes: the end of a vector holding only the pending ones,
+    /// with room for `room` more.
+    fn spare(&mut self, room: usize) -> &mut Vec<u8> {
+        self.bytes.drain(..self.start);
+        self.start = 0;
+        if self.bytes.is_empty() && self.bytes.capacity() > 2 * room {
+            // What a long message needed, given back.
+            self.bytes = Vec::new();
+        }
+        self.bytes.reserve(room);
+        &mut self.bytes
+    }
+
+    #[cfg(test)]
     fn push(&mut self, bytes: &[u8]) {
-        self.buffer.extend_from_slice(bytes);
+        self.spare(bytes.len()).extend_from_slice(bytes);
     }
 
     fn framing(&self) -> Framing {
-        if !matches!(self.buffer.first(), Some(b'1'..=b'9')) {
+        if !matches!(self.pending().first(), Some(b'1'..=b'9')) {
             return Framing::Line;
         }
-        let digits = self.buffer.iter().take_while(|b| b.is_ascii_digit()).count();
+        let digits = self.pending().iter().take_while(|b| b.is_ascii_digit()).count();
         if digits > MAX_LENGTH_DIGITS {
             return Framing::Line;
         }
-        match self.buffer.get(digits) {
+        match self.pending().get(digits) {
             None => Framing::Unknown,
             Some(b' ') => {
-                let length = std::str::from_utf8(&self.buffer[..digits]).ok().and_then(|d| d.parse().ok());
+                let length = std::str::from_utf8(&self.pending()[..digits]).ok().and_then(|d| d.parse().ok());
                 length.map_or(Framing::Line, |length| Framing::Counted(length, digits + 1))
             }
             Some(_) => Framing::Line,
@@ -469,8 +497,12 @@ impl Frames {
 
     /// Removes the first `n` bytes of the buffer.
     fn consume(&mut self, n: usize) {
-        self.buffer.drain(..n);
+        self.start += n;
         self.scanned = 0;
+        if self.start == self.bytes.len() {
+            self.bytes.clear();
+            self.start = 0;
+        }
     }
 
     /// The next complete frame, if any.
@@ -479,7 +511,7 @@ impl Frames {
             match self.discard {
                 Discard::Nothing => {}
                 Discard::Bytes(left) => {
-                    let n = usize::try_from(left).map_or(self.buffer.len(), |left| left.min(self.buffer.len()));
+                    let n = usize::try_from(left).map_or(self.pending().len(), |left| left.min(self.pending().len()));
                     self.consume(n);
                     let left = left - n as u64;
                     if left > 0 {
@@ -488,18 +520,18 @@ impl Frames {
                     }
                     self.discard = Discard::Nothing;
                 }
-                Discard::Line => match self.buffer.iter().position(is_trailer) {
+                Discard::Line => match self.pending().iter().position(is_trailer) {
                     Some(end) => {
                         self.consume(end + 1);
                         self.discard = Discard::Nothing;
                     }
                     None => {
-                        self.consume(self.buffer.len());
+                        self.consume(self.pending().len());
                         return None;
                     }
                 },
             }
-            if self.buffer.is_empty() {
+            if self.pending().is_empty() {
                 return None;
             }
             match self.framing() {
@@ -513,20 +545,20 @@ impl Frames {
                         return Some(Frame::Skipped(SkipReason::TooLong, detail));
                     }
                     let end = header + length as usize;
-                    if self.buffer.len() < end {
+                    if self.pending().len() < end {
                         return None;
                     }
-                    let message = self.buffer[header..end].to_vec();
+                    let message = self.pending()[header..end].to_vec();
                     self.consume(end);
                     return Some(Frame::Message(message));
                 }
                 Framing::Line => {
-                    let found = self.buffer[self.scanned..].iter().position(is_trailer).map(|i| i + self.scanned);
+                    let found = self.pending()[self.scanned..].iter().position(is_trailer).map(|i| i + self.scanned);
                     // The length of the message without its CR.
-                    let length = |end: usize| if end > 0 && self.buffer[end - 1] == b'\r' { end - 1 } else { end };
+                    let length = |end: usize| if end > 0 && self.pending()[end - 1] == b'\r' { end - 1 } else { end };
                     match found {
                         Some(end) if length(end) <= self.max_message => {
-                            let mut message = self.buffer[..end].to_vec();
+                            let mut message = self.pending()[..end].to_vec();
                             if message.last() == Some(&b'\r') {
                                 message.pop();
                             }
@@ -542,13 +574,13 @@ impl Frames {
                             return Some(self.too_long_line());
                         }
                         // One byte more than the limit may be the CR before the LF.
-                        None if self.buffer.len() > self.max_message + 1 => {
-                            self.consume(self.buffer.len());
+                        None if self.pending().len() > self.max_message + 1 => {
+                            self.consume(self.pending().len());
                             self.discard = Discard::Line;
                             return Some(self.too_long_line());
                         }
                         None => {
-                            self.scanned = self.buffer.len();
+                            self.scanned = self.pending().len();
                             return None;
                         }
                     }
@@ -568,26 +600,26 @@ impl Frames {
         if let Some(frame) = self.next() {
             return Some(frame);
         }
-        if self.buffer.is_empty() || self.discard != Discard::Nothing {
+        if self.pending().is_empty() || self.discard != Discard::Nothing {
             return None;
         }
         let frame = match self.framing() {
             Framing::Counted(length, header) => {
                 let detail = format!(
                     "the connection ended after {} of the {length} bytes of an octet-counted message",
-                    self.buffer.len() - header
+                    self.pending().len() - header
                 );
                 Frame::Skipped(SkipReason::Unreadable, detail)
             }
             Framing::Line | Framing::Unknown => {
-                let mut message = std::mem::take(&mut self.buffer);
+                let mut message = self.pending().to_vec();
                 if message.last() == Some(&b'\r') {
                     message.pop();
                 }
                 Frame::Message(message)
             }
         };
-        self.consume(self.buffer.len());
+        self.consume(self.pending().len());
         Some(frame)
     }
 }
