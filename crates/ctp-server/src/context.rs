@@ -66,6 +66,8 @@ pub struct AppState {
     pub outbox: Arc<crate::notify::Outbox>,
     /// Requests per second per account.
     pub request_rate: Arc<crate::limits::RequestRate>,
+    /// The OSSEC/Wazuh feed, once started ([`crate::ossec::start`]).
+    pub ossec: Arc<std::sync::OnceLock<Arc<crate::ossec::Feed>>>,
 }
 
 impl AppState {
@@ -78,6 +80,7 @@ impl AppState {
             config: Arc::new(config),
             outbox: Arc::new(crate::notify::Outbox::default()),
             request_rate,
+            ossec: Arc::default(),
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod limits;
 pub mod listen;
 pub mod notify;
 pub mod openapi;
+pub mod ossec;
 pub mod push;
 pub mod query;
 mod routes;

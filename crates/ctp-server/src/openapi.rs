@@ -23,7 +23,7 @@ use utoipa::{Modify, OpenApi, PartialSchema, ToResponse, ToSchema};
 use crate::error::ErrorBody;
 use crate::notify::target::Channel as DeliveryChannel;
 use crate::routes::{
-    accounts, assets, attributes, deliveries, logs, measurements, metrics, prometheus, triggers, views,
+    accounts, assets, attributes, deliveries, logs, measurements, metrics, ossec, prometheus, triggers, views,
 };
 
 /// Where the document is served, under the base path.
@@ -101,6 +101,8 @@ const DESCRIPTION: &str = r#"The Cloud Trust Protocol (CTP 2.14) client API, the
         deliveries::list_deliveries,
         deliveries::get_delivery,
         deliveries::put_delivery,
+        ossec::post_alerts,
+        ossec::get_status,
     ),
     components(
         schemas(ErrorBody),

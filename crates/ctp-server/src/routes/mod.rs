@@ -48,6 +48,7 @@ pub(crate) mod deliveries;
 pub(crate) mod logs;
 pub(crate) mod measurements;
 pub(crate) mod metrics;
+pub(crate) mod ossec;
 pub(crate) mod prometheus;
 pub(crate) mod triggers;
 pub(crate) mod views;
@@ -56,7 +57,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, MethodRouter};
+use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use ctp_model::resources::{Kind, Member, Ref};
 use ctp_model::tags::ROLE_ADMIN;
@@ -116,6 +117,8 @@ fn table(document: Bytes) -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("accounts/{id}", get(accounts::get_account).put(accounts::put_account).delete(accounts::delete_account)),
         ("deliveries", get(deliveries::list_deliveries)),
         ("deliveries/{id}", get(deliveries::get_delivery).put(deliveries::put_delivery)),
+        ("ossec/alerts", post(ossec::post_alerts)),
+        ("ossec/status", get(ossec::get_status)),
     ]
 }
 

@@ -18,7 +18,20 @@ pub async fn metrics_text(ctx: Ctx) -> ApiResult<Response> {
     ctx.caller.require_role(ROLE_ADMIN)?;
     Ok((
         [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
-        ctx.state.outbox.counters.encode(),
+        counters_text(&ctx),
     )
         .into_response())
+}
+
+/// The delivery counters, then the OSSEC feed's when it runs, in one exposition (one
+/// final `# EOF`).
+fn counters_text(ctx: &Ctx) -> String {
+    let deliveries = ctx.state.outbox.counters.encode();
+    match ctx.state.ossec.get() {
+        Some(feed) => {
+            let head = deliveries.strip_suffix("# EOF\n").unwrap_or(&deliveries);
+            format!("{head}{}# EOF\n", feed.counters.encode())
+        }
+        None => deliveries,
+    }
 }
