@@ -650,18 +650,19 @@ impl Open {
             };
             self.at += i + 1;
             self.skipping = false;
-            self.take_line(None, out, forced);
+            self.take_line(None, self.offset_of(self.at), out, forced);
             return true;
         }
         match newline {
             Some(i) => {
                 let (start, end) = (self.at, self.at + i);
                 self.at = end + 1;
+                let after = self.offset_of(self.at);
                 if i > MAX_LINE {
-                    self.take_line(None, out, forced);
+                    self.take_line(None, after, out, forced);
                 } else {
                     let buf = std::mem::take(&mut self.buf);
-                    self.take_line(Some(&String::from_utf8_lossy(&buf[start..end])), out, forced);
+                    self.take_line(Some(&String::from_utf8_lossy(&buf[start..end])), after, out, forced);
                     self.buf = buf;
                 }
                 true
@@ -677,11 +678,11 @@ impl Open {
         }
     }
 
-    /// Reads one line (`None`: too long), which ends at `buf[at]`.
-    fn take_line(&mut self, text: Option<&str>, out: &mut Batch, forced: Option<Format>) {
+    /// Reads one line (`None`: too long), which starts at `consumed` and ends before `after`.
+    fn take_line(&mut self, text: Option<&str>, after: u64, out: &mut Batch, forced: Option<Format>) {
         let start = self.consumed;
         let number = self.line + 1;
-        self.consumed = self.offset_of(self.at);
+        self.consumed = after;
         self.line = number;
         if text.is_none() {
             let detail = format!("a line longer than {MAX_LINE} bytes");
@@ -731,14 +732,11 @@ impl Open {
         if self.skipping {
             self.skipping = false;
             self.at = self.buf.len();
-            self.take_line(None, out, forced);
+            self.take_line(None, self.read_pos, out, forced);
         } else if self.at < self.buf.len() {
-            let buf = std::mem::take(&mut self.buf);
-            let start = self.at;
-            self.at = buf.len();
-            self.buf = buf;
-            let text = String::from_utf8_lossy(&self.buf[start..]).into_owned();
-            self.take_line(Some(&text), out, forced);
+            let text = String::from_utf8_lossy(&self.buf[self.at..]).into_owned();
+            self.at = self.buf.len();
+            self.take_line(Some(&text), self.read_pos, out, forced);
         }
         self.finish(out);
     }
