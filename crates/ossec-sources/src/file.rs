@@ -25,7 +25,8 @@
 //! After a restart, the file is recognised by its content (see [`fingerprint`]), not its
 //! name or inode: when the file at the path is no longer the one the position was taken
 //! in, the rotated copies ([`FileSource::rotated`], gzipped or not) are searched for it;
-//! its rest is read first, then the current file from its beginning.
+//! its rest is read first, then the current file from its beginning. A position in a
+//! gzipped copy counts bytes of its decompressed content.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -405,7 +406,7 @@ impl Follower {
     }
 
     /// Where the file of `start` may be now: its own path (and gzipped), then the rotated
-    /// copies, newest first.
+    /// copies, newest first (by modification time).
     fn candidates(&self, start: &Position) -> Vec<PathBuf> {
         let mut first = Vec::new();
         if start.path != self.source.path {
@@ -435,7 +436,10 @@ impl Follower {
                 all.push(path);
             }
         }
-        all.retain(|path| path.is_file());
+        // Not the current file under another name (OSSEC's alerts file is a hard link to the
+        // day's file): it was found not to be the one of the position.
+        let current = std::fs::metadata(&self.source.path).ok().map(|m| (m.dev(), m.ino()));
+        all.retain(|path| std::fs::metadata(path).is_ok_and(|m| m.is_file() && Some((m.dev(), m.ino())) != current));
         all
     }
 }

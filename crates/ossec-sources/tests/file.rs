@@ -368,3 +368,55 @@ fn a_fingerprint_recognises_a_file_that_grew() {
     assert!(big.starts_with("sha256-1024:"), "{big}");
     assert_eq!(big.len(), "sha256-1024:".len() + 64);
 }
+
+#[tokio::test]
+async fn without_the_file_of_the_position_the_current_file_is_read_from_its_beginning() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("alerts.json");
+    append(&path, &(1..=2).map(json_line).collect::<String>());
+    let gone =
+        Position { path: path.clone(), fingerprint: format!("sha256-1024:{}", "0".repeat(64)), offset: 400, line: 2 };
+    let mut feed = Feed::start(source(&path), Some(gone));
+    feed.until_ids(&ids(Format::AlertsJson, 1..=2)).await;
+    feed.stop().await;
+}
+
+#[tokio::test]
+async fn invalid_utf8_is_read_lossily_and_the_source_ends_when_the_receiver_goes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("alerts.json");
+    let mut line = json_line(1).into_bytes();
+    let at = line.windows(7).position(|w| w == b"restart").unwrap();
+    line[at] = 0xff;
+    fs::write(&path, &line).unwrap();
+    let (tx, mut rx) = mpsc::channel(4);
+    let task = tokio::spawn(follow(source(&path), None, tx));
+    let arrival = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.unwrap().unwrap();
+    assert_eq!(arrival.alerts.len(), 1, "{arrival:?}");
+    drop(rx);
+    let ended = tokio::time::timeout(Duration::from_secs(5), task).await.expect("the source ends");
+    ended.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn a_backlog_arrives_in_batches_of_at_most_max_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("alerts.json");
+    let count = 20_000u32;
+    fs::write(&path, (1..=count).map(json_line).collect::<String>()).unwrap();
+    let mut big = source(&path);
+    big.max_batch = 5000;
+    let started = Instant::now();
+    let mut feed = Feed::start(big, None);
+    feed.until("the backlog", |feed| feed.ids().len() == count as usize).await;
+    let took = started.elapsed();
+    eprintln!(
+        "a backlog of {count} alerts.json lines ({} bytes): {took:?}, {:.0} alerts/s, {} arrivals",
+        fs::metadata(&path).unwrap().len(),
+        count as f64 / took.as_secs_f64(),
+        feed.arrivals.len()
+    );
+    assert!(feed.arrivals.iter().all(|a| a.alerts.len() <= 5000));
+    assert_eq!(feed.ids(), ids(Format::AlertsJson, 1..=count));
+    feed.stop().await;
+}
