@@ -303,6 +303,10 @@ impl Follower {
                         tracing::debug!(path = %self.source.path.display(), "alert file rotated, reading the old one to its end");
                         open.draining = true;
                     }
+                    Change::Truncated if !room_to_end(out, self.source.max_batch) => {
+                        open.at_end = true;
+                        return Ok(false);
+                    }
                     Change::Truncated => {
                         tracing::info!(path = %self.source.path.display(), "alert file truncated, reading it again from its beginning");
                         open.end_of_file(out, self.source.format);
@@ -325,6 +329,9 @@ impl Follower {
                 continue;
             }
             if !open.following || open.draining {
+                if !room_to_end(out, self.source.max_batch) {
+                    return Ok(false);
+                }
                 open.end_of_file(out, self.source.format);
                 self.note();
                 self.current = None;
@@ -442,6 +449,12 @@ impl Follower {
         all.retain(|path| std::fs::metadata(path).is_ok_and(|m| m.is_file() && Some((m.dev(), m.ino())) != current));
         all
     }
+}
+
+/// Whether the end of a file (a last line without its end of line, the block still open:
+/// two records at most) fits in the batch; else it is read in the next one.
+fn room_to_end(out: &Batch, max_batch: usize) -> bool {
+    out.is_empty() || out.len() + 2 <= max_batch
 }
 
 /// What a file is read through.
