@@ -68,6 +68,9 @@ const RUNTIMES_AND_IO: [&str; 22] = [
     "memmap2",
 ];
 
+/// HTTP crates (clients, servers and their plumbing).
+const HTTP: [&str; 9] = ["hyper", "hyper-util", "http-body", "reqwest", "ureq", "curl", "axum", "tower", "tower-http"];
+
 /// Paths of the standard library that do I/O.
 const STD_IO: [&str; 5] = ["std::fs", "std::net", "std::io", "std::process", "std::env"];
 
@@ -174,6 +177,14 @@ fn violations(workspace: &Workspace) -> Vec<String> {
                     }
                 }
             }
+            "ossec-sources" => {
+                for d in internal.iter().filter(|d| d.name != "ossec-alerts") {
+                    broken("rule 7 (ossec-sources depends on no workspace crate but ossec-alerts)", d);
+                }
+                for d in dependencies.iter().filter(|d| HTTP.contains(&d.name.as_str()) || is_driver(&d.name)) {
+                    broken("rule 7 (ossec-sources knows no HTTP and no store: no HTTP or driver crate)", d);
+                }
+            }
             "ctp-model" => {
                 for d in internal.iter().filter(|d| d.name != "ctpscript") {
                     broken("rule 2 (ctp-model depends only on ctpscript)", d);
@@ -271,6 +282,8 @@ fn a_broken_rule_is_reported_with_the_rule_and_the_dependency() {
     add(&mut workspace, "ctp-model", "ctp-store-sqlite", "normal");
     add(&mut workspace, "ctpscript", "tokio", "normal");
     add(&mut workspace, "ctp-store-postgres", "ctp-server", "dev");
+    add(&mut workspace, "ossec-sources", "ctp-store", "normal");
+    add(&mut workspace, "ossec-sources", "axum", "dev");
     let found = violations(&workspace);
     let expect = |rule: &str, text: &str| {
         assert!(found.iter().any(|v| v.starts_with(rule) && v.contains(text)), "{rule} {text}: {found:#?}");
@@ -281,6 +294,8 @@ fn a_broken_rule_is_reported_with_the_rule_and_the_dependency() {
     expect("rule 6", "ctp-model has a normal dependency on ctp-store-sqlite");
     expect("rule 1 (ctpscript does no I/O", "ctpscript has a normal dependency on tokio");
     expect("rule 4", "ctp-store-postgres has a dev dependency on ctp-server");
+    expect("rule 7 (ossec-sources depends on no workspace crate", "ossec-sources has a normal dependency on ctp-store");
+    expect("rule 7 (ossec-sources knows no HTTP", "ossec-sources has a dev dependency on axum");
     // ctp-server is built with ctp-model, which would now bring a backend along.
     expect("rule 5/6", "ctp-server is built with the backend ctp-store-sqlite");
 }
