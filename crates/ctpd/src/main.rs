@@ -35,7 +35,8 @@ enum Command {
     Export(commands::transfer::ExportArgs),
     /// Load an export into an empty store of either backend.
     Import(commands::transfer::ImportArgs),
-    /// OSSEC and Wazuh alerts: `ctpd ossec parse FILE...` checks a feed before it is connected.
+    /// OSSEC and Wazuh alerts: `parse` checks a feed before it is connected, `setup` creates
+    /// the measurements of its routes, `status` shows where it stands.
     #[command(subcommand)]
     Ossec(commands::ossec::OssecCommand),
 }

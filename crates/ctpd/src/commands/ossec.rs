@@ -8,7 +8,12 @@ use std::io::{BufRead, BufReader, Read, Write};
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand, ValueEnum};
+use ctp_model::ConditionCache;
+use ctp_server::ossec::OssecConfig;
 use ossec_alerts::{Context, Format, Parser, Record};
+use serde::Deserialize;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 /// The longest line read; a longer one is skipped (and reported), not buffered.
 const MAX_LINE: usize = 1 << 20;
@@ -22,6 +27,111 @@ pub enum OssecCommand {
     /// Exit status: 0 when every record was read, 2 when some were skipped (each is
     /// reported), 1 when a file could not be read.
     Parse(ParseArgs),
+    /// Create what the routes of the configuration's `[ossec]` table need: the metric of
+    /// alert windows, the service view, asset and attribute, and a measurement per route.
+    /// Existing resources (found by name) are kept: running it again changes nothing.
+    Setup(StoreArgs),
+    /// Show where each file source of the feed stands (its stored position and the file's
+    /// lag) and each route's measurement with the alerts of its current window.
+    Status(StoreArgs),
+}
+
+/// Flags of `ctpd ossec setup` and `ctpd ossec status`.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// The configuration file of `ctpd serve`, with its `[ossec]` table.
+    #[arg(long, value_name = "PATH")]
+    pub config: PathBuf,
+    /// The store, overriding the file's `database`.
+    #[arg(long, value_name = "URL", env = "CTPD_DATABASE")]
+    pub database: Option<String>,
+}
+
+/// What these commands read of the configuration file.
+#[derive(Deserialize)]
+struct FeedFile {
+    database: Option<String>,
+    ossec: Option<OssecConfig>,
+}
+
+/// The `[ossec]` table and the store of a configuration file.
+fn load(args: &StoreArgs) -> anyhow::Result<(OssecConfig, String)> {
+    let text = std::fs::read_to_string(&args.config).with_context(|| format!("cannot read {}", args.config.display()))?;
+    let file: FeedFile =
+        toml::from_str(&text).with_context(|| format!("{} is not a valid configuration", args.config.display()))?;
+    let Some(ossec) = file.ossec else {
+        anyhow::bail!("{} has no [ossec] table (see docs/ossec.md)", args.config.display());
+    };
+    ossec.check().map_err(|e| anyhow::anyhow!("[ossec]: {e}"))?;
+    let database = args.database.clone().or(file.database).unwrap_or_else(|| super::serve::DEFAULT_DATABASE.into());
+    Ok((ossec, database))
+}
+
+fn setup(args: &StoreArgs) -> anyhow::Result<u8> {
+    let (config, database) = load(args)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let store = ctp_store_open::open(&database).await?;
+        let conditions = Arc::new(ConditionCache::default());
+        let report =
+            ctp_server::ossec::setup::setup(&store, &conditions, &config).await.map_err(|e| anyhow::anyhow!(e.chain()))?;
+        for (kind, name, id, created) in &report.resources {
+            println!("{:<8} {kind:<13} {id}  {name}", if *created { "created" } else { "exists" });
+        }
+        // Every route now has its measurement: the feed would start.
+        ctp_server::ossec::setup::router(&store, &config).await.map_err(|e| anyhow::anyhow!(e))?;
+        println!("{} route(s) ready; start the feed with `ctpd serve --config {}`", config.route.len(), args.config.display());
+        Ok(0)
+    })
+}
+
+fn status(args: &StoreArgs) -> anyhow::Result<u8> {
+    let (config, database) = load(args)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let store = ctp_store_open::open(&database).await?;
+        let positions = store.feed_positions().await.map_err(|e| anyhow::anyhow!(e.chain()))?;
+        for file in &config.file {
+            let size = std::fs::metadata(&file.path).map(|m| m.len()).ok();
+            match positions.iter().find(|p| p.source == file.name) {
+                Some(p) => {
+                    let same = ossec_sources::file::fingerprint(std::path::Path::new(&p.path)).ok().flatten();
+                    let lag = if p.path == file.path.display().to_string() && same.is_some() {
+                        size.map(|s| s.saturating_sub(p.offset).to_string()).unwrap_or_else(|| "?".into())
+                    } else {
+                        "? (rotated since)".into()
+                    };
+                    println!(
+                        "file {}: {} at byte {} (line {}), committed {}, lag {lag} byte(s)",
+                        file.name, p.path, p.offset, p.line, p.update_time
+                    );
+                }
+                None => println!("file {}: {} not read yet", file.name, file.path.display()),
+            }
+        }
+        for syslog in &config.syslog {
+            println!("syslog {}: udp {:?}, tcp {:?} (no stored position: live counters at GET ossec/status)", syslog.name, syslog.udp, syslog.tcp);
+        }
+        let router = ctp_server::ossec::setup::router(&store, &config).await.map_err(|e| anyhow::anyhow!(e))?;
+        for route in &router.routes {
+            let measurement = store.measurement(&route.measurement).await.map_err(|e| anyhow::anyhow!(e.chain()))?;
+            let (rows, newest, updated) = window_summary(measurement.result.as_deref());
+            let objective = measurement.objective.as_ref().map(|o| o.status.as_str()).unwrap_or("none");
+            println!(
+                "route {}: measurement {} holds {rows} alert(s), newest {newest}, result of {updated}, objective {objective}",
+                route.name, route.measurement
+            );
+        }
+        Ok(0)
+    })
+}
+
+/// Rows, newest alert time and update time of a stored window result.
+fn window_summary(result: Option<&str>) -> (usize, String, String) {
+    let value: serde_json::Value = result.and_then(|r| serde_json::from_str(r).ok()).unwrap_or_default();
+    let rows = value["value"].as_array().cloned().unwrap_or_default();
+    let newest = rows.iter().filter_map(|r| r["time"].as_str()).max().unwrap_or("-").to_owned();
+    (rows.len(), newest, value["updateTime"].as_str().unwrap_or("-").to_owned())
 }
 
 /// Flags of `ctpd ossec parse`.
@@ -52,6 +162,8 @@ pub enum FormatArg {
 pub fn run(command: &OssecCommand) -> anyhow::Result<u8> {
     match command {
         OssecCommand::Parse(args) => parse(args),
+        OssecCommand::Setup(args) => setup(args),
+        OssecCommand::Status(args) => status(args),
     }
 }
 

@@ -17,11 +17,15 @@ use ctp_server::limits::Limits;
 use ctp_server::notify::policy::{parse_network, WebhookPolicy};
 use ctp_server::notify::xmpp::{XmppSettings, XmppTls};
 use ctp_server::notify::NotifySettings;
+use ctp_server::ossec::OssecConfig;
 use ctp_server::{auth, demo, AppState, ServerConfig};
 use ctp_store::NewAccount;
 use serde::Deserialize;
 
 mod connections;
+
+/// The store when none is configured: the embedded SQLite database.
+pub const DEFAULT_DATABASE: &str = "sqlite:ctpd-data/ctpd.db";
 
 /// Flags of `ctpd serve`; each overrides the configuration file's key of the same name.
 #[derive(Debug, Args)]
@@ -185,6 +189,8 @@ struct FileConfig {
     shutdown_grace: Option<f64>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    /// The OSSEC/Wazuh feed (a table of its own; see docs/ossec.md).
+    ossec: Option<OssecConfig>,
 }
 
 /// The settings in force.
@@ -208,6 +214,7 @@ struct Settings {
     delivery_host_concurrency: usize,
     webhook_policy: WebhookPolicy,
     connections: connections::ConnectionSettings,
+    ossec: Option<OssecConfig>,
 }
 
 /// A positive number of seconds.
@@ -348,7 +355,7 @@ fn settings(args: &ServeArgs) -> anyhow::Result<Settings> {
         listen: args.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".parse().expect("valid address")),
         base_path,
         public_url,
-        database: args.database.clone().or(file.database).unwrap_or_else(|| "sqlite:ctpd-data/ctpd.db".into()),
+        database: args.database.clone().or(file.database).unwrap_or_else(|| DEFAULT_DATABASE.into()),
         admin_token: secret(
             "admin_token",
             (&args.admin_token, &args.admin_token_file),
@@ -357,6 +364,13 @@ fn settings(args: &ServeArgs) -> anyhow::Result<Settings> {
         demo: args.demo || file.demo.unwrap_or(false),
         json_logs,
         connections,
+        ossec: match file.ossec {
+            Some(ossec) => {
+                ossec.check().map_err(|e| anyhow::anyhow!("[ossec]: {e}"))?;
+                Some(ossec)
+            }
+            None => None,
+        },
     })
 }
 
@@ -437,6 +451,14 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     if settings.demo {
         let data = demo::seed(&store, &state.conditions).await.map_err(|e| anyhow::anyhow!("demo data: {e}"))?;
         print_demo(&base_url, &data, admin_token.as_deref().unwrap_or(""));
+    }
+    if let Some(config) = settings.ossec.clone() {
+        let (feed, started) =
+            ctp_server::ossec::start(&state, config).await.map_err(|e| anyhow::anyhow!("the OSSEC/Wazuh feed: {e}"))?;
+        for (name, udp, tcp) in &started.syslog {
+            tracing::info!(source = %name, udp = ?udp, tcp = ?tcp, "OSSEC/Wazuh syslog source listening");
+        }
+        let _ = state.ossec.set(feed);
     }
     tracing::info!(%address, database = %settings.database, "ctpd is serving {base_url}");
 
