@@ -6,15 +6,12 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use axum::http::{HeaderMap, StatusCode};
-use base64::Engine;
+use axum::http::StatusCode;
 use ctp_test_support::{api_path, free_port, link, wait_for, Client, Ctpd, StoreLocation, Tree};
 use futures_util::StreamExt;
-use hmac::{KeyInit, Mac};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
@@ -89,59 +86,9 @@ async fn raw_get(client: &Client, link: &str) -> String {
 
 // ----- webhooks -----
 
-/// One POST as the receiver got it.
-struct Received {
-    headers: HeaderMap,
-    body: String,
-}
-
-/// A webhook receiver that answers with a status the test controls.
-struct Receiver {
-    url: String,
-    status: Arc<AtomicU16>,
-    posts: mpsc::UnboundedReceiver<Received>,
-}
-
-async fn receiver_on(listener: tokio::net::TcpListener) -> Receiver {
-    let url = format!("http://{}/ctp-alerts", listener.local_addr().unwrap());
-    let status = Arc::new(AtomicU16::new(200));
-    let (tx, posts) = mpsc::unbounded_channel();
-    let answer = Arc::clone(&status);
-    let app = axum::Router::new().route(
-        "/ctp-alerts",
-        axum::routing::post(move |headers: HeaderMap, body: String| {
-            let answer = StatusCode::from_u16(answer.load(Ordering::SeqCst)).unwrap();
-            let _ = tx.send(Received { headers, body });
-            async move { answer }
-        }),
-    );
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    Receiver { url, status, posts }
-}
-
-async fn receiver() -> Receiver {
-    receiver_on(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()).await
-}
-
-impl Receiver {
-    async fn next(&mut self) -> Received {
-        tokio::time::timeout(Duration::from_secs(20), self.posts.recv()).await.expect("a webhook arrives").unwrap()
-    }
-}
-
-/// Checks a signature as a receiver following the Standard Webhooks specification does.
-fn verify(secret: &str, received: &Received) {
-    let header = |name: &str| received.headers.get(name).unwrap_or_else(|| panic!("{name} header")).to_str().unwrap();
-    let (id, timestamp) = (header("webhook-id"), header("webhook-timestamp"));
-    let age = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
-        - timestamp.parse::<i64>().unwrap();
-    assert!(age.abs() < 300, "a fresh timestamp");
-    let key = base64::engine::general_purpose::STANDARD.decode(secret.strip_prefix("whsec_").unwrap()).unwrap();
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
-    mac.update(format!("{id}.{timestamp}.{}", received.body).as_bytes());
-    let expected = format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()));
-    assert!(header("webhook-signature").split(' ').any(|s| s == expected), "the signature verifies");
-}
+#[path = "common/webhook.rs"]
+mod webhook;
+use webhook::{receiver, receiver_on, verify};
 
 #[tokio::test]
 async fn a_webhook_carries_the_log_entry_signed_and_is_counted() {
