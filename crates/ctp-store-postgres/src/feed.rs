@@ -16,14 +16,7 @@ pub(crate) async fn save_positions(tx: &Tx<'_>, positions: &[FeedPosition]) -> S
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET path = excluded.path, \
              fingerprint = excluded.fingerprint, byte_offset = excluded.byte_offset, line = excluded.line, \
              update_time = excluded.update_time",
-            &[
-                &position.source,
-                &position.path,
-                &position.fingerprint,
-                &offset,
-                &line,
-                &position.update_time.millis(),
-            ],
+            &[&position.source, &position.path, &position.fingerprint, &offset, &line, &position.update_time.millis()],
         )
         .await
         .context("storing a feed position")?;

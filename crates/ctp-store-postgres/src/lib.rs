@@ -46,8 +46,8 @@ use ctp_model::resources::{
 use ctp_model::{ConditionCache, Evaluations, ResourceId, Timestamp};
 use ctp_store::dump::Dump;
 use ctp_store::{
-    DeliveryOutcome, DueDelivery, LogFilter, NewAccount, NewAsset, NewAttribute, NewMeasurement, NewMetric, NewTrigger,
-    NewView, Push, FeedPosition, PushOutcome, Store, StoreError, StoreResult, Window,
+    DeliveryOutcome, DueDelivery, FeedPosition, LogFilter, NewAccount, NewAsset, NewAttribute, NewMeasurement,
+    NewMetric, NewTrigger, NewView, Push, PushOutcome, Store, StoreError, StoreResult, Window,
 };
 use deadpool_postgres::{Object, Pool};
 use tokio_postgres::error::SqlState;

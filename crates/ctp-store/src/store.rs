@@ -12,8 +12,8 @@ use ctp_model::{CheckedResult, ConditionCache, Evaluations, ResourceId, Timestam
 use crate::dump;
 use crate::error::StoreResult;
 use crate::inputs::{
-    DeliveryOutcome, DueDelivery, FeedPosition, LogFilter, NewAccount, NewAsset, NewAttribute, NewMeasurement, NewMetric,
-    NewTrigger, NewView, Push, PushOutcome, Window,
+    DeliveryOutcome, DueDelivery, FeedPosition, LogFilter, NewAccount, NewAsset, NewAttribute, NewMeasurement,
+    NewMetric, NewTrigger, NewView, Push, PushOutcome, Window,
 };
 
 /// The storage of ctpd. See the crate documentation for the transaction guarantee.

@@ -44,9 +44,9 @@ async fn feed(options: Options) -> Feed {
     let db = StoreLocation::new().await;
     std::fs::create_dir_all(dir.path().join("alerts")).unwrap();
     let syslog = match options.syslog_port {
-        Some(port) => format!(
-            "[[ossec.syslog]]\nname = \"csyslogd\"\nudp = \"127.0.0.1:{port}\"\ntcp = \"127.0.0.1:{port}\"\n"
-        ),
+        Some(port) => {
+            format!("[[ossec.syslog]]\nname = \"csyslogd\"\nudp = \"127.0.0.1:{port}\"\ntcp = \"127.0.0.1:{port}\"\n")
+        }
         None => String::new(),
     };
     let text = format!(
@@ -168,7 +168,8 @@ async fn an_alert_appended_to_alerts_json_reaches_the_customers_webhook() {
     let f = feed(Options::default()).await;
     let ctpd = f.serve(free_port());
     let admin = ctpd.admin();
-    let customer = admin.create("accounts", json!({"name": "hospital", "accountTags": ["role:user", "tenant:a"]})).await;
+    let customer =
+        admin.create("accounts", json!({"name": "hospital", "accountTags": ["role:user", "tenant:a"]})).await;
     let secret = customer["webhookSecret"].as_str().unwrap().to_owned();
     let customer = ctpd.client(customer["token"].as_str().unwrap());
     let mut hook = webhook::receiver().await;
@@ -220,10 +221,7 @@ async fn the_window_moves_when_no_alert_arrives() {
     let admin = ctpd.admin();
     f.append(&[alert("1764669600.200", "web-1", 12, 5712)]);
     let path = format!("measurements/{}", f.measurements["web servers"]);
-    wait_for("the alert in the window", || async {
-        admin.get_ok(&path).await["objective"]["status"] == "false"
-    })
-    .await;
+    wait_for("the alert in the window", || async { admin.get_ok(&path).await["objective"]["status"] == "false" }).await;
     // Two seconds later the alert has aged out: the result is empty and the objective is
     // met again, with no new alert.
     wait_for("the alert to age out", || async {
@@ -287,8 +285,12 @@ async fn rotation_and_kill_9_in_a_burst_lose_no_alert_and_count_none_twice() {
         std::thread::spawn(move || {
             for n in 300..600 {
                 let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&alerts).unwrap();
-                writeln!(file, "{}", alert(&format!("1764669600.{n}"), if n % 3 == 0 { "web-1" } else { "db-1" }, 5, 5710))
-                    .unwrap();
+                writeln!(
+                    file,
+                    "{}",
+                    alert(&format!("1764669600.{n}"), if n % 3 == 0 { "web-1" } else { "db-1" }, 5, 5710)
+                )
+                .unwrap();
                 if n == 500 {
                     std::fs::rename(&alerts, &rotated).unwrap();
                 }
@@ -344,7 +346,8 @@ async fn the_integrators_script_posts_alerts_to_the_intake() {
     let refused = run(outsider["token"].as_str().unwrap());
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("403"), "{}", String::from_utf8_lossy(&refused.stderr));
-    let (code, body) = ctpd.client(&token).send(reqwest::Method::POST, "ossec/alerts", Some("not an alert".into())).await;
+    let (code, body) =
+        ctpd.client(&token).send(reqwest::Method::POST, "ossec/alerts", Some("not an alert".into())).await;
     assert_eq!(code, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(f.ids(&admin).await.len(), 1);
 }

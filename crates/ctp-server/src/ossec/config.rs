@@ -13,7 +13,7 @@ pub struct OssecConfig {
     /// Seconds of alerts a result holds (default 3600).
     #[serde(default = "default_window")]
     pub window: f64,
-    /// Most rows a result holds; the newest are kept (default 1000).
+    /// Most rows a result holds; the newest are kept (default 500).
     #[serde(default = "default_max_rows")]
     pub max_rows: usize,
     /// Whether `POST {base}ossec/alerts` (Wazuh's integrator) is served.
@@ -39,7 +39,7 @@ fn default_window() -> f64 {
 }
 
 fn default_max_rows() -> usize {
-    1000
+    500
 }
 
 /// Names of the resources `ctpd ossec setup` creates (or finds, when they exist).

@@ -58,8 +58,7 @@ impl Default for FeedCounters {
         let skipped = Family::default();
         let batches = Counter::default();
         let failed_batches = Counter::default();
-        let batch_seconds =
-            Histogram::new([0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0].into_iter());
+        let batch_seconds = Histogram::new([0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0]);
         let file_lag_bytes = Family::default();
         registry.register("alerts_received", "Alerts read from a source", received.clone());
         registry.register("alerts_routed", "Alerts that matched a route", routed.clone());

@@ -201,9 +201,12 @@ pub async fn start(state: &AppState, config: OssecConfig) -> Result<(Arc<Feed>, 
         source.allow = syslog
             .allow
             .iter()
-            .map(|n| crate::notify::policy::parse_network(n).map_err(|e| format!("ossec.syslog {:?}: {e}", syslog.name)))
+            .map(|n| {
+                crate::notify::policy::parse_network(n).map_err(|e| format!("ossec.syslog {:?}: {e}", syslog.name))
+            })
             .collect::<Result<_, _>>()?;
-        let bound = ossec_sources::syslog::bind(source).await.map_err(|e| format!("ossec.syslog {:?}: {e}", syslog.name))?;
+        let bound =
+            ossec_sources::syslog::bind(source).await.map_err(|e| format!("ossec.syslog {:?}: {e}", syslog.name))?;
         started.syslog.push((syslog.name.clone(), bound.udp_addr(), bound.tcp_addr()));
         status.insert(syslog.name.clone(), SourceStatus { kind: "syslog", ..Default::default() });
         let tx = arrivals_tx.clone();
@@ -458,7 +461,11 @@ impl Pipeline {
         for (source, position) in committed {
             if let Some(followed) = self.file_paths.get(&source) {
                 let position = position_status(&position, followed);
-                self.feed.counters.file_lag_bytes.get_or_create(&counters::source(&source)).set(position.lag_bytes as i64);
+                self.feed
+                    .counters
+                    .file_lag_bytes
+                    .get_or_create(&counters::source(&source))
+                    .set(position.lag_bytes as i64);
                 if let Some(entry) = status.get_mut(&source) {
                     entry.position = Some(position);
                 }

@@ -32,9 +32,7 @@ pub struct Router {
 fn matcher(route: &str, key: &str, pattern: &Option<String>) -> Result<Option<GlobMatcher>, String> {
     pattern
         .as_deref()
-        .map(|p| {
-            Glob::new(p).map(|g| g.compile_matcher()).map_err(|e| format!("route {route:?}: {key} {p:?}: {e}"))
-        })
+        .map(|p| Glob::new(p).map(|g| g.compile_matcher()).map_err(|e| format!("route {route:?}: {key} {p:?}: {e}")))
         .transpose()
 }
 

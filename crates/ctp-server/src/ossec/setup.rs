@@ -67,7 +67,8 @@ pub async fn router(store: &Arc<dyn Store>, config: &OssecConfig) -> Result<Rout
     for route in &config.route {
         let measurement = match &route.measurement {
             Some(id) => {
-                let id = ResourceId::parse(id).map_err(|e| format!("route {:?}: measurement {id:?}: {e}", route.name))?;
+                let id =
+                    ResourceId::parse(id).map_err(|e| format!("route {:?}: measurement {id:?}: {e}", route.name))?;
                 store.measurement(&id).await.map_err(|e| format!("route {:?}: {}", route.name, e.chain()))?;
                 id
             }

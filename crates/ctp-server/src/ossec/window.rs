@@ -21,8 +21,8 @@ pub enum Offered {
 /// One measurement's alerts.
 #[derive(Debug, Default)]
 pub struct Window {
-    /// (time in milliseconds, alert), in time order.
-    alerts: VecDeque<(i64, Alert)>,
+    /// (time in milliseconds, alert, its row as JSON text), in time order.
+    alerts: VecDeque<(i64, Alert, String)>,
     ids: HashSet<String>,
 }
 
@@ -40,15 +40,16 @@ impl Window {
         if !alert.id.is_empty() && self.ids.contains(&alert.id) {
             return Offered::Duplicate;
         }
-        if self.alerts.len() >= cap && self.alerts.front().is_some_and(|(oldest, _)| at < *oldest) {
+        if self.alerts.len() >= cap && self.alerts.front().is_some_and(|(oldest, _, _)| at < *oldest) {
             return Offered::TooOld;
         }
         if !alert.id.is_empty() {
             self.ids.insert(alert.id.clone());
         }
         // Alerts mostly come in time order: search from the back.
-        let index = self.alerts.iter().rposition(|(t, _)| *t <= at).map_or(0, |i| i + 1);
-        self.alerts.insert(index, (at, alert));
+        let index = self.alerts.iter().rposition(|(t, _, _)| *t <= at).map_or(0, |i| i + 1);
+        let row = alert.to_json_line();
+        self.alerts.insert(index, (at, alert, row));
         while self.alerts.len() > cap {
             self.pop_oldest();
         }
@@ -56,7 +57,7 @@ impl Window {
     }
 
     fn pop_oldest(&mut self) {
-        if let Some((_, alert)) = self.alerts.pop_front() {
+        if let Some((_, alert, _)) = self.alerts.pop_front() {
             self.ids.remove(&alert.id);
         }
     }
@@ -64,7 +65,7 @@ impl Window {
     /// Drops the alerts that left the window by `now`; whether any did.
     pub fn expire(&mut self, now: i64, span: i64) -> bool {
         let before = self.alerts.len();
-        while self.alerts.front().is_some_and(|(at, _)| *at <= now - span) {
+        while self.alerts.front().is_some_and(|(at, _, _)| *at <= now - span) {
             self.pop_oldest();
         }
         self.alerts.len() != before
@@ -72,7 +73,7 @@ impl Window {
 
     /// When the oldest alert leaves the window.
     pub fn next_expiry(&self, span: i64) -> Option<i64> {
-        self.alerts.front().map(|(at, _)| at + span)
+        self.alerts.front().map(|(at, _, _)| at + span)
     }
 
     /// How many alerts it holds.
@@ -80,15 +81,21 @@ impl Window {
         self.alerts.len()
     }
 
+    /// Whether it holds no alert.
+    pub fn is_empty(&self) -> bool {
+        self.alerts.is_empty()
+    }
+
     /// The result to push: `{"value":[rows oldest first],"updateTime":now}`.
     pub fn result_text(&self, now: Timestamp) -> String {
-        let mut text = String::with_capacity(64 + self.alerts.len() * 320);
+        let rows: usize = self.alerts.iter().map(|(_, _, row)| row.len() + 1).sum();
+        let mut text = String::with_capacity(64 + rows);
         text.push_str("{\"value\":[");
-        for (index, (_, alert)) in self.alerts.iter().enumerate() {
+        for (index, (_, _, row)) in self.alerts.iter().enumerate() {
             if index > 0 {
                 text.push(',');
             }
-            text.push_str(&alert.to_json_line());
+            text.push_str(row);
         }
         text.push_str("],\"updateTime\":\"");
         text.push_str(&now.to_string());

@@ -16,10 +16,7 @@ use crate::error::ApiResult;
         content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8")))]
 pub async fn metrics_text(ctx: Ctx) -> ApiResult<Response> {
     ctx.caller.require_role(ROLE_ADMIN)?;
-    Ok((
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
-        counters_text(&ctx),
-    )
+    Ok(([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], counters_text(&ctx))
         .into_response())
 }
 

@@ -56,7 +56,8 @@ struct FeedFile {
 
 /// The `[ossec]` table and the store of a configuration file.
 fn load(args: &StoreArgs) -> anyhow::Result<(OssecConfig, String)> {
-    let text = std::fs::read_to_string(&args.config).with_context(|| format!("cannot read {}", args.config.display()))?;
+    let text =
+        std::fs::read_to_string(&args.config).with_context(|| format!("cannot read {}", args.config.display()))?;
     let file: FeedFile =
         toml::from_str(&text).with_context(|| format!("{} is not a valid configuration", args.config.display()))?;
     let Some(ossec) = file.ossec else {
@@ -73,14 +74,19 @@ fn setup(args: &StoreArgs) -> anyhow::Result<u8> {
     runtime.block_on(async {
         let store = ctp_store_open::open(&database).await?;
         let conditions = Arc::new(ConditionCache::default());
-        let report =
-            ctp_server::ossec::setup::setup(&store, &conditions, &config).await.map_err(|e| anyhow::anyhow!(e.chain()))?;
+        let report = ctp_server::ossec::setup::setup(&store, &conditions, &config)
+            .await
+            .map_err(|e| anyhow::anyhow!(e.chain()))?;
         for (kind, name, id, created) in &report.resources {
             println!("{:<8} {kind:<13} {id}  {name}", if *created { "created" } else { "exists" });
         }
         // Every route now has its measurement: the feed would start.
         ctp_server::ossec::setup::router(&store, &config).await.map_err(|e| anyhow::anyhow!(e))?;
-        println!("{} route(s) ready; start the feed with `ctpd serve --config {}`", config.route.len(), args.config.display());
+        println!(
+            "{} route(s) ready; start the feed with `ctpd serve --config {}`",
+            config.route.len(),
+            args.config.display()
+        );
         Ok(0)
     })
 }

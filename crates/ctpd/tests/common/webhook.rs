@@ -64,4 +64,3 @@ pub fn verify(secret: &str, received: &Received) {
     let expected = format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()));
     assert!(header("webhook-signature").split(' ').any(|s| s == expected), "the signature verifies");
 }
-
