@@ -194,6 +194,8 @@ async fn every_operation_documents_its_errors() {
         }
         let success: Vec<&String> = answers.as_object().unwrap().keys().filter(|s| s.starts_with('2')).collect();
         let expected = match method.as_str() {
+            // The alert intake creates no resource: its alerts go into results.
+            "post" if path.ends_with("/ossec/alerts") => "200",
             "post" => "201",
             "delete" => "204",
             _ => "200",

@@ -24,6 +24,9 @@ use super::window::{alert_time, Offered, Window};
 use super::{setup, INTAKE_SOURCE};
 use crate::context::AppState;
 
+/// Skipped records logged per arrival (all are counted).
+const LOGGED_SKIPS: usize = 5;
+
 /// Most alerts taken into one batch (the rest waits for the next).
 const MAX_BATCH_ALERTS: usize = 50_000;
 
@@ -120,7 +123,18 @@ impl Feed {
         self.counters.received.get_or_create(&counters::source(source)).inc_by(alerts.len() as u64);
         for skip in skipped {
             self.counters.skipped.get_or_create(&counters::skip(source, skip.reason.as_str())).inc();
+        }
+        // Each skipped record is counted; the log names the first few of an arrival, so that a
+        // sender of garbage cannot flood it.
+        for skip in skipped.iter().take(LOGGED_SKIPS) {
             tracing::warn!(source, origin = %skip.origin, reason = skip.reason.as_str(), "alert record skipped: {}", skip.detail);
+        }
+        if skipped.len() > LOGGED_SKIPS {
+            tracing::warn!(
+                source,
+                more = skipped.len() - LOGGED_SKIPS,
+                "more alert records skipped (counted in /metrics)"
+            );
         }
     }
 }
