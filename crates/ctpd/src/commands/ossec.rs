@@ -240,7 +240,12 @@ fn parse_stream(
                 rest.clear();
             }
         }
-        let text = String::from_utf8_lossy(&line);
+        // Valid UTF-8 (the usual case) is checked by the fast path; only invalid bytes are
+        // replaced.
+        let text = match std::str::from_utf8(&line) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(&line),
+        };
         let text = text.strip_suffix('\n').unwrap_or(&text);
         let parser = match &mut parser {
             Some(parser) => parser,
@@ -283,7 +288,9 @@ fn report(
     let Some(record) = record else { return Ok(()) };
     match record.outcome {
         Ok(alert) => {
-            writeln!(out, "{}", alert.to_json_line())?;
+            let mut row = alert.to_json_line().into_bytes();
+            row.push(b'\n');
+            out.write_all(&row)?;
             *summary.alerts.entry(format).or_default() += 1;
         }
         Err(reason) => {
