@@ -70,6 +70,15 @@ impl Condition {
         &self.source
     }
 
+    /// Whether the condition may read the clock: it calls `timeUTC` (or `toTimeUTC`) with
+    /// `"now"`, or with an argument not known when compiling, or uses the function otherwise
+    /// than in a direct call. Known from the compiled tree, not from the text: a condition that
+    /// does not read the clock gives the same outcome on the same result at any time, so only
+    /// the others need re-evaluating as time passes (issue 13).
+    pub fn reads_clock(&self) -> bool {
+        self.root.reads_clock()
+    }
+
     /// An estimate, in bytes, of the memory the compiled condition holds (its program,
     /// texts and compiled regular expressions), for limits on what a tenant may keep.
     pub fn compiled_size(&self) -> usize {

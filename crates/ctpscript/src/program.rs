@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::builtins::FunctionRef;
+use crate::builtins::{Function, FunctionRef};
 
 /// A node of the compiled tree and the byte offset of the source text it came from, which
 /// an evaluation error reports.
@@ -190,5 +190,38 @@ impl NodeKind {
     /// Whether the node is a literal null, boolean, number or string.
     pub fn is_constant(&self) -> bool {
         matches!(self, NodeKind::Null | NodeKind::Bool(_) | NodeKind::Number(_) | NodeKind::String(_))
+    }
+}
+
+impl Node {
+    /// See `Condition::reads_clock`: a `timeUTC` call whose argument is not a constant string
+    /// other than `"now"`, or `timeUTC` named as a value, anywhere in the tree.
+    pub fn reads_clock(&self) -> bool {
+        let is_time = |node: &Node| matches!(&node.kind, NodeKind::Function(f) if f.function == Function::TimeUtc);
+        match &self.kind {
+            NodeKind::Call { callee, args } if is_time(callee) => match args.as_slice() {
+                [Node { kind: NodeKind::String(text), .. }] => &**text == "now",
+                _ => true,
+            },
+            NodeKind::Function(f) => f.function == Function::TimeUtc,
+            NodeKind::Null
+            | NodeKind::Bool(_)
+            | NodeKind::Number(_)
+            | NodeKind::String(_)
+            | NodeKind::Identifier(_)
+            | NodeKind::UnknownName(_)
+            | NodeKind::Path { .. } => false,
+            NodeKind::Array(items) => items.iter().any(Node::reads_clock),
+            NodeKind::Object(members) => members.iter().any(|(_, node)| node.reads_clock()),
+            NodeKind::Field { object, .. } => object.reads_clock(),
+            NodeKind::Index { object, index } => object.reads_clock() || index.reads_clock(),
+            NodeKind::Call { callee, args } => callee.reads_clock() || args.iter().any(Node::reads_clock),
+            NodeKind::MatchRegexp { subject, .. } => subject.reads_clock(),
+            NodeKind::Not(operand) | NodeKind::Negate(operand) => operand.reads_clock(),
+            NodeKind::CompareWithNumber { lhs, .. } => lhs.reads_clock(),
+            NodeKind::Binary { lhs, rhs, .. } | NodeKind::And(lhs, rhs) | NodeKind::Or(lhs, rhs) => {
+                lhs.reads_clock() || rhs.reads_clock()
+            }
+        }
     }
 }
