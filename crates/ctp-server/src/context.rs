@@ -66,6 +66,8 @@ pub struct AppState {
     pub outbox: Arc<crate::notify::Outbox>,
     /// Requests per second per account.
     pub request_rate: Arc<crate::limits::RequestRate>,
+    /// Where the clock timer ([`crate::timer`]) reads the time.
+    pub clock: Arc<dyn crate::timer::Clock>,
     /// The OSSEC/Wazuh feed, once started ([`crate::ossec::start`]).
     pub ossec: Arc<std::sync::OnceLock<Arc<crate::ossec::Feed>>>,
 }
@@ -80,6 +82,7 @@ impl AppState {
             config: Arc::new(config),
             outbox: Arc::new(crate::notify::Outbox::default()),
             request_rate,
+            clock: Arc::new(crate::timer::SystemClock),
             ossec: Arc::default(),
         }
     }

@@ -168,6 +168,9 @@ pub(crate) async fn create_measurement(
     .await
     .context("inserting a measurement")?;
     changes::renew_ancestors(tx, Kind::Measurement, &id, change).await?;
+    if measurement.objective.is_some() {
+        crate::clock::watch(tx, &id, now).await?;
+    }
     rows::load_measurement(tx, &id).await
 }
 

@@ -22,6 +22,7 @@
 mod access;
 mod accounts;
 mod changes;
+mod clock;
 mod feed;
 mod hierarchy;
 mod logs;
@@ -46,8 +47,8 @@ use ctp_model::resources::{
 use ctp_model::{ConditionCache, Evaluations, ResourceId, Timestamp};
 use ctp_store::dump::Dump;
 use ctp_store::{
-    DeliveryOutcome, DueDelivery, FeedPosition, LogFilter, NewAccount, NewAsset, NewAttribute, NewMeasurement,
-    NewMetric, NewTrigger, NewView, Push, PushOutcome, Store, StoreError, StoreResult, Window,
+    ClockRound, ClockWork, DeliveryOutcome, DueDelivery, FeedPosition, LogFilter, NewAccount, NewAsset, NewAttribute,
+    NewMeasurement, NewMetric, NewTrigger, NewView, Push, PushOutcome, Store, StoreError, StoreResult, Window,
 };
 use deadpool_postgres::{Object, Pool};
 use tokio_postgres::error::SqlState;
@@ -403,6 +404,15 @@ impl Store for PostgresStore {
 
     async fn feed_positions(&self) -> StoreResult<Vec<FeedPosition>> {
         self.read(|tx, _| Box::pin(feed::positions(tx))).await
+    }
+
+    async fn claim_clock_work(&self, now: Timestamp, next: Timestamp, limit: usize) -> StoreResult<Vec<ClockWork>> {
+        self.transaction(|tx, _| Box::pin(clock::claim(tx, now, next, limit))).await
+    }
+
+    async fn apply_clock_round(&self, round: ClockRound, now: Timestamp) -> StoreResult<Vec<LogEntry>> {
+        let round = &round;
+        self.transaction(|tx, _| Box::pin(clock::apply(tx, round, now))).await
     }
 
     async fn set_objective(

@@ -41,7 +41,17 @@ pub(crate) async fn push_result(
     .context("storing a result")?;
     changes::renew_ancestors(tx, Kind::Measurement, measurement_id, change).await?;
     let triggers = rows::triggers_of_measurement(tx, measurement_id).await?;
-    let logs = triggers::process_triggers(tx, &triggers, &result.raw, &result.value, now, change, conditions).await?;
+    let logs = triggers::process_triggers(
+        tx,
+        &triggers,
+        &result.raw,
+        &result.value,
+        now,
+        change,
+        conditions,
+        rules::trigger_step,
+    )
+    .await?;
     Ok(PushOutcome { measurement, logs })
 }
 
@@ -71,6 +81,9 @@ pub(crate) async fn set_objective(
     .await
     .context("setting an objective")?;
     changes::renew_ancestors(tx, Kind::Measurement, measurement_id, change).await?;
+    if condition.is_some() {
+        crate::clock::watch(tx, measurement_id, now).await?;
+    }
     rows::load_measurement(tx, measurement_id).await
 }
 

@@ -24,6 +24,16 @@ UPDATE logs SET result = left(result, -1) || ',"signature":null}'
     WHERE result IS NOT NULL AND NOT (result::jsonb ? 'signature');
 "#;
 
+/// Watches every measurement with an objective or a trigger (due at once: the next clock
+/// round finds out which read the clock). Run by the migration that made `clock_watch` and
+/// after an import (an export made before it has no such table). Idempotent.
+pub(crate) const WATCH_ALL: &str = r#"
+INSERT INTO clock_watch (id, due)
+    SELECT id, 0 FROM measurements
+    WHERE objective_condition IS NOT NULL OR id IN (SELECT measurement_id FROM triggers)
+    ON CONFLICT (id) DO NOTHING;
+"#;
+
 /// The migrations, in order. Never edit one that has shipped: add the next.
 const MIGRATIONS: &[&str] = &[
     r#"
@@ -180,6 +190,17 @@ CREATE TABLE feed_positions (
     update_time BIGINT NOT NULL
 );
 "#,
+    r#"
+-- Measurements whose objective or triggers may read the clock (issue 13), each with the
+-- time (ms) its next clock round is due. Rows come and go with those conditions.
+CREATE TABLE clock_watch (
+    seq BIGSERIAL PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE REFERENCES measurements(id) ON DELETE CASCADE,
+    due BIGINT NOT NULL
+);
+CREATE INDEX clock_watch_by_due ON clock_watch(due);
+"#,
+    WATCH_ALL,
 ];
 
 /// An arbitrary, fixed key of the advisory lock taken while migrating.

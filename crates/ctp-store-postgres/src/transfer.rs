@@ -64,7 +64,8 @@ pub(crate) async fn import(tx: &Tx<'_>, dump: &Dump) -> StoreResult<()> {
     tx.execute("SELECT setval('change_ids', GREATEST($1::BIGINT, 1), $1::BIGINT > 0)", &[&dump.change_counter])
         .await
         .context("setting the change counter")?;
-    tx.batch(schema::COMPLETE_RESULTS).await.context("completing imported results")
+    tx.batch(schema::COMPLETE_RESULTS).await.context("completing imported results")?;
+    tx.batch(schema::WATCH_ALL).await.context("watching imported conditions")
 }
 
 /// A value of a dump as a statement parameter of its column's type.

@@ -49,11 +49,13 @@ pub(crate) async fn create_trigger(
     .await
     .context("inserting a trigger")?;
     changes::renew_ancestors(tx, Kind::Trigger, &id, change).await?;
+    crate::clock::watch(tx, &measurement.id, now).await?;
     let created = rows::load_trigger(tx, &id).await?;
     let logs = match &measurement.result {
         Some(raw) => {
             let value = rules::decode_result(raw)?;
-            process_triggers(tx, std::slice::from_ref(&created), raw, &value, now, change, conditions).await?
+            let created = std::slice::from_ref(&created);
+            process_triggers(tx, created, raw, &value, now, change, conditions, rules::trigger_step).await?
         }
         None => Vec::new(),
     };
@@ -79,6 +81,7 @@ pub(crate) async fn conditions_of_owner(tx: &Tx<'_>, owner_id: &ResourceId) -> S
 /// entry (with its outbox job) per alert. The caller has renewed the change identifiers
 /// of the measurement and its ancestors with `change`: the service view's is not renewed
 /// again.
+#[allow(clippy::too_many_arguments)] // the result twice (text, value), and how to decide
 pub(crate) async fn process_triggers(
     tx: &Tx<'_>,
     triggers: &[Trigger],
@@ -87,11 +90,12 @@ pub(crate) async fn process_triggers(
     now: Timestamp,
     change: ChangeId,
     conditions: &dyn Evaluate,
+    step_rule: rules::StepRule,
 ) -> StoreResult<Vec<LogEntry>> {
     let (mut ids, mut statuses, mut times) = (Vec::new(), Vec::new(), Vec::new());
     let mut logs = Vec::new();
     for trigger in triggers {
-        let step = rules::trigger_step(trigger, result_value, now, conditions);
+        let step = step_rule(trigger, result_value, now, conditions);
         if let Some((status, time)) = step.new_status {
             ids.push(trigger.id.as_str());
             statuses.push(status.as_str());

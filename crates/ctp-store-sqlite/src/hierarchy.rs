@@ -155,6 +155,9 @@ pub(crate) fn create_measurement(
     )
     .map_err(backend)?;
     renew_ancestors(conn, Kind::Measurement, &id, change)?;
+    if measurement.objective.is_some() {
+        crate::clock::watch(conn, &id, now)?;
+    }
     rows::load_measurement(conn, &id)
 }
 

@@ -14,6 +14,7 @@ mod access;
 mod accounts;
 mod cache;
 mod changes;
+mod clock;
 mod feed;
 mod hierarchy;
 mod logs;
@@ -36,8 +37,8 @@ use ctp_model::resources::{
 use ctp_model::{ConditionCache, Evaluations, ResourceId, Timestamp};
 use ctp_store::dump::Dump;
 use ctp_store::{
-    DeliveryOutcome, DueDelivery, FeedPosition, LogFilter, NewAccount, NewAsset, NewAttribute, NewMeasurement,
-    NewMetric, NewTrigger, NewView, Push, PushOutcome, Store, StoreError, StoreResult, Window,
+    ClockRound, ClockWork, DeliveryOutcome, DueDelivery, FeedPosition, LogFilter, NewAccount, NewAsset, NewAttribute,
+    NewMeasurement, NewMetric, NewTrigger, NewView, Push, PushOutcome, Store, StoreError, StoreResult, Window,
 };
 use rusqlite::{Connection, OpenFlags};
 
@@ -292,6 +293,14 @@ impl Store for SqliteStore {
 
     async fn feed_positions(&self) -> StoreResult<Vec<FeedPosition>> {
         self.read(feed::positions)
+    }
+
+    async fn claim_clock_work(&self, now: Timestamp, next: Timestamp, limit: usize) -> StoreResult<Vec<ClockWork>> {
+        self.write(move |conn| clock::claim(conn, now, next, limit)).await
+    }
+
+    async fn apply_clock_round(&self, round: ClockRound, now: Timestamp) -> StoreResult<Vec<LogEntry>> {
+        self.write(move |conn| clock::apply(conn, &round, now)).await
     }
 
     async fn set_objective(

@@ -36,7 +36,8 @@ pub(crate) fn push_result(
     .map_err(backend)?;
     renew_ancestors(conn, Kind::Measurement, measurement_id, change)?;
     let watching = rows::triggers_of_measurement(conn, measurement_id)?;
-    let logs = triggers::process(conn, &watching, &result.raw, &result.value, now, change, conditions)?;
+    let logs =
+        triggers::process(conn, &watching, &result.raw, &result.value, now, change, conditions, rules::trigger_step)?;
     Ok(PushOutcome { measurement, logs })
 }
 
@@ -60,6 +61,9 @@ pub(crate) fn set_objective(
     )
     .map_err(backend)?;
     renew_ancestors(conn, Kind::Measurement, measurement_id, change)?;
+    if condition.is_some() {
+        crate::clock::watch(conn, measurement_id, now)?;
+    }
     rows::load_measurement(conn, measurement_id)
 }
 

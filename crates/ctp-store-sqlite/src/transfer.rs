@@ -68,5 +68,6 @@ pub(crate) fn import(conn: &Connection, dump: &Dump) -> StoreResult<()> {
         }
     }
     conn.execute("UPDATE change_counter SET value = ?1", [dump.change_counter]).map_err(backend)?;
-    conn.execute_batch(schema::COMPLETE_RESULTS).map_err(backend)
+    conn.execute_batch(schema::COMPLETE_RESULTS).map_err(backend)?;
+    conn.execute_batch(schema::WATCH_ALL).map_err(backend)
 }

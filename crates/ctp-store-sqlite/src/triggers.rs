@@ -47,10 +47,19 @@ pub(crate) fn create(
     )
     .map_err(backend)?;
     renew_ancestors(conn, Kind::Trigger, &id, change)?;
+    crate::clock::watch(conn, &measurement.id, now)?;
     let created = rows::load_trigger(conn, &id)?;
     let Some(raw) = &measurement.result else { return Ok((created, Vec::new())) };
-    let logs =
-        process(conn, std::slice::from_ref(&created), raw, &rules::decode_result(raw)?, now, change, conditions)?;
+    let logs = process(
+        conn,
+        std::slice::from_ref(&created),
+        raw,
+        &rules::decode_result(raw)?,
+        now,
+        change,
+        conditions,
+        rules::trigger_step,
+    )?;
     Ok((rows::load_trigger(conn, &id)?, logs))
 }
 
@@ -67,6 +76,7 @@ pub(crate) fn conditions_of_owner(conn: &Connection, owner_id: &ResourceId) -> S
 /// Applies 5.3.2 to `triggers` (of one measurement, so of one service view, whose change
 /// identifier the caller has already renewed to `change`) on `result`: their new
 /// statuses, then a log entry (with its outbox job) per alert.
+#[allow(clippy::too_many_arguments)] // the result twice (text, value), and how to decide
 pub(crate) fn process(
     conn: &Connection,
     triggers: &[Trigger],
@@ -75,13 +85,14 @@ pub(crate) fn process(
     now: Timestamp,
     change: ChangeId,
     conditions: &dyn Evaluate,
+    step_rule: rules::StepRule,
 ) -> StoreResult<Vec<LogEntry>> {
     let mut logs = Vec::new();
     let mut update = conn
         .prepare_cached("UPDATE triggers SET status = ?1, status_time = ?2, change_id = ?3 WHERE id = ?4")
         .map_err(backend)?;
     for trigger in triggers {
-        let step = rules::trigger_step(trigger, result_value, now, conditions);
+        let step = step_rule(trigger, result_value, now, conditions);
         if let Some((status, time)) = step.new_status {
             update.execute(params![status.as_str(), time.millis(), change, trigger.id.as_str()]).map_err(backend)?;
         }

@@ -173,11 +173,12 @@ pub const TABLES: &[(&str, &[(&str, ColumnType)])] = &[
             ("update_time", BigInt),
         ],
     ),
+    ("clock_watch", &[("id", Text), ("due", BigInt)]),
 ];
 
 /// The last tables of [`TABLES`], added after the format's first version: a dump made
 /// before them lacks them and imports with them empty.
-pub const ADDED_LATER: &[&str] = &["feed_positions"];
+pub const ADDED_LATER: &[&str] = &["feed_positions", "clock_watch"];
 
 /// A whole store.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -165,6 +165,39 @@ pub struct FeedPosition {
     pub update_time: Timestamp,
 }
 
+/// A measurement due for a clock round, with its triggers ([`crate::Store::claim_clock_work`]).
+#[derive(Debug, Clone)]
+pub struct ClockWork {
+    /// The measurement, with its current result and objective.
+    pub measurement: Measurement,
+    /// Its triggers.
+    pub triggers: Vec<ctp_model::resources::Trigger>,
+}
+
+/// One measurement's part of a clock round: which of its conditions read the clock, and
+/// their outcomes on its current result at the round's time, computed ahead.
+#[derive(Clone)]
+pub struct ClockItem {
+    /// The measurement.
+    pub measurement_id: ResourceId,
+    /// Whether its objective reads the clock (and so is re-evaluated).
+    pub objective: bool,
+    /// Its triggers whose condition reads the clock.
+    pub triggers: Vec<ResourceId>,
+    /// The outcomes.
+    pub evaluations: std::sync::Arc<ctp_model::Evaluations>,
+}
+
+/// What a clock round applies, in one transaction.
+#[derive(Clone, Default)]
+pub struct ClockRound {
+    /// Measurements with clock-reading conditions, re-evaluated.
+    pub items: Vec<ClockItem>,
+    /// Measurements found to have no clock-reading condition: no longer watched (until an
+    /// objective or a trigger is set on them again).
+    pub unwatch: Vec<ResourceId>,
+}
+
 /// What a pushed result changed.
 #[derive(Debug, Clone)]
 pub struct PushOutcome {

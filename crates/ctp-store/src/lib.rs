@@ -22,7 +22,7 @@ pub mod store;
 
 pub use error::{Cause, StoreError, StoreResult};
 pub use inputs::{
-    DeliveryOutcome, DueDelivery, FeedPosition, LogFilter, NewAccount, NewAsset, NewAttribute, NewMeasurement,
-    NewMetric, NewTrigger, NewView, Push, PushOutcome, Window,
+    ClockItem, ClockRound, ClockWork, DeliveryOutcome, DueDelivery, FeedPosition, LogFilter, NewAccount, NewAsset,
+    NewAttribute, NewMeasurement, NewMetric, NewTrigger, NewView, Push, PushOutcome, Window,
 };
 pub use store::Store;

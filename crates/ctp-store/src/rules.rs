@@ -104,6 +104,41 @@ pub fn trigger_step(
     })
 }
 
+/// A decision of 5.3.2 for one trigger: [`trigger_step`] for a new result, [`clock_step`]
+/// for a re-evaluation by the clock.
+pub type StepRule = fn(&Trigger, &serde_json::Value, Timestamp, &dyn Evaluate) -> ctp_model::TriggerStep;
+
+/// The decision of 5.3.2 for one trigger re-evaluated by the clock (issue 13): the same as
+/// [`trigger_step`], but a status the evaluation leaves as it was is not rewritten (its
+/// `statusUpdateTime` stays the time of the last change or push), so that a tick over
+/// thousands of quiet conditions writes nothing.
+pub fn clock_step(
+    trigger: &Trigger,
+    result: &serde_json::Value,
+    now: Timestamp,
+    conditions: &dyn Evaluate,
+) -> ctp_model::TriggerStep {
+    let mut step = trigger_step(trigger, result, now, conditions);
+    if step.alert.is_none() && step.new_status.is_some_and(|(status, _)| status == trigger.evaluated.status) {
+        step.new_status = None;
+    }
+    step
+}
+
+/// The objective of `measurement` re-evaluated by the clock at `now`: `Some` with the new
+/// status (and `now` as its time) only when the status changes; `None` without an objective,
+/// without a result, or when nothing changes.
+pub fn clock_objective(
+    measurement: &Measurement,
+    now: Timestamp,
+    conditions: &dyn Evaluate,
+) -> StoreResult<Option<Evaluated>> {
+    let (Some(objective), Some(raw)) = (&measurement.objective, &measurement.result) else { return Ok(None) };
+    let result = decode_result(raw)?;
+    let evaluated = evaluate_objective(&objective.condition, Some(&result), now, conditions);
+    Ok((evaluated.status != objective.status).then_some(evaluated))
+}
+
 /// The user-activation state machine (5.2.11): the new state of a measurement in
 /// `current` asked to be `requested`, and whether its result is cleared.
 pub fn state_transition(current: MeasurementState, requested: MeasurementState) -> (MeasurementState, bool) {

@@ -12,8 +12,8 @@ use ctp_model::{CheckedResult, ConditionCache, Evaluations, ResourceId, Timestam
 use crate::dump;
 use crate::error::StoreResult;
 use crate::inputs::{
-    DeliveryOutcome, DueDelivery, FeedPosition, LogFilter, NewAccount, NewAsset, NewAttribute, NewMeasurement,
-    NewMetric, NewTrigger, NewView, Push, PushOutcome, Window,
+    ClockRound, ClockWork, DeliveryOutcome, DueDelivery, FeedPosition, LogFilter, NewAccount, NewAsset, NewAttribute,
+    NewMeasurement, NewMetric, NewTrigger, NewView, Push, PushOutcome, Window,
 };
 
 /// The storage of ctpd. See the crate documentation for the transaction guarantee.
@@ -134,6 +134,16 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<PushOutcome>>;
     /// The stored positions of the feed's file sources.
     async fn feed_positions(&self) -> StoreResult<Vec<FeedPosition>>;
+    /// Claims up to `limit` measurements whose conditions may read the clock and are due at
+    /// `now` (watched since an objective or a trigger was set on them), making them due
+    /// again at `next`; on PostgreSQL, rows another instance is claiming are skipped, so each
+    /// is evaluated once per round across instances.
+    async fn claim_clock_work(&self, now: Timestamp, next: Timestamp, limit: usize) -> StoreResult<Vec<ClockWork>>;
+    /// Applies a clock round in one transaction: for each item, the objective (if it reads
+    /// the clock) and the clock-reading triggers on the measurement's current result, by the
+    /// rules of a push ([`crate::rules::clock_objective`], [`crate::rules::clock_step`]);
+    /// statuses that do not change are not written. Returns the log entries written.
+    async fn apply_clock_round(&self, round: ClockRound, now: Timestamp) -> StoreResult<Vec<LogEntry>>;
     /// Sets (or with `None` removes) the objective of a measurement and evaluates it.
     async fn set_objective(
         &self,

@@ -30,7 +30,10 @@ pub struct TestServer {
     pub admin_token: String,
     /// The store behind the server.
     pub store: Arc<dyn Store>,
-    _location: StoreLocation,
+    /// The server's state (what the timer of `ctp_server::timer` ticks on).
+    pub state: AppState,
+    /// Where the store is (another instance opens it again).
+    pub location: StoreLocation,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -42,6 +45,11 @@ impl TestServer {
 
     /// Starts a server with `config`.
     pub async fn start_with(config: ServerConfig) -> TestServer {
+        TestServer::start_with_clock(config, Arc::new(ctp_server::timer::SystemClock)).await
+    }
+
+    /// Starts a server with `config` whose timer reads `clock`.
+    pub async fn start_with_clock(config: ServerConfig, clock: Arc<dyn ctp_server::timer::Clock>) -> TestServer {
         let location = StoreLocation::new().await;
         let store = location.open().await;
         let admin_token = auth::generate_token();
@@ -57,18 +65,20 @@ impl TestServer {
             .await
             .expect("admin account");
         let base_path = config.base_path.clone();
-        let state = AppState::new(Arc::clone(&store), config);
+        let mut state = AppState::new(Arc::clone(&store), config);
+        state.clock = clock;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("ephemeral port");
         let address = listener.local_addr().unwrap();
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(ctp_server::serve(listener, state, async move {
+        tokio::spawn(ctp_server::serve(listener, state.clone(), async move {
             let _ = stopped.await;
         }));
         TestServer {
             base: format!("http://{address}{base_path}"),
             admin_token,
             store,
-            _location: location,
+            state,
+            location,
             _shutdown: shutdown,
         }
     }

@@ -145,6 +145,11 @@ pub struct ServeArgs {
     /// Accept only https webhook URLs.
     #[arg(long)]
     pub webhook_require_https: bool,
+    /// Seconds between two re-evaluations of the conditions that read the clock
+    /// (`timeUTC("now")`): freshness objectives and triggers [default: 10].
+    #[arg(long, value_name = "SECONDS")]
+    pub clock_tick: Option<f64>,
+
     /// Limits on connections and requests, and HTTPS.
     #[command(flatten)]
     pub connections: connections::ConnectionArgs,
@@ -189,6 +194,7 @@ struct FileConfig {
     shutdown_grace: Option<f64>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    clock_tick: Option<f64>,
     /// The OSSEC/Wazuh feed (a table of its own; see docs/ossec.md).
     ossec: Option<OssecConfig>,
 }
@@ -215,6 +221,7 @@ struct Settings {
     webhook_policy: WebhookPolicy,
     connections: connections::ConnectionSettings,
     ossec: Option<OssecConfig>,
+    clock_tick: Duration,
 }
 
 /// A positive number of seconds.
@@ -364,6 +371,7 @@ fn settings(args: &ServeArgs) -> anyhow::Result<Settings> {
         demo: args.demo || file.demo.unwrap_or(false),
         json_logs,
         connections,
+        clock_tick: seconds("clock_tick", args.clock_tick.or(file.clock_tick).unwrap_or(10.0))?,
         ossec: match file.ossec {
             Some(ossec) => {
                 ossec.check().map_err(|e| anyhow::anyhow!("[ossec]: {e}"))?;
@@ -460,6 +468,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         }
         let _ = state.ossec.set(feed);
     }
+    tokio::spawn(ctp_server::timer::run(state.clone(), settings.clock_tick));
     tracing::info!(%address, database = %settings.database, "ctpd is serving {base_url}");
 
     // The instant of the shutdown signal, once it came.
