@@ -268,6 +268,11 @@ async fn seed_metrics(store: &Arc<dyn Store>) -> StoreResult<Vec<(ResourceId, Ve
     Ok(metrics)
 }
 
+/// The objective of the demo's first intrusion measurement: no alert of level 10 or more,
+/// and a result less than 2 minutes old.
+pub const SILENCE_IS_AN_ALERT: &str =
+    "select(\"level\", value).max() < 10 && timeUTC(\"now\") - timeUTC(updateTime) < 120";
+
 fn planned_measurements(asset_index: usize, update_time: &str) -> Vec<Planned> {
     use serde_json::json;
     let availability = [99.97, 99.95, 99.99][asset_index.min(2)];
@@ -284,7 +289,8 @@ fn planned_measurements(asset_index: usize, update_time: &str) -> Vec<Planned> {
             attribute: "intrusion alerts",
             metric: 3,
             name: "OSSEC alerts, last hour",
-            objective: "select(\"level\", value).max() < 10",
+            // The first asset's also needs news: silence for 2 minutes is an alert (issue 13).
+            objective: if asset_index == 0 { SILENCE_IS_AN_ALERT } else { "select(\"level\", value).max() < 10" },
             result: Some(json!({"value": [
                 {"level": 5, "rule": 5715, "description": "sshd: authentication success.", "agent": "api-1"},
                 {"level": 7, "rule": 5712, "description": "sshd: brute force trying to get access to the system.", "agent": "api-2"}
