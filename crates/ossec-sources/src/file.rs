@@ -228,6 +228,9 @@ struct Follower {
     epoch: u64,
     /// The last position known, with the epoch of its file.
     noted: Option<(u64, Position)>,
+    /// Rotated copies newer than the one a restart resumed in, oldest first: read whole,
+    /// before the current file (the manager rotated more than once while ctpd was down).
+    backlog: std::collections::VecDeque<PathBuf>,
 }
 
 /// A change of the followed path seen while at the end of the open file.
@@ -240,7 +243,7 @@ enum Change {
 impl Follower {
     fn new(source: FileSource, start: Option<Position>) -> Follower {
         let noted = start.clone().map(|position| (0, position));
-        Follower { source, start, current: None, epoch: 0, noted }
+        Follower { source, start, current: None, epoch: 0, noted, backlog: Default::default() }
     }
 
     fn position_key(&self) -> Option<(u64, u64)> {
@@ -284,6 +287,17 @@ impl Follower {
                 return Ok(false);
             }
             let Some(open) = &mut self.current else {
+                if let Some(copy) = self.backlog.pop_front() {
+                    match open_input(&copy) {
+                        Ok(input) => {
+                            tracing::info!(path = %copy.display(), "reading a rotated alert file written while ctpd was down");
+                            self.epoch += 1;
+                            self.current = Some(Open::new(input, copy, false, (0, 0), self.epoch, 0, 0, Vec::new()));
+                        }
+                        Err(e) => tracing::warn!(path = %copy.display(), "cannot read a rotated alert file: {e}"),
+                    }
+                    continue;
+                }
                 if self.open_current()? {
                     continue;
                 }
@@ -399,6 +413,7 @@ impl Follower {
                 );
             }
             tracing::info!(path = %candidate.display(), offset = reached, "resuming in a rotated alert file");
+            self.backlog = self.newer_copies(&candidate, &start.fingerprint);
             self.current = Some(Open::new(input, candidate, false, (0, 0), 0, reached, line, head));
             return Ok(());
         }
@@ -410,6 +425,37 @@ impl Follower {
              copies): reading the current file from its beginning"
         );
         Ok(())
+    }
+
+    /// The rotated copies modified after `resumed`, oldest first, each once (a copy and its
+    /// gzipped twin have the same content: the first seen is kept), none with the content
+    /// `fingerprint` of the resumed one.
+    fn newer_copies(&self, resumed: &Path, fingerprint: &str) -> std::collections::VecDeque<PathBuf> {
+        let modified = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        let Some(since) = modified(resumed) else { return Default::default() };
+        let mut newer: Vec<(SystemTime, PathBuf)> = self
+            .candidates(&Position { path: resumed.to_owned(), fingerprint: String::new(), offset: 0, line: 0 })
+            .into_iter()
+            .filter(|path| path != resumed)
+            .filter_map(|path| modified(&path).filter(|m| *m > since).map(|m| (m, path)))
+            .collect();
+        newer.sort();
+        let mut seen = Vec::new();
+        let mut copies = std::collections::VecDeque::new();
+        for (_, path) in newer {
+            // The resumed file under another name (gzipped, say) is not read again.
+            if open_input(&path).and_then(|input| matches(input, fingerprint)).unwrap_or(true) {
+                continue;
+            }
+            let head = open_input(&path).and_then(|input| head_of(input, HEAD));
+            let Some(print) = head.ok().as_deref().and_then(fingerprint_of) else { continue };
+            if seen.contains(&print) {
+                continue; // a copy and its gzipped twin: one of them
+            }
+            seen.push(print);
+            copies.push_back(path);
+        }
+        copies
     }
 
     /// Where the file of `start` may be now: its own path (and gzipped), then the rotated

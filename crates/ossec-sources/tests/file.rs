@@ -302,6 +302,36 @@ async fn a_restart_resumes_in_the_rotated_gzipped_copy_then_reads_the_new_file()
 }
 
 #[tokio::test]
+async fn a_restart_after_two_rotations_reads_the_copies_in_between_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("alerts.json");
+    append(&path, &(1..=3).map(|n| record(Format::AlertsJson, n)).collect::<String>());
+    let mut feed = Feed::start(source(&path), None);
+    feed.until_ids(&ids(Format::AlertsJson, 1..=3)).await;
+    let position = feed.position().unwrap();
+    feed.stop().await;
+
+    // While down: day 11 ends (one more alert), day 12 is written whole and rotated (then
+    // gzipped, the plain copy still there for a moment), day 13 begins.
+    append(&path, &record(Format::AlertsJson, 4));
+    fs::rename(&path, daily(dir.path(), 11, "json")).unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    append(&path, &(5..=7).map(|n| record(Format::AlertsJson, n)).collect::<String>());
+    let day12 = daily(dir.path(), 12, "json");
+    fs::rename(&path, &day12).unwrap();
+    let twin = fs::read(&day12).unwrap();
+    gzip(&day12);
+    fs::write(&day12, twin).unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    append(&path, &(8..=9).map(|n| record(Format::AlertsJson, n)).collect::<String>());
+
+    let mut feed = Feed::start(source(&path), Some(position));
+    feed.until_ids(&ids(Format::AlertsJson, 4..=9)).await;
+    feed.quiet_for(Duration::from_millis(50)).await;
+    feed.stop().await;
+}
+
+#[tokio::test]
 async fn a_restart_in_the_middle_of_an_alerts_log_block_reads_the_whole_block() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("alerts.log");
