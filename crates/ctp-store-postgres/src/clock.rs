@@ -78,14 +78,10 @@ pub(crate) async fn apply(tx: &Tx<'_>, round: &ClockRound, now: Timestamp) -> St
             }
         }
         let value = rules::decode_result(raw)?;
-        let clocked: Vec<_> = rows::triggers_of_measurement(tx, &measurement.id)
-            .await?
-            .into_iter()
-            .filter(|t| item.triggers.contains(&t.id))
-            .collect();
-        let changed = clocked.iter().find(|t| rules::clock_step(t, &value, now, evaluations).new_status.is_some());
-        if let Some(trigger) = changed {
-            changes::renew_ancestors(tx, Kind::Trigger, &trigger.id, change).await?;
+        let all = rows::triggers_of_measurement(tx, &measurement.id).await?;
+        let (clocked, changed) = rules::clock_triggers(all, &item.triggers, &value, now, evaluations);
+        if let Some(trigger_id) = changed {
+            changes::renew_ancestors(tx, Kind::Trigger, &trigger_id, change).await?;
         }
         let written =
             triggers::process_triggers(tx, &clocked, raw, &value, now, change, evaluations, rules::clock_step).await?;

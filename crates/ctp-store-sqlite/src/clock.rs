@@ -74,13 +74,10 @@ pub(crate) fn apply(conn: &Connection, round: &ClockRound, now: Timestamp) -> St
             }
         }
         let value = rules::decode_result(raw)?;
-        let clocked: Vec<_> = rows::triggers_of_measurement(conn, &measurement.id)?
-            .into_iter()
-            .filter(|t| item.triggers.contains(&t.id))
-            .collect();
-        let changed = clocked.iter().find(|t| rules::clock_step(t, &value, now, evaluations).new_status.is_some());
-        if let Some(trigger) = changed {
-            renew_ancestors(conn, Kind::Trigger, &trigger.id, change)?;
+        let all = rows::triggers_of_measurement(conn, &measurement.id)?;
+        let (clocked, changed) = rules::clock_triggers(all, &item.triggers, &value, now, evaluations);
+        if let Some(trigger_id) = changed {
+            renew_ancestors(conn, Kind::Trigger, &trigger_id, change)?;
         }
         logs.extend(triggers::process(conn, &clocked, raw, &value, now, change, evaluations, rules::clock_step)?);
     }

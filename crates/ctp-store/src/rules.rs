@@ -125,6 +125,22 @@ pub fn clock_step(
     step
 }
 
+/// Of a measurement's triggers, those a clock round re-evaluates (`clocked`: their conditions
+/// read the clock), and the first whose status the round changes (the caller renews its
+/// service view's changeId once).
+pub fn clock_triggers(
+    triggers: Vec<Trigger>,
+    clocked: &[ResourceId],
+    result: &serde_json::Value,
+    now: Timestamp,
+    conditions: &dyn Evaluate,
+) -> (Vec<Trigger>, Option<ResourceId>) {
+    let due: Vec<Trigger> = triggers.into_iter().filter(|t| clocked.contains(&t.id)).collect();
+    let changed =
+        due.iter().find(|t| clock_step(t, result, now, conditions).new_status.is_some()).map(|t| t.id.clone());
+    (due, changed)
+}
+
 /// The objective of `measurement` re-evaluated by the clock at `now`: `Some` with the new
 /// status (and `now` as its time) only when the status changes; `None` without an objective,
 /// without a result, or when nothing changes.

@@ -119,6 +119,12 @@ pub fn fingerprint(path: &Path) -> io::Result<Option<String>> {
     Ok(fingerprint_of(&head_of(File::open(path)?, HEAD)?))
 }
 
+/// Whether the file at `path` is the one `fingerprint` was made of (its first bytes are the
+/// same; it may have grown since).
+pub fn has_fingerprint(path: &Path, fingerprint: &str) -> io::Result<bool> {
+    matches(File::open(path)?, fingerprint)
+}
+
 fn fingerprint_of(head: &[u8]) -> Option<String> {
     (!head.is_empty()).then(|| format!("sha256-{}:{}", head.len(), hex::encode(Sha256::digest(head))))
 }

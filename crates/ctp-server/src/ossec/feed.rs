@@ -109,16 +109,17 @@ impl Feed {
         committed.await.map_err(|_| "the feed has stopped".to_owned())?
     }
 
-    fn note_arrival(&self, source: &str, kind: &'static str, alerts: &[Alert], skipped: &[Skipped]) {
-        let mut status = self.status.lock().expect("status lock");
-        let entry = status.entry(source.to_owned()).or_insert_with(|| SourceStatus { kind, ..Default::default() });
-        entry.alerts += alerts.len() as u64;
-        entry.skipped += skipped.len() as u64;
-        if let Some(newest) = alerts.iter().map(|a| a.time.as_str()).max() {
-            if entry.last_alert_time.as_deref().is_none_or(|t| t < newest) {
-                entry.last_alert_time = Some(newest.to_owned());
+    /// Counts what a source (whose status entry `start` made) read.
+    fn note_arrival(&self, source: &str, alerts: &[Alert], skipped: &[Skipped]) {
+        if let Some(entry) = self.status.lock().expect("status lock").get_mut(source) {
+            entry.alerts += alerts.len() as u64;
+            entry.skipped += skipped.len() as u64;
+            if let Some(newest) = alerts.iter().map(|a| a.time.as_str()).max() {
+                if entry.last_alert_time.as_deref().is_none_or(|t| t < newest) {
+                    entry.last_alert_time = Some(newest.to_owned());
+                }
+                entry.last_received = Some(Timestamp::now().to_string());
             }
-            entry.last_received = Some(Timestamp::now().to_string());
         }
         self.counters.received.get_or_create(&counters::source(source)).inc_by(alerts.len() as u64);
         for skip in skipped {
@@ -347,12 +348,7 @@ impl Pipeline {
     }
 
     fn take_arrival(&mut self, arrival: Arrival) {
-        let kind = if arrival.position.is_some() || self.file_paths.contains_key(&*arrival.source) {
-            "file"
-        } else {
-            "syslog"
-        };
-        self.feed.note_arrival(&arrival.source, kind, &arrival.alerts, &arrival.skipped);
+        self.feed.note_arrival(&arrival.source, &arrival.alerts, &arrival.skipped);
         self.route(&arrival.source, arrival.alerts);
         if let Some(position) = arrival.position {
             self.positions.insert(arrival.source.to_string(), position);
@@ -360,7 +356,7 @@ impl Pipeline {
     }
 
     fn take_submission(&mut self, submission: Submission) {
-        self.feed.note_arrival(INTAKE_SOURCE, "intake", &submission.alerts, &[]);
+        self.feed.note_arrival(INTAKE_SOURCE, &submission.alerts, &[]);
         self.route(INTAKE_SOURCE, submission.alerts);
         self.waiting.push(submission.done);
     }
@@ -470,19 +466,16 @@ impl Pipeline {
             self.state.outbox.wake();
         }
         self.dirty.clear();
-        let committed = std::mem::take(&mut self.positions);
+        // The files' sizes are read before the status is locked.
+        let committed: Vec<(String, PositionStatus)> = std::mem::take(&mut self.positions)
+            .into_iter()
+            .filter_map(|(source, p)| self.file_paths.get(&source).map(|f| (source, position_status(&p, f))))
+            .collect();
         let mut status = self.feed.status.lock().expect("status lock");
         for (source, position) in committed {
-            if let Some(followed) = self.file_paths.get(&source) {
-                let position = position_status(&position, followed);
-                self.feed
-                    .counters
-                    .file_lag_bytes
-                    .get_or_create(&counters::source(&source))
-                    .set(position.lag_bytes as i64);
-                if let Some(entry) = status.get_mut(&source) {
-                    entry.position = Some(position);
-                }
+            self.feed.counters.file_lag_bytes.get_or_create(&counters::source(&source)).set(position.lag_bytes as i64);
+            if let Some(entry) = status.get_mut(&source) {
+                entry.position = Some(position);
             }
         }
         Ok(())

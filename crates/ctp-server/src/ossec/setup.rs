@@ -36,30 +36,24 @@ fn named<'a>(members: &'a [Member], name: &str) -> Option<&'a Member> {
     members.iter().find(|m| m.name == name)
 }
 
-/// Where the routes' measurements are: (metric, attribute) when they exist.
-struct Place {
-    metric: Option<ResourceId>,
-    attribute: Option<ResourceId>,
-}
-
-async fn find_place(store: &Arc<dyn Store>, config: &OssecConfig) -> StoreResult<Place> {
-    let metric = named(&store.metrics().await?, METRIC_NAME).map(|m| m.id.clone());
+/// The attribute holding the routes' measurements (under the configured service view and
+/// asset), when it exists.
+async fn find_attribute(store: &Arc<dyn Store>, config: &OssecConfig) -> StoreResult<Option<ResourceId>> {
     let setup = &config.setup;
     let Some(view) = named(&store.service_views().await?, &setup.service_view).map(|m| m.id.clone()) else {
-        return Ok(Place { metric, attribute: None });
+        return Ok(None);
     };
     let Some(asset) = named(&store.assets(&view).await?, &setup.asset).map(|m| m.id.clone()) else {
-        return Ok(Place { metric, attribute: None });
+        return Ok(None);
     };
-    let attribute = named(&store.attributes(&asset).await?, &setup.attribute).map(|m| m.id.clone());
-    Ok(Place { metric, attribute })
+    Ok(named(&store.attributes(&asset).await?, &setup.attribute).map(|m| m.id.clone()))
 }
 
 /// The routes of the configuration with their measurements; an error names a route whose
 /// measurement does not exist (run `ctpd ossec setup`) or a bad pattern.
 pub async fn router(store: &Arc<dyn Store>, config: &OssecConfig) -> Result<Router, String> {
-    let place = find_place(store, config).await.map_err(|e| e.chain())?;
-    let in_attribute = match &place.attribute {
+    let attribute = find_attribute(store, config).await.map_err(|e| e.chain())?;
+    let in_attribute = match &attribute {
         Some(attribute) => store.measurements(attribute).await.map_err(|e| e.chain())?,
         None => Vec::new(),
     };
@@ -93,9 +87,8 @@ pub async fn setup(
 ) -> StoreResult<SetupReport> {
     let mut report = SetupReport::default();
     let setup = &config.setup;
-    let existing = find_place(store, config).await?;
-    let metric = match existing.metric {
-        Some(id) => report_found(&mut report, "metric", METRIC_NAME, id),
+    let metric = match named(&store.metrics().await?, METRIC_NAME) {
+        Some(metric) => report_found(&mut report, "metric", METRIC_NAME, metric.id.clone()),
         None => {
             let metric = store
                 .create_metric(NewMetric {

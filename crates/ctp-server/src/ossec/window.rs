@@ -21,8 +21,8 @@ pub enum Offered {
 /// One measurement's alerts.
 #[derive(Debug, Default)]
 pub struct Window {
-    /// (time in milliseconds, alert, its row as JSON text), in time order.
-    alerts: VecDeque<(i64, Alert, String)>,
+    /// (time in milliseconds, alert id, the alert's row as JSON text), in time order.
+    alerts: VecDeque<(i64, String, String)>,
     ids: HashSet<String>,
 }
 
@@ -49,7 +49,7 @@ impl Window {
         // Alerts mostly come in time order: search from the back.
         let index = self.alerts.iter().rposition(|(t, _, _)| *t <= at).map_or(0, |i| i + 1);
         let row = alert.to_json_line();
-        self.alerts.insert(index, (at, alert, row));
+        self.alerts.insert(index, (at, alert.id, row));
         while self.alerts.len() > cap {
             self.pop_oldest();
         }
@@ -57,8 +57,8 @@ impl Window {
     }
 
     fn pop_oldest(&mut self) {
-        if let Some((_, alert, _)) = self.alerts.pop_front() {
-            self.ids.remove(&alert.id);
+        if let Some((_, id, _)) = self.alerts.pop_front() {
+            self.ids.remove(&id);
         }
     }
 

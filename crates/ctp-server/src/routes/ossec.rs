@@ -34,7 +34,7 @@ pub(crate) struct IntakeReport {
 /// The alerts of a body: one JSON object (the integrator's alert file, compact or
 /// indented), or JSON Lines.
 fn read_alerts(text: &str) -> (Vec<Alert>, Vec<String>) {
-    let context = Context { now: chrono_now() };
+    let context = Context { now: chrono::Utc::now() };
     let mut parser = Parser::new(Format::AlertsJson, context);
     let whole = serde_json::from_str::<serde_json::Value>(text).ok().filter(|v| v.is_object());
     let compact;
@@ -56,10 +56,6 @@ fn read_alerts(text: &str) -> (Vec<Alert>, Vec<String>) {
         }
     }
     (alerts, skipped)
-}
-
-fn chrono_now() -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc::now()
 }
 
 /// `POST {base}ossec/alerts`: an agent posts alerts as Wazuh writes them to `alerts.json`

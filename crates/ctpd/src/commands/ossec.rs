@@ -101,8 +101,8 @@ fn status(args: &StoreArgs) -> anyhow::Result<u8> {
             let size = std::fs::metadata(&file.path).map(|m| m.len()).ok();
             match positions.iter().find(|p| p.source == file.name) {
                 Some(p) => {
-                    let same = ossec_sources::file::fingerprint(std::path::Path::new(&p.path)).ok().flatten();
-                    let lag = if p.path == file.path.display().to_string() && same.is_some() {
+                    let same = ossec_sources::file::has_fingerprint(std::path::Path::new(&p.path), &p.fingerprint);
+                    let lag = if p.path == file.path.display().to_string() && same.unwrap_or(false) {
                         size.map(|s| s.saturating_sub(p.offset).to_string()).unwrap_or_else(|| "?".into())
                     } else {
                         "? (rotated since)".into()
