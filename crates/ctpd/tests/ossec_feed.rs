@@ -82,13 +82,7 @@ name = "everything else"
     );
     let config = dir.path().join("ctpd.toml");
     std::fs::write(&config, text).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_ctpd"))
-        .args(["ossec", "setup", "--config"])
-        .arg(&config)
-        .output()
-        .expect("ctpd ossec setup runs");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = ctpd_ossec(&["setup", "--config"], &config);
     let (mut view, mut measurements) = (String::new(), BTreeMap::new());
     for line in stdout.lines() {
         let words: Vec<&str> = line.split_whitespace().collect();
@@ -101,7 +95,19 @@ name = "everything else"
         }
     }
     assert_eq!(measurements.len(), 2, "{stdout}");
+    // Run again, it finds everything and creates nothing.
+    let again = ctpd_ossec(&["setup", "--config"], &config);
+    assert!(again.lines().filter(|l| !l.contains("route(s) ready")).all(|l| l.starts_with("exists")), "{again}");
+    assert_eq!(again.lines().filter(|l| l.starts_with("exists")).count(), 6, "{again}");
     Feed { dir, _db: db, config, view, measurements }
+}
+
+/// `ctpd ossec ARGS CONFIG`, which must succeed; its standard output.
+fn ctpd_ossec(args: &[&str], config: &Path) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_ctpd")).arg("ossec").args(args).arg(config).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    stdout
 }
 
 impl Feed {
@@ -212,6 +218,12 @@ async fn an_alert_appended_to_alerts_json_reaches_the_customers_webhook() {
     assert_eq!(manager["position"]["lagBytes"], 0, "{status}");
     let (code, _) = customer.get("ossec/status").await;
     assert_eq!(code, StatusCode::FORBIDDEN, "the feed's status is for administrators");
+    // The same from the store, with the server's configuration.
+    let offline = ctpd_ossec(&["status", "--config"], &f.config);
+    let size = std::fs::metadata(f.alerts()).unwrap().len();
+    assert!(offline.contains(&format!("at byte {size} (line 3)")) && offline.contains("lag 0 byte(s)"), "{offline}");
+    assert!(offline.contains("route web servers: measurement") && offline.contains("holds 1 alert(s)"), "{offline}");
+    assert!(offline.contains("objective false"), "{offline}");
 }
 
 #[tokio::test]
