@@ -411,3 +411,47 @@ pub struct Delivery {
     /// Who may see it: the log entry's access tags.
     pub access_tags: Vec<String>,
 }
+
+/// A drill (issue 13): a message marked as a drill sent through the real channel of every
+/// trigger of a service view that notifies, so that the incident-response team rehearses
+/// receiving an alert. It changes no status; its log entries carry the tag `drill`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Drill {
+    /// Identifier.
+    pub id: ResourceId,
+    /// The service view drilled.
+    pub view_id: ResourceId,
+    /// When it started (its messages were queued in the outbox then).
+    pub creation_time: Timestamp,
+    /// The administrator who started it.
+    pub started_by: ResourceId,
+    /// Why, for the record.
+    pub annotation: String,
+    /// One message per notifying trigger, in the triggers' creation order.
+    pub messages: Vec<DrillMessage>,
+}
+
+/// The message of one drill to one trigger's notification target, and what became of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DrillMessage {
+    /// The delivery job that carries it (also the message's identifier).
+    pub delivery_id: ResourceId,
+    /// The trigger (which may have been deleted since).
+    pub trigger_id: ResourceId,
+    /// The trigger's name when the drill started.
+    pub trigger_name: String,
+    /// Where it went: the trigger's `notification` URI.
+    pub target: String,
+    /// The log entry (tag `drill`) the message carries.
+    pub log_id: ResourceId,
+    /// The secret of its acknowledgement link.
+    pub token: String,
+    /// When the attempt that delivered it started: the message was handed to the channel.
+    pub handed_over_time: Option<Timestamp>,
+    /// The delivery job as it stands (`None` once it no longer exists).
+    pub delivery: Option<Delivery>,
+    /// When a person acknowledged it through its link.
+    pub acknowledge_time: Option<Timestamp>,
+    /// Who acknowledged it, as they said.
+    pub acknowledged_by: Option<String>,
+}

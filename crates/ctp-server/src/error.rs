@@ -80,6 +80,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         match e {
             StoreError::NotFound(..) => ApiError::not_found(e.to_string()),
+            StoreError::Missing(message) => ApiError::not_found(message),
             StoreError::Conflict(message) => ApiError::conflict(message),
             StoreError::Invalid(message) => ApiError::bad_request(message),
             StoreError::Backend { .. } => {

@@ -23,7 +23,7 @@ use utoipa::{Modify, OpenApi, PartialSchema, ToResponse, ToSchema};
 use crate::error::ErrorBody;
 use crate::notify::target::Channel as DeliveryChannel;
 use crate::routes::{
-    accounts, assets, attributes, deliveries, logs, measurements, metrics, ossec, prometheus, triggers, views,
+    accounts, assets, attributes, deliveries, drills, logs, measurements, metrics, ossec, prometheus, triggers, views,
 };
 
 /// Where the document is served, under the base path.
@@ -103,6 +103,12 @@ const DESCRIPTION: &str = r#"The Cloud Trust Protocol (CTP 2.14) client API, the
         deliveries::put_delivery,
         ossec::post_alerts,
         ossec::get_status,
+        drills::start_drill,
+        drills::list_drills_of_view,
+        drills::list_drills,
+        drills::get_drill,
+        drills::acknowledge_drill,
+        drills::acknowledge_drill_post,
     ),
     components(
         schemas(ErrorBody),
@@ -527,6 +533,17 @@ pub(crate) mod params {
         newest: Option<String>,
         /// Only entries with all these tags (comma-separated).
         tags: Option<String>,
+    }
+
+    /// The query of a drill's acknowledgement link.
+    #[derive(IntoParams)]
+    #[into_params(parameter_in = Query)]
+    pub(crate) struct DrillAcknowledgement {
+        /// The link's secret (from the drill's message).
+        #[param(pattern = "^[A-Za-z0-9_-]{32}$")]
+        token: String,
+        /// Who acknowledges (optional; at most 200 characters, no control characters).
+        by: Option<String>,
     }
 
     /// The query of `/deliveries`.

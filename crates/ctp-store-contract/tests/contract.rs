@@ -316,7 +316,7 @@ async fn the_outbox_follows_its_jobs_from_log_entry_to_outcome() {
     let retried = f.store.retry_delivery(&id, at(20)).await.unwrap();
     assert_eq!((retried.state, retried.attempts), (DeliveryState::Pending, 0));
     f.store.claim_deliveries(at(20), at(60), 10).await.unwrap();
-    f.store.finish_delivery(&id, DeliveryOutcome::Delivered, at(21)).await.unwrap();
+    f.store.finish_delivery(&id, DeliveryOutcome::Delivered { handed_over: at(20) }, at(21)).await.unwrap();
     let done = f.store.delivery(&id).await.unwrap();
     assert_eq!((done.state, done.attempts, done.delivery_time), (DeliveryState::Delivered, 1, Some(at(21))));
     assert!(matches!(f.store.retry_delivery(&id, at(22)).await, Err(StoreError::Conflict(_))));

@@ -23,6 +23,7 @@ mod access;
 mod accounts;
 mod changes;
 mod clock;
+mod drills;
 mod feed;
 mod hierarchy;
 mod logs;
@@ -41,14 +42,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use ctp_model::resources::{
-    Account, Asset, Attribute, Delivery, DeliveryState, Kind, LogEntry, Measurement, MeasurementState, Member, Metric,
-    Ref, Trigger, View,
+    Account, Asset, Attribute, Delivery, DeliveryState, Drill, DrillMessage, Kind, LogEntry, Measurement,
+    MeasurementState, Member, Metric, Ref, Trigger, View,
 };
 use ctp_model::{ConditionCache, Evaluations, ResourceId, Timestamp};
 use ctp_store::dump::Dump;
 use ctp_store::{
     ClockRound, ClockWork, DeliveryOutcome, DueDelivery, FeedPosition, LogFilter, NewAccount, NewAsset, NewAttribute,
-    NewMeasurement, NewMetric, NewTrigger, NewView, Push, PushOutcome, Store, StoreError, StoreResult, Window,
+    NewDrill, NewMeasurement, NewMetric, NewTrigger, NewView, Push, PushOutcome, Store, StoreError, StoreResult,
+    Window,
 };
 use deadpool_postgres::{Object, Pool};
 use tokio_postgres::error::SqlState;
@@ -484,6 +486,30 @@ impl Store for PostgresStore {
 
     async fn prune_deliveries(&self, before: Timestamp) -> StoreResult<u64> {
         self.transaction(|tx, _| Box::pin(outbox::prune(tx, before))).await
+    }
+
+    async fn start_drill(&self, drill: NewDrill, now: Timestamp) -> StoreResult<Drill> {
+        let drill = &drill;
+        self.transaction(|tx, _| Box::pin(drills::start(tx, drill, now))).await
+    }
+
+    async fn drill(&self, id: &ResourceId) -> StoreResult<Drill> {
+        self.read(|tx, _| Box::pin(drills::load(tx, id))).await
+    }
+
+    async fn drills(&self, view_id: Option<&ResourceId>) -> StoreResult<Vec<Drill>> {
+        self.read(|tx, _| Box::pin(drills::list(tx, view_id))).await
+    }
+
+    async fn acknowledge_drill(
+        &self,
+        drill_id: &ResourceId,
+        token: &str,
+        by: Option<String>,
+        now: Timestamp,
+    ) -> StoreResult<DrillMessage> {
+        let by = by.as_deref();
+        self.transaction(|tx, _| Box::pin(drills::acknowledge(tx, drill_id, token, by, now))).await
     }
 
     async fn export(&self) -> StoreResult<Dump> {

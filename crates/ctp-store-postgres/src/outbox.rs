@@ -44,11 +44,17 @@ pub(crate) async fn claim(
 /// service view) has nothing left to record.
 pub(crate) async fn finish(tx: &Tx<'_>, id: &ResourceId, outcome: &DeliveryOutcome, now: Timestamp) -> StoreResult<()> {
     match outcome {
-        DeliveryOutcome::Delivered => {
+        DeliveryOutcome::Delivered { handed_over } => {
             tx.execute(
                 "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, claimed = FALSE, \
                  delivery_time = $1, last_error = NULL WHERE id = $2",
                 &[&now.millis(), &id.as_str()],
+            )
+            .await
+            .context("recording a delivery attempt")?;
+            tx.execute(
+                "UPDATE drill_messages SET handed_over_time = $1 WHERE id = $2",
+                &[&handed_over.millis(), &id.as_str()],
             )
             .await
         }
@@ -114,7 +120,11 @@ pub(crate) async fn retry(tx: &Tx<'_>, id: &ResourceId, now: Timestamp) -> Store
 
 /// Deletes delivered jobs acknowledged before `before`; returns how many.
 pub(crate) async fn prune(tx: &Tx<'_>, before: Timestamp) -> StoreResult<u64> {
-    tx.execute("DELETE FROM deliveries WHERE state = 'delivered' AND delivery_time < $1", &[&before.millis()])
-        .await
-        .context("pruning deliveries")
+    tx.execute(
+        "DELETE FROM deliveries WHERE state = 'delivered' AND delivery_time < $1 \
+         AND id NOT IN (SELECT id FROM drill_messages)",
+        &[&before.millis()],
+    )
+    .await
+    .context("pruning deliveries")
 }

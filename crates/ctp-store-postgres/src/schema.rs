@@ -201,6 +201,32 @@ CREATE TABLE clock_watch (
 CREATE INDEX clock_watch_by_due ON clock_watch(due);
 "#,
     WATCH_ALL,
+    r#"
+-- Drills (issue 13): see the SQLite schema's migration 7.
+CREATE TABLE drills (
+    seq BIGSERIAL PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    view_id TEXT NOT NULL REFERENCES views(id) ON DELETE CASCADE,
+    creation_time BIGINT NOT NULL,
+    started_by TEXT NOT NULL,
+    annotation TEXT NOT NULL
+);
+CREATE INDEX drills_by_view ON drills(view_id);
+CREATE TABLE drill_messages (
+    seq BIGSERIAL PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    drill_id TEXT NOT NULL REFERENCES drills(id) ON DELETE CASCADE,
+    trigger_id TEXT NOT NULL,
+    trigger_name TEXT NOT NULL,
+    target TEXT NOT NULL,
+    log_id TEXT NOT NULL,
+    token TEXT NOT NULL,
+    handed_over_time BIGINT,
+    ack_time BIGINT,
+    ack_by TEXT
+);
+CREATE INDEX drill_messages_by_drill ON drill_messages(drill_id);
+"#,
 ];
 
 /// An arbitrary, fixed key of the advisory lock taken while migrating.

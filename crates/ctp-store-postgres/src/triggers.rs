@@ -118,7 +118,7 @@ pub(crate) async fn process_triggers(
 }
 
 /// Writes the log entry of a trigger's alert, and its outbox job if the trigger notifies.
-pub(crate) async fn insert_log(
+async fn insert_log(
     tx: &Tx<'_>,
     trigger: &Trigger,
     alert: Alert,
@@ -126,6 +126,13 @@ pub(crate) async fn insert_log(
     now: Timestamp,
 ) -> StoreResult<LogEntry> {
     let entry = rules::log_entry(trigger, alert, result, now);
+    insert_entry(tx, trigger, &entry).await?;
+    Ok(entry)
+}
+
+/// Writes a log entry of `trigger`, and its outbox job (whose id is returned) if the
+/// trigger notifies.
+pub(crate) async fn insert_entry(tx: &Tx<'_>, trigger: &Trigger, entry: &LogEntry) -> StoreResult<Option<ResourceId>> {
     let (result_text, error_text) = ctp_store_sql::log_body_columns(&entry.body);
     tx.execute(
         "INSERT INTO logs (id, view_id, trigger_id, creation_time, result, error, tags, access_tags) \
@@ -143,19 +150,21 @@ pub(crate) async fn insert_log(
     )
     .await
     .context("inserting a log entry")?;
-    if !trigger.notification.is_empty() {
-        enqueue_delivery(tx, trigger, &entry).await?;
+    if trigger.notification.is_empty() {
+        return Ok(None);
     }
-    Ok(entry)
+    enqueue_delivery(tx, trigger, entry).await.map(Some)
 }
 
-/// Queues the notification of a log entry to its trigger's target, due at once.
-pub(crate) async fn enqueue_delivery(tx: &Tx<'_>, trigger: &Trigger, entry: &LogEntry) -> StoreResult<()> {
+/// Queues the notification of a log entry to its trigger's target, due at once; returns
+/// the job's id.
+async fn enqueue_delivery(tx: &Tx<'_>, trigger: &Trigger, entry: &LogEntry) -> StoreResult<ResourceId> {
+    let id = ResourceId::generate();
     tx.execute(
         "INSERT INTO deliveries (id, log_id, trigger_id, view_id, owner_id, target, state, attempts, next_attempt, \
          claimed, creation_time, access_tags) VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, FALSE, $7, $8)",
         &[
-            &ResourceId::generate().as_str(),
+            &id.as_str(),
             &entry.id.as_str(),
             &trigger.id.as_str(),
             &entry.view_id.as_str(),
@@ -167,5 +176,5 @@ pub(crate) async fn enqueue_delivery(tx: &Tx<'_>, trigger: &Trigger, entry: &Log
     )
     .await
     .context("queueing a notification")?;
-    Ok(())
+    Ok(id)
 }

@@ -15,6 +15,7 @@ mod accounts;
 mod cache;
 mod changes;
 mod clock;
+mod drills;
 mod feed;
 mod hierarchy;
 mod logs;
@@ -31,14 +32,15 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use ctp_model::resources::{
-    Account, Asset, Attribute, Delivery, DeliveryState, Kind, LogEntry, Measurement, MeasurementState, Member, Metric,
-    Ref, Trigger, View,
+    Account, Asset, Attribute, Delivery, DeliveryState, Drill, DrillMessage, Kind, LogEntry, Measurement,
+    MeasurementState, Member, Metric, Ref, Trigger, View,
 };
 use ctp_model::{ConditionCache, Evaluations, ResourceId, Timestamp};
 use ctp_store::dump::Dump;
 use ctp_store::{
     ClockRound, ClockWork, DeliveryOutcome, DueDelivery, FeedPosition, LogFilter, NewAccount, NewAsset, NewAttribute,
-    NewMeasurement, NewMetric, NewTrigger, NewView, Push, PushOutcome, Store, StoreError, StoreResult, Window,
+    NewDrill, NewMeasurement, NewMetric, NewTrigger, NewView, Push, PushOutcome, Store, StoreError, StoreResult,
+    Window,
 };
 use rusqlite::{Connection, OpenFlags};
 
@@ -375,6 +377,29 @@ impl Store for SqliteStore {
 
     async fn prune_deliveries(&self, before: Timestamp) -> StoreResult<u64> {
         self.write(move |conn| outbox::prune(conn, before)).await
+    }
+
+    async fn start_drill(&self, drill: NewDrill, now: Timestamp) -> StoreResult<Drill> {
+        self.write(move |conn| drills::start(conn, &drill, now)).await
+    }
+
+    async fn drill(&self, id: &ResourceId) -> StoreResult<Drill> {
+        self.read(|conn| drills::load(conn, id))
+    }
+
+    async fn drills(&self, view_id: Option<&ResourceId>) -> StoreResult<Vec<Drill>> {
+        self.read(|conn| drills::list(conn, view_id))
+    }
+
+    async fn acknowledge_drill(
+        &self,
+        drill_id: &ResourceId,
+        token: &str,
+        by: Option<String>,
+        now: Timestamp,
+    ) -> StoreResult<DrillMessage> {
+        let (drill_id, token) = (drill_id.clone(), token.to_owned());
+        self.write(move |conn| drills::acknowledge(conn, &drill_id, &token, by.as_deref(), now)).await
     }
 
     async fn export(&self) -> StoreResult<Dump> {

@@ -44,11 +44,17 @@ pub(crate) fn finish(conn: &Connection, id: &ResourceId, outcome: &DeliveryOutco
         conn.prepare_cached(sql).and_then(|mut s| s.execute(values)).map(drop).map_err(backend)
     };
     match outcome {
-        DeliveryOutcome::Delivered => run(
-            "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, claimed = 0, delivery_time = ?1, \
-             last_error = NULL WHERE id = ?2",
-            params![now.millis(), id.as_str()],
-        ),
+        DeliveryOutcome::Delivered { handed_over } => {
+            run(
+                "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, claimed = 0, delivery_time = ?1, \
+                 last_error = NULL WHERE id = ?2",
+                params![now.millis(), id.as_str()],
+            )?;
+            run(
+                "UPDATE drill_messages SET handed_over_time = ?1 WHERE id = ?2",
+                params![handed_over.millis(), id.as_str()],
+            )
+        }
         DeliveryOutcome::Retry { at, error } => run(
             "UPDATE deliveries SET attempts = attempts + 1, claimed = 0, next_attempt = ?1, last_error = ?2 \
              WHERE id = ?3",
@@ -104,10 +110,15 @@ pub(crate) fn retry(conn: &Connection, id: &ResourceId, now: Timestamp) -> Store
     rows::load_delivery(conn, id)
 }
 
-/// Deletes the jobs delivered before `before`; returns how many.
+/// Deletes the jobs delivered before `before`, but those of drills (their report needs
+/// them); returns how many.
 pub(crate) fn prune(conn: &Connection, before: Timestamp) -> StoreResult<u64> {
     let deleted = conn
-        .execute("DELETE FROM deliveries WHERE state = 'delivered' AND delivery_time < ?1", [before.millis()])
+        .execute(
+            "DELETE FROM deliveries WHERE state = 'delivered' AND delivery_time < ?1 \
+             AND id NOT IN (SELECT id FROM drill_messages)",
+            [before.millis()],
+        )
         .map_err(backend)?;
     Ok(deleted as u64)
 }

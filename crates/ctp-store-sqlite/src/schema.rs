@@ -206,6 +206,35 @@ CREATE TABLE clock_watch (
 CREATE INDEX clock_watch_by_due ON clock_watch(due);
 "#,
     WATCH_ALL,
+    r#"
+-- Drills (issue 13): each message a drill sent is a log entry tagged 'drill' and a delivery
+-- job; its row here (id = the delivery job's) keeps what the report needs: the trigger as
+-- it was, the acknowledgement link's token, and when a person acknowledged it. A drill
+-- goes with its service view.
+CREATE TABLE drills (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    view_id TEXT NOT NULL REFERENCES views(id) ON DELETE CASCADE,
+    creation_time INTEGER NOT NULL,
+    started_by TEXT NOT NULL,
+    annotation TEXT NOT NULL
+);
+CREATE INDEX drills_by_view ON drills(view_id);
+CREATE TABLE drill_messages (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    drill_id TEXT NOT NULL REFERENCES drills(id) ON DELETE CASCADE,
+    trigger_id TEXT NOT NULL,
+    trigger_name TEXT NOT NULL,
+    target TEXT NOT NULL,
+    log_id TEXT NOT NULL,
+    token TEXT NOT NULL,
+    handed_over_time INTEGER,
+    ack_time INTEGER,
+    ack_by TEXT
+);
+CREATE INDEX drill_messages_by_drill ON drill_messages(drill_id);
+"#,
 ];
 
 /// Brings the database up to the latest migration.

@@ -112,6 +112,13 @@ fn insert_log(
     now: Timestamp,
 ) -> StoreResult<LogEntry> {
     let entry = rules::log_entry(trigger, alert, result, now);
+    insert_entry(conn, trigger, &entry)?;
+    Ok(entry)
+}
+
+/// Writes a log entry of `trigger`, and its outbox job (whose id is returned) if the
+/// trigger notifies.
+pub(crate) fn insert_entry(conn: &Connection, trigger: &Trigger, entry: &LogEntry) -> StoreResult<Option<ResourceId>> {
     let (result_text, error_text) = ctp_store_sql::log_body_columns(&entry.body);
     conn.prepare_cached(
         "INSERT INTO logs (id, view_id, trigger_id, creation_time, result, error, tags, access_tags) \
@@ -122,7 +129,7 @@ fn insert_log(
             entry.id.as_str(),
             entry.view_id.as_str(),
             entry.trigger_id.as_str(),
-            now.millis(),
+            entry.creation_time.millis(),
             result_text,
             error_text,
             tags_to_text(&entry.tags),
@@ -130,24 +137,26 @@ fn insert_log(
         ])
     })
     .map_err(backend)?;
-    if !trigger.notification.is_empty() {
-        conn.prepare_cached(
-            "INSERT INTO deliveries (id, log_id, trigger_id, view_id, owner_id, target, state, attempts, \
-             next_attempt, claimed, creation_time, access_tags) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, ?7, 0, ?7, ?8)",
-        )
-        .and_then(|mut s| {
-            s.execute(params![
-                ResourceId::generate().as_str(),
-                entry.id.as_str(),
-                trigger.id.as_str(),
-                entry.view_id.as_str(),
-                trigger.owner_id.as_ref().map(ResourceId::as_str),
-                trigger.notification,
-                entry.creation_time.millis(),
-                tags_to_text(&entry.access_tags)
-            ])
-        })
-        .map_err(backend)?;
+    if trigger.notification.is_empty() {
+        return Ok(None);
     }
-    Ok(entry)
+    let delivery_id = ResourceId::generate();
+    conn.prepare_cached(
+        "INSERT INTO deliveries (id, log_id, trigger_id, view_id, owner_id, target, state, attempts, \
+         next_attempt, claimed, creation_time, access_tags) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, ?7, 0, ?7, ?8)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            delivery_id.as_str(),
+            entry.id.as_str(),
+            trigger.id.as_str(),
+            entry.view_id.as_str(),
+            trigger.owner_id.as_ref().map(ResourceId::as_str),
+            trigger.notification,
+            entry.creation_time.millis(),
+            tags_to_text(&entry.access_tags)
+        ])
+    })
+    .map_err(backend)?;
+    Ok(Some(delivery_id))
 }

@@ -1,7 +1,7 @@
 //! The checks a backend makes inside its transactions, on what it has just read: each
 //! turns a state of the store into the error the caller gets (400, 404 or 409).
 
-use ctp_model::resources::{Account, Delivery, DeliveryState, Measurement, MeasurementState};
+use ctp_model::resources::{Account, Delivery, DeliveryState, DrillMessage, Measurement, MeasurementState};
 use ctp_model::ResourceId;
 
 use crate::error::{StoreError, StoreResult};
@@ -103,4 +103,34 @@ pub fn account_differs(existing: &Account, wanted: &NewAccount) -> bool {
         || existing.account_tags != wanted.account_tags
         || existing.access_tags != wanted.access_tags
         || existing.token_hash != wanted.token_hash
+}
+
+/// A drill must send at least one message: its service view needs a trigger with a
+/// notification.
+pub fn drill_has_messages(messages: usize, view_id: &ResourceId) -> StoreResult<()> {
+    if messages == 0 {
+        return Err(StoreError::Invalid(format!(
+            "service view {view_id} has no trigger with a notification: a drill would reach no one"
+        )));
+    }
+    Ok(())
+}
+
+/// The message of a drill whose acknowledgement token is `token`, compared in constant
+/// time with every message's; none is [`StoreError::Missing`] (the same answer as for an
+/// unknown drill, so that the link reveals nothing).
+pub fn drill_message_by_token<'a>(messages: &'a [DrillMessage], token: &str) -> StoreResult<&'a DrillMessage> {
+    use subtle::ConstantTimeEq;
+    let mut found = None;
+    for message in messages {
+        if bool::from(message.token.as_bytes().ct_eq(token.as_bytes())) {
+            found = Some(message);
+        }
+    }
+    found.ok_or_else(drill_link_unknown)
+}
+
+/// The error of an acknowledgement link that matches no drill message.
+pub fn drill_link_unknown() -> StoreError {
+    StoreError::Missing("no drill message with this acknowledgement link".into())
 }

@@ -174,11 +174,30 @@ pub const TABLES: &[(&str, &[(&str, ColumnType)])] = &[
         ],
     ),
     ("clock_watch", &[("id", Text), ("due", BigInt)]),
+    (
+        "drills",
+        &[("id", Text), ("view_id", Text), ("creation_time", BigInt), ("started_by", Text), ("annotation", Text)],
+    ),
+    (
+        "drill_messages",
+        &[
+            ("id", Text),
+            ("drill_id", Text),
+            ("trigger_id", Text),
+            ("trigger_name", Text),
+            ("target", Text),
+            ("log_id", Text),
+            ("token", Text),
+            ("handed_over_time", BigInt),
+            ("ack_time", BigInt),
+            ("ack_by", Text),
+        ],
+    ),
 ];
 
 /// The last tables of [`TABLES`], added after the format's first version: a dump made
 /// before them lacks them and imports with them empty.
-pub const ADDED_LATER: &[&str] = &["feed_positions", "clock_watch"];
+pub const ADDED_LATER: &[&str] = &["feed_positions", "clock_watch", "drills", "drill_messages"];
 
 /// A whole store.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

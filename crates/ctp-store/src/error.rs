@@ -13,6 +13,10 @@ pub enum StoreError {
     /// No such resource (404).
     #[error("no {noun} with id {id}", noun = .0.noun(), id = .1)]
     NotFound(Kind, ResourceId),
+    /// Something that is not a CTP resource (a drill, an acknowledgement link) does not
+    /// exist (404).
+    #[error("{0}")]
+    Missing(String),
     /// The operation contradicts the state of the store (409), for example deleting a
     /// metric still in use.
     #[error("{0}")]

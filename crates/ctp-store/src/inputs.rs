@@ -222,7 +222,10 @@ pub struct DueDelivery {
 #[derive(Debug, Clone, PartialEq)]
 pub enum DeliveryOutcome {
     /// The receiver acknowledged the message.
-    Delivered,
+    Delivered {
+        /// When the attempt that delivered it started (the message was handed to the channel).
+        handed_over: Timestamp,
+    },
     /// The attempt failed; try again at `at`.
     Retry {
         /// When to try again.
@@ -241,4 +244,32 @@ pub enum DeliveryOutcome {
         /// When it is due again.
         at: Timestamp,
     },
+}
+
+/// A drill to start ([`crate::Store::start_drill`]): its messages were composed by the
+/// caller, one per notifying trigger of the service view.
+#[derive(Debug, Clone)]
+pub struct NewDrill {
+    /// Identifier (made by the caller, which puts it in the messages' links).
+    pub id: ResourceId,
+    /// The service view drilled.
+    pub view_id: ResourceId,
+    /// The administrator starting it.
+    pub started_by: ResourceId,
+    /// Why, for the record.
+    pub annotation: String,
+    /// The messages.
+    pub messages: Vec<NewDrillMessage>,
+}
+
+/// The message of a new drill to one trigger.
+#[derive(Debug, Clone)]
+pub struct NewDrillMessage {
+    /// The trigger; if it was deleted or lost its notification meanwhile, the message is
+    /// not sent.
+    pub trigger_id: ResourceId,
+    /// The result its log entry carries: the drill's notice, as a result with one row.
+    pub result: String,
+    /// The secret of its acknowledgement link.
+    pub token: String,
 }

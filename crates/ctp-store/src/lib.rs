@@ -23,6 +23,6 @@ pub mod store;
 pub use error::{Cause, StoreError, StoreResult};
 pub use inputs::{
     ClockItem, ClockRound, ClockWork, DeliveryOutcome, DueDelivery, FeedPosition, LogFilter, NewAccount, NewAsset,
-    NewAttribute, NewMeasurement, NewMetric, NewTrigger, NewView, Push, PushOutcome, Window,
+    NewAttribute, NewDrill, NewDrillMessage, NewMeasurement, NewMetric, NewTrigger, NewView, Push, PushOutcome, Window,
 };
 pub use store::Store;

@@ -71,10 +71,13 @@ pub fn decode_result(raw: &str) -> StoreResult<serde_json::Value> {
 /// The log entry a trigger's alert writes (4.2.8): the result and the trigger's tags, or
 /// the error and the tag `error`.
 pub fn log_entry(trigger: &Trigger, alert: Alert, result: &str, now: Timestamp) -> LogEntry {
-    let (body, tags) = match alert {
-        Alert::Normal => (LogBody::Result(result.to_owned()), trigger.tags.clone()),
-        Alert::Error(message) => (LogBody::Error(message), vec!["error".to_owned()]),
-    };
+    match alert {
+        Alert::Normal => entry_of(trigger, LogBody::Result(result.to_owned()), trigger.tags.clone(), now),
+        Alert::Error(message) => entry_of(trigger, LogBody::Error(message), vec!["error".to_owned()], now),
+    }
+}
+
+fn entry_of(trigger: &Trigger, body: LogBody, tags: Vec<String>, now: Timestamp) -> LogEntry {
     LogEntry {
         id: ResourceId::generate(),
         view_id: trigger.view_id.clone(),
@@ -84,6 +87,16 @@ pub fn log_entry(trigger: &Trigger, alert: Alert, result: &str, now: Timestamp) 
         tags,
         access_tags: trigger.access_tags.clone(),
     }
+}
+
+/// The tag of every log entry a drill writes, and of nothing else.
+pub const DRILL_TAG: &str = "drill";
+
+/// The log entry of a drill's message to a trigger (issue 13): a normal log entry (4.2.8)
+/// whose result is the drill's notice, tagged [`DRILL_TAG`] only (not with the trigger's
+/// tags, so that nothing that filters real alerts by tag counts it).
+pub fn drill_log_entry(trigger: &Trigger, result: &str, now: Timestamp) -> LogEntry {
+    entry_of(trigger, LogBody::Result(result.to_owned()), vec![DRILL_TAG.to_owned()], now)
 }
 
 /// The decision of 5.3.2 for one trigger on a new result (the condition is evaluated

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use ctp_model::resources::{
-    Account, Asset, Attribute, Delivery, DeliveryState, Kind, LogEntry, Measurement, MeasurementState, Member, Metric,
-    Ref, Trigger, View,
+    Account, Asset, Attribute, Delivery, DeliveryState, Drill, DrillMessage, Kind, LogEntry, Measurement,
+    MeasurementState, Member, Metric, Ref, Trigger, View,
 };
 use ctp_model::{CheckedResult, ConditionCache, Evaluations, ResourceId, Timestamp};
 
@@ -13,7 +13,7 @@ use crate::dump;
 use crate::error::StoreResult;
 use crate::inputs::{
     ClockRound, ClockWork, DeliveryOutcome, DueDelivery, FeedPosition, LogFilter, NewAccount, NewAsset, NewAttribute,
-    NewMeasurement, NewMetric, NewTrigger, NewView, Push, PushOutcome, Window,
+    NewDrill, NewMeasurement, NewMetric, NewTrigger, NewView, Push, PushOutcome, Window,
 };
 
 /// The storage of ctpd. See the crate documentation for the transaction guarantee.
@@ -191,6 +191,28 @@ pub trait Store: Send + Sync + 'static {
     async fn retry_delivery(&self, id: &ResourceId, now: Timestamp) -> StoreResult<Delivery>;
     /// Deletes delivered jobs acknowledged before `before`; returns how many.
     async fn prune_deliveries(&self, before: Timestamp) -> StoreResult<u64>;
+
+    // ----- drills (issue 13) -----
+
+    /// Starts a drill in one transaction: for each message whose trigger is still in the
+    /// service view with a notification, a log entry tagged `drill` (statuses untouched),
+    /// its outbox job and the drill's record of it. A drill left without a message is a
+    /// 400 and nothing is stored.
+    async fn start_drill(&self, drill: NewDrill, now: Timestamp) -> StoreResult<Drill>;
+    /// A drill, with each message's delivery job as it stands.
+    async fn drill(&self, id: &ResourceId) -> StoreResult<Drill>;
+    /// Every drill (of one service view, or all), oldest first.
+    async fn drills(&self, view_id: Option<&ResourceId>) -> StoreResult<Vec<Drill>>;
+    /// Records that a person acknowledged the message of `drill_id` whose token is `token`
+    /// (compared in constant time); the first acknowledgement is kept. An unknown drill or
+    /// token is not found.
+    async fn acknowledge_drill(
+        &self,
+        drill_id: &ResourceId,
+        token: &str,
+        by: Option<String>,
+        now: Timestamp,
+    ) -> StoreResult<DrillMessage>;
 
     // ----- moving a store -----
 

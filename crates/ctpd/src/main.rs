@@ -39,6 +39,10 @@ enum Command {
     /// the measurements of its routes, `status` shows where it stands.
     #[command(subcommand)]
     Ossec(commands::ossec::OssecCommand),
+    /// Incident-response drills on a running server: `start` one on a service view, `show`
+    /// a report, `list` them with their outcome.
+    #[command(subcommand)]
+    Drill(commands::drill::DrillCommand),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +54,10 @@ fn main() -> ExitCode {
         Command::Export(args) => exit(commands::transfer::export(&args)),
         Command::Import(args) => exit(commands::transfer::import(&args)),
         Command::Ossec(command) => match commands::ossec::run(&command) {
+            Ok(status) => ExitCode::from(status),
+            Err(e) => exit(Err(e)),
+        },
+        Command::Drill(command) => match commands::drill::run(&command) {
             Ok(status) => ExitCode::from(status),
             Err(e) => exit(Err(e)),
         },

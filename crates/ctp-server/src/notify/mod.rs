@@ -296,6 +296,10 @@ async fn prune(store: &dyn Store, settings: &NotifySettings) {
     }
 }
 
+/// The subject of an XMPP message carrying a drill's log entry (tag `drill`), so that a
+/// chat client shows what it is before its JSON body.
+pub const DRILL_SUBJECT: &str = "CTP DRILL - this is a drill, not an alert";
+
 /// Sends one job and records the outcome; its slot is free again (`finished`) as soon as
 /// the receiver has answered, before the outcome is written.
 async fn attempt(
@@ -309,6 +313,7 @@ async fn attempt(
     let Job { due: DueDelivery { delivery, log, webhook_secret }, target } = job;
     let log_url = link(&settings.link_base, Kind::Log, &log.id);
     let channel = target.as_ref().map(Target::channel).unwrap_or(Channel::Webhook);
+    let handed_over = Timestamp::now();
     let sent = match target {
         Err(e) => Err(AttemptError { message: e, permanent: true }),
         Ok(target) => {
@@ -322,7 +327,11 @@ async fn attempt(
             match target {
                 Target::Webhook(url) => senders.webhook.send(&url, &log_url, body, webhook_secret.as_deref()).await,
                 Target::Xmpp(to) => match &senders.xmpp {
-                    Some(xmpp) => xmpp.send(to, log_url.clone(), body).await.map_err(AttemptError::from),
+                    Some(xmpp) => {
+                        let subject =
+                            log.tags.iter().any(|t| t == ctp_store::rules::DRILL_TAG).then_some(DRILL_SUBJECT);
+                        xmpp.send(to, log_url.clone(), subject, body).await.map_err(AttemptError::from)
+                    }
                     None => Err("ctpd has no XMPP account configured (--xmpp-jid)".into()),
                 },
             }
@@ -335,7 +344,7 @@ async fn attempt(
         Ok(()) => {
             outbox.counters.sent(channel);
             tracing::debug!(delivery = %delivery.id, log = %log_url, channel = channel.as_str(), "notification delivered");
-            DeliveryOutcome::Delivered
+            DeliveryOutcome::Delivered { handed_over }
         }
         Err(AttemptError { message: error, permanent: true }) => {
             outbox.counters.failed(channel);

@@ -51,6 +51,7 @@ impl XmppSettings {
 struct Outgoing {
     to: BareJid,
     id: String,
+    subject: Option<&'static str>,
     body: String,
     done: oneshot::Sender<Result<(), String>>,
 }
@@ -75,12 +76,19 @@ impl XmppSender {
         Ok(XmppSender { queue, timeout })
     }
 
-    /// Sends one message and waits until the server has it, or fails after the timeout.
-    pub async fn send(&self, to: BareJid, id: String, body: String) -> Result<(), String> {
+    /// Sends one message (with a subject, if given) and waits until the server has it, or
+    /// fails after the timeout.
+    pub async fn send(
+        &self,
+        to: BareJid,
+        id: String,
+        subject: Option<&'static str>,
+        body: String,
+    ) -> Result<(), String> {
         let (done, answer) = oneshot::channel();
         let attempt = async {
             self.queue
-                .send(Outgoing { to, id, body, done })
+                .send(Outgoing { to, id, subject, body, done })
                 .await
                 .map_err(|_| "the XMPP task has stopped".to_owned())?;
             answer
@@ -161,6 +169,9 @@ async fn send_one(client: &mut Client, message: Outgoing) {
     let mut stanza = Message::new(Some(Jid::from(message.to)));
     stanza.type_ = MessageType::Chat;
     stanza.id = Some(Id(message.id));
+    if let Some(subject) = message.subject {
+        stanza.subjects.insert(Lang::default(), subject.to_owned());
+    }
     stanza.bodies.insert(Lang::default(), message.body);
     if let Err(e) = client.send_stanza(stanza.into()).await {
         let _ = message.done.send(Err(format!("cannot send the XMPP message: {e}")));

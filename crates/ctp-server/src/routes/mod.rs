@@ -45,6 +45,7 @@ pub(crate) mod accounts;
 pub(crate) mod assets;
 pub(crate) mod attributes;
 pub(crate) mod deliveries;
+pub(crate) mod drills;
 pub(crate) mod logs;
 pub(crate) mod measurements;
 pub(crate) mod metrics;
@@ -119,6 +120,10 @@ fn table(document: Bytes) -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("deliveries/{id}", get(deliveries::get_delivery).put(deliveries::put_delivery)),
         ("ossec/alerts", post(ossec::post_alerts)),
         ("ossec/status", get(ossec::get_status)),
+        ("serviceViews/{id}/drills", get(drills::list_drills_of_view).post(drills::start_drill)),
+        ("drills", get(drills::list_drills)),
+        ("drills/{id}", get(drills::get_drill)),
+        ("drills/{id}/ack", get(drills::acknowledge_drill).post(drills::acknowledge_drill_post)),
     ]
 }
 
@@ -168,8 +173,8 @@ pub(crate) async fn not_found(State(state): State<AppState>, uri: Uri) -> ApiErr
             .map(|(old, new)| format!(" ({old} is an older draft's name of {new})"))
             .unwrap_or_default();
         return ApiError::not_found(format!(
-            "no collection {:?}{hint}: the collections are serviceViews, metrics, logs, accounts and \
-             deliveries; every resource is at {base}{{kind}}/{{id}}, with kind one of {}",
+            "no collection {:?}{hint}: the collections are serviceViews, metrics, logs, accounts, \
+             deliveries and drills; every resource is at {base}{{kind}}/{{id}}, with kind one of {}",
             segments[0],
             Kind::ALL.map(Kind::segment).join(", ")
         ));

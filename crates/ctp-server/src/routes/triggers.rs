@@ -128,6 +128,12 @@ pub async fn create_trigger(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> A
     if !(new.guard_time.is_finite() && new.guard_time >= 0.0) {
         return Err(ApiError::bad_request("guardTime must be a number of seconds, 0 or more"));
     }
+    if new.tags.iter().any(|t| t == ctp_store::rules::DRILL_TAG) {
+        return Err(ApiError::bad_request(format!(
+            "tags: {:?} is reserved for the log entries of drills, so that no real alert carries it",
+            ctp_store::rules::DRILL_TAG
+        )));
+    }
     let condition = compile_condition(&ctx, &new.condition, "condition").await?;
     crate::notify::target::validate(&new.notification, &ctx.state.config.webhook_policy)
         .map_err(ApiError::bad_request)?;

@@ -1,5 +1,6 @@
 //! One module per `ctpd` subcommand.
 
+pub mod drill;
 pub mod eval;
 pub mod migrate;
 pub mod ossec;
