@@ -435,3 +435,86 @@ async fn a_batch_of_pushes_and_feed_positions_is_stored_all_or_nothing() {
     let table = dump.tables.iter().find(|t| t.name == "feed_positions").unwrap();
     assert_eq!(table.rows.len(), 1);
 }
+
+/// A drill writes, in one transaction, a log entry tagged `drill` and an outbox job per
+/// message whose trigger still notifies (skipping deleted or log-only triggers), changes no
+/// status; the delivered attempt's start is recorded as handed over; the first
+/// acknowledgement is kept; its jobs are not pruned; it travels with an export and goes
+/// with its service view.
+#[tokio::test]
+async fn a_drill_is_stored_whole_and_its_jobs_outlive_pruning() {
+    use ctp_model::resources::DeliveryState;
+    use ctp_store::{DeliveryOutcome, NewDrill, NewDrillMessage};
+    let f = fixture(false).await;
+    let hook = NewTrigger {
+        header: named("hook"),
+        measurement_id: f.measurement.clone(),
+        condition: "value[0].level >= 7".into(),
+        notification: "https://example.com/hook".into(),
+        guard_time: 0.0,
+        tags: vec![],
+        owner_id: None,
+        owner_tags: vec!["*".into()],
+    };
+    let hook = f.store.create_trigger(&f.view, hook, at(0), f.evaluations()).await.unwrap().0;
+    let log_only = f.trigger("value[0].level >= 7", 0.0, at(0)).await;
+    f.push(9, at(1)).await;
+    let before = (f.store.trigger(&hook.id).await.unwrap(), f.store.measurement(&f.measurement).await.unwrap());
+    let logs_before = f.log_count().await;
+    let message = |trigger: &ResourceId, token: &str| {
+        NewDrillMessage {
+        trigger_id: trigger.clone(),
+        result: r#"{"value":[{"message":"DRILL"}],"updateTime":"2026-01-01T00:00:00.000Z","authorityId":null,"signature":null}"#.into(),
+        token: token.into(),
+    }
+    };
+    let drill = |id: &str, messages| NewDrill {
+        id: ResourceId::parse(id).unwrap(),
+        view_id: f.view.clone(),
+        started_by: ResourceId::parse("admin").unwrap(),
+        annotation: "rehearsal".into(),
+        messages,
+    };
+
+    // Only log-only or deleted triggers: refused, nothing stored.
+    let gone = ResourceId::parse("deleted-trigger").unwrap();
+    let refused = f.store.start_drill(drill("d0", vec![message(&log_only, "t0"), message(&gone, "t1")]), at(5)).await;
+    assert!(matches!(refused, Err(StoreError::Invalid(_))), "{refused:?}");
+    assert!(f.store.drills(None).await.unwrap().is_empty());
+    assert_eq!(f.log_count().await, logs_before);
+
+    let started = f.store.start_drill(drill("d1", vec![message(&hook.id, "tok-1"), message(&log_only, "t2")]), at(5));
+    let started = started.await.unwrap();
+    assert_eq!(started.messages.len(), 1);
+    let sent = &started.messages[0];
+    assert_eq!((sent.trigger_name.as_str(), sent.target.as_str()), ("hook", "https://example.com/hook"));
+    assert_eq!(sent.delivery.as_ref().unwrap().state, DeliveryState::Pending);
+    let entry = f.store.log_entry(&sent.log_id).await.unwrap();
+    assert_eq!(entry.tags, ["drill"]);
+    assert_eq!(f.log_count().await, logs_before + 1);
+    assert_eq!((f.store.trigger(&hook.id).await.unwrap(), f.store.measurement(&f.measurement).await.unwrap()), before);
+
+    // Delivered: handed over at the attempt's start; then acknowledged, the first answer kept.
+    f.store.claim_deliveries(at(6), at(60), 10).await.unwrap();
+    let delivered = DeliveryOutcome::Delivered { handed_over: at(6) };
+    f.store.finish_delivery(&sent.delivery_id, delivered, at(7)).await.unwrap();
+    assert!(matches!(f.store.acknowledge_drill(&started.id, "wrong", None, at(8)).await, Err(StoreError::Missing(_))));
+    let acknowledged = f.store.acknowledge_drill(&started.id, "tok-1", Some("alice".into()), at(8)).await.unwrap();
+    assert_eq!((acknowledged.acknowledge_time, acknowledged.acknowledged_by.as_deref()), (Some(at(8)), Some("alice")));
+    let again = f.store.acknowledge_drill(&started.id, "tok-1", Some("bob".into()), at(9)).await.unwrap();
+    assert_eq!((again.acknowledge_time, again.acknowledged_by.as_deref()), (Some(at(8)), Some("alice")));
+    let report = f.store.drill(&started.id).await.unwrap();
+    assert_eq!(report.messages[0].handed_over_time, Some(at(6)));
+    assert_eq!(report.messages[0].delivery.as_ref().unwrap().delivery_time, Some(at(7)));
+
+    // Pruning keeps a drill's jobs (its report needs them), and an export carries the drill.
+    assert_eq!(f.store.prune_deliveries(at(100)).await.unwrap(), 0);
+    assert!(f.store.drill(&started.id).await.unwrap().messages[0].delivery.is_some());
+    let dump = f.store.export().await.unwrap();
+    let rows = |name: &str| dump.tables.iter().find(|t| t.name == name).unwrap().rows.len();
+    assert_eq!((rows("drills"), rows("drill_messages")), (1, 1));
+    assert!(matches!(f.store.drill(&ResourceId::parse("d0").unwrap()).await, Err(StoreError::Missing(_))));
+
+    f.store.delete(&Ref { kind: Kind::ServiceView, id: f.view.clone() }).await.unwrap();
+    assert!(f.store.drills(None).await.unwrap().is_empty(), "a drill goes with its service view");
+}

@@ -27,8 +27,8 @@ pub(crate) async fn start(tx: &Tx<'_>, drill: &NewDrill, now: Timestamp) -> Stor
             Err(StoreError::NotFound(..)) => continue,
             Err(e) => return Err(e),
         };
-        if trigger.view_id != drill.view_id {
-            continue;
+        if trigger.view_id != drill.view_id || trigger.notification.is_empty() {
+            continue; // moved, or no longer notifies: nothing to test
         }
         let entry = rules::drill_log_entry(&trigger, &message.result, now);
         let Some(delivery_id) = insert_entry(tx, &trigger, &entry).await? else { continue };

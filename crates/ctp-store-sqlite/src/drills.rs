@@ -25,8 +25,8 @@ pub(crate) fn start(conn: &Connection, drill: &NewDrill, now: Timestamp) -> Stor
             Err(StoreError::NotFound(..)) => continue,
             Err(e) => return Err(e),
         };
-        if trigger.view_id != drill.view_id {
-            continue;
+        if trigger.view_id != drill.view_id || trigger.notification.is_empty() {
+            continue; // moved, or no longer notifies: nothing to test
         }
         let entry = rules::drill_log_entry(&trigger, &message.result, now);
         let Some(delivery_id) = insert_entry(conn, &trigger, &entry)? else { continue };
@@ -50,9 +50,12 @@ pub(crate) fn start(conn: &Connection, drill: &NewDrill, now: Timestamp) -> Stor
     load(conn, &drill.id)
 }
 
+/// A drill's row: id, service view, creation time, started by, annotation.
+type DrillRow = (String, String, i64, String, String);
+
 const DRILL_SELECT: &str = "SELECT id, view_id, creation_time, started_by, annotation FROM drills";
 
-fn drill_row(row: &Row<'_>) -> rusqlite::Result<(String, String, i64, String, String)> {
+fn drill_row(row: &Row<'_>) -> rusqlite::Result<DrillRow> {
     Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
 }
 
@@ -75,20 +78,13 @@ pub(crate) fn list(conn: &Connection, view_id: Option<&ResourceId>) -> StoreResu
     found.into_iter().map(|row| complete(conn, row)).collect()
 }
 
-fn query(
-    conn: &Connection,
-    sql: &str,
-    values: impl rusqlite::Params,
-) -> StoreResult<Vec<(String, String, i64, String, String)>> {
+fn query(conn: &Connection, sql: &str, values: impl rusqlite::Params) -> StoreResult<Vec<DrillRow>> {
     let mut statement = conn.prepare_cached(sql).map_err(backend)?;
     let found = statement.query_map(values, drill_row).map_err(backend)?;
     found.collect::<rusqlite::Result<_>>().map_err(backend)
 }
 
-fn complete(
-    conn: &Connection,
-    (id, view_id, created, started_by, annotation): (String, String, i64, String, String),
-) -> StoreResult<Drill> {
+fn complete(conn: &Connection, (id, view_id, created, started_by, annotation): DrillRow) -> StoreResult<Drill> {
     let id = stored_id(&id)?;
     let messages = messages(conn, &id)?;
     Ok(Drill {

@@ -134,6 +134,9 @@ async fn fixtures(ctpd: &Demo) -> Dictionaries {
     for log in ids(&admin, "logs").await {
         add(&mut d, "logs", log);
     }
+    // A drill of that view (its message goes to the same webhook).
+    let drill = admin.create(&format!("serviceViews/{view}/drills"), json!({"annotation": "fixture"})).await;
+    add(&mut d, "drills", id_of(&drill["self"]));
     let deliveries = admin.get_ok("deliveries").await;
     for delivery in deliveries["collection"].as_array().unwrap() {
         add(&mut d, "deliveries", id_of(&delivery["self"]));
