@@ -4,6 +4,7 @@
 pub mod error;
 pub mod hash;
 pub mod merkle;
+pub mod tile;
 
 pub use error::{Error, Result};
 pub use hash::{empty_root, leaf_hash, node_hash, sha256, Hash, HASH_SIZE};
