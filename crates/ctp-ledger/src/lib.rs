@@ -4,6 +4,7 @@
 pub mod error;
 pub mod hash;
 pub mod merkle;
+pub mod note;
 pub mod tile;
 
 pub use error::{Error, Result};
