@@ -1,10 +1,12 @@
 //! The core of ctpd's transparency log (issue 14): RFC 6962 Merkle tree over stored hashes.
 //! Pure functions over bytes: no I/O.
 
+pub mod checkpoint;
 pub mod error;
 pub mod hash;
 pub mod merkle;
 pub mod note;
+pub mod proof;
 pub mod tile;
 
 pub use error::{Error, Result};
