@@ -4,6 +4,7 @@
 pub mod checkpoint;
 pub mod error;
 pub mod hash;
+pub mod leaf;
 pub mod merkle;
 pub mod note;
 pub mod proof;
