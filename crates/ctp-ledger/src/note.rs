@@ -328,7 +328,7 @@ mod tests {
         let note = sign(TEXT, &[&signer]).unwrap();
         assert!(note.starts_with(&format!("{TEXT}\n\u{2014} example.com/log ")));
         assert!(note.ends_with('\n'));
-        let opened = open(note.as_bytes(), &[verifier.clone()]).unwrap();
+        let opened = open(note.as_bytes(), std::slice::from_ref(&verifier)).unwrap();
         assert_eq!(opened.text, TEXT);
         assert_eq!(opened.signatures.len(), 1);
         assert_eq!(opened.signatures[0].key_id, signer.key_id());

@@ -170,7 +170,9 @@ fn level_hashes(size: u64, level: u32) -> u64 {
 
 /// The hash tiles that a tree growing from `old_size` to `new_size` leaves adds or changes
 /// (every tile of the tree when `old_size` is 0), lowest level first. The entry bundles
-/// are the level-0 ones with [`TileKind::Entries`].
+/// are the level-0 ones with [`TileKind::Entries`]. Unlike Go's `tlog.NewTiles`, which lists a
+/// partial tile for every intermediate size, only the partial tiles of `new_size` are listed
+/// (C2SP: partial tiles are served for the sizes a checkpoint was signed for).
 pub fn new_tiles(old_size: u64, new_size: u64) -> Result<Vec<Tile>> {
     if new_size > MAX_TREE_SIZE {
         return Err(Error::TooLarge(new_size));
