@@ -100,7 +100,7 @@ pub enum VerifyError {
         kid: String,
     },
     /// The header's `alg` is not the key's algorithm (algorithm confusion).
-    #[error("the signature's alg is {alg} but key {kid:?} is a {key_alg} key")]
+    #[error("the signature's alg is {alg} but key {kid:?} is for {key_alg} (algorithm confusion refused)")]
     AlgorithmMismatch {
         /// The header's `alg`.
         alg: Algorithm,
@@ -270,4 +270,250 @@ pub fn verify_result(result_json_text: &str, keys: &[TrustedKey], at: i64) -> Re
     let result = payload::read_signed_result(result_json_text).map_err(VerifyError::InvalidResult)?;
     let signature = result.signature.ok_or(VerifyError::NoSignature)?;
     verify(&signature, &result.payload, keys, at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RSA_PEM: &str = include_str!("../tests/data/rsa-2048-test-only.pem");
+    const PAYLOAD: &[u8] = br#"{"value":[{"a":1}],"updateTime":"2026-11-22T10:41:58.123Z","authorityId":"m"}"#;
+
+    struct Fixture {
+        rsa: PrivateKey,
+        es: PrivateKey,
+        ed: PrivateKey,
+        keys: Vec<TrustedKey>,
+    }
+
+    fn fixture() -> Fixture {
+        let rsa = PrivateKey::from_pkcs8_pem(RSA_PEM).unwrap();
+        let es = PrivateKey::generate(Algorithm::Es256).unwrap();
+        let ed = PrivateKey::generate(Algorithm::EdDsa).unwrap();
+        let keys = [("rsa", &rsa), ("es", &es), ("ed", &ed)]
+            .into_iter()
+            .map(|(kid, k)| TrustedKey { kid: kid.into(), key: k.public_key(), validity: Validity::ALWAYS })
+            .collect();
+        Fixture { rsa, es, ed, keys }
+    }
+
+    /// A token with `header` over PAYLOAD, signed by `key` (as if by a careless or hostile signer).
+    fn forge(header: &str, key: &PrivateKey) -> String {
+        let input = format!("{}.{}", b64::encode(header.as_bytes()), b64::encode(PAYLOAD));
+        format!("{input}.{}", b64::encode(&key.sign_raw(input.as_bytes()).unwrap()))
+    }
+
+    #[test]
+    fn each_algorithm_signs_and_verifies_attached_and_detached() {
+        let f = fixture();
+        for (kid, key) in [("rsa", &f.rsa), ("es", &f.es), ("ed", &f.ed)] {
+            let attached = sign(PAYLOAD, key, kid).unwrap();
+            let verified = verify(&attached, PAYLOAD, &f.keys, 0).unwrap();
+            assert_eq!(verified, Verified { alg: key.algorithm(), kid: kid.into(), detached: false });
+            let detached = sign_detached(PAYLOAD, key, kid).unwrap();
+            assert!(detached.contains(".."));
+            assert!(verify(&detached, PAYLOAD, &f.keys, 0).unwrap().detached);
+            let header = attached.split('.').next().unwrap();
+            let header = String::from_utf8(b64::decode(header).unwrap()).unwrap();
+            assert_eq!(header, format!(r#"{{"alg":"{}","kid":"{kid}"}}"#, key.algorithm()));
+            // Another payload: attached says so, detached fails the signature.
+            assert_eq!(verify(&attached, b"{}", &f.keys, 0), Err(VerifyError::PayloadMismatch));
+            assert_eq!(verify(&detached, b"{}", &f.keys, 0), Err(VerifyError::BadSignature { kid: kid.into() }));
+        }
+    }
+
+    #[test]
+    fn kid_is_escaped_in_the_header() {
+        let f = fixture();
+        let kid = "a \"quoted\" \\ kid é";
+        let keys = [TrustedKey { kid: kid.into(), key: f.ed.public_key(), validity: Validity::ALWAYS }];
+        let jws = sign(PAYLOAD, &f.ed, kid).unwrap();
+        assert_eq!(verify(&jws, PAYLOAD, &keys, 0).unwrap().kid, kid);
+    }
+
+    #[test]
+    fn the_algorithm_comes_from_the_key_never_from_the_token() {
+        let f = fixture();
+        for alg in ["none", "HS256", "HS384", "HS512", "RS512", "PS256", "ES384", "Ed25519", "rs256"] {
+            let jws = forge(&format!(r#"{{"alg":"{alg}","kid":"rsa"}}"#), &f.rsa);
+            assert_eq!(verify(&jws, PAYLOAD, &f.keys, 0), Err(VerifyError::AlgorithmNotAllowed { alg: alg.into() }));
+        }
+        // An RS256 token naming the Ed25519 key.
+        let jws = forge(r#"{"alg":"RS256","kid":"ed"}"#, &f.rsa);
+        assert_eq!(
+            verify(&jws, PAYLOAD, &f.keys, 0),
+            Err(VerifyError::AlgorithmMismatch { alg: Algorithm::Rs256, kid: "ed".into(), key_alg: Algorithm::EdDsa })
+        );
+        // The unsecured JWS of RFC 7515 appendix A.5 shape: empty signature.
+        let none = format!("{}.{}.", b64::encode(br#"{"alg":"none","kid":"rsa"}"#), b64::encode(PAYLOAD));
+        assert!(matches!(verify(&none, PAYLOAD, &f.keys, 0), Err(VerifyError::AlgorithmNotAllowed { .. })));
+    }
+
+    #[test]
+    fn headers_that_are_refused() {
+        let f = fixture();
+        let jwk = Value::Object(f.ed.public_key().to_jwk()).to_string();
+        for (header, name) in [
+            (r#"{"alg":"EdDSA","kid":"ed","crit":["exp"],"exp":1}"#.to_owned(), "crit"),
+            (r#"{"alg":"EdDSA","kid":"ed","b64":false,"crit":["b64"]}"#.to_owned(), "crit"),
+            (r#"{"alg":"EdDSA","kid":"ed","b64":false}"#.to_owned(), "b64"),
+            (format!(r#"{{"alg":"EdDSA","kid":"ed","jwk":{jwk}}}"#), "jwk"),
+            (r#"{"alg":"EdDSA","kid":"ed","jku":"https://example.invalid/k"}"#.to_owned(), "jku"),
+            (r#"{"alg":"EdDSA","kid":"ed","x5u":"https://example.invalid/c"}"#.to_owned(), "x5u"),
+            (r#"{"alg":"EdDSA","kid":"ed","x5c":["MII"]}"#.to_owned(), "x5c"),
+            (r#"{"alg":"EdDSA","kid":"ed","zip":"DEF"}"#.to_owned(), "zip"),
+        ] {
+            let jws = forge(&header, &f.ed);
+            assert!(
+                matches!(verify(&jws, PAYLOAD, &f.keys, 0), Err(VerifyError::UnsupportedHeader { name: n, .. }) if n == name),
+                "{header}"
+            );
+        }
+        // Harmless extra members are fine.
+        let jws = forge(r#"{"typ":"JOSE","alg":"EdDSA","cty":"json","kid":"ed"}"#, &f.ed);
+        assert!(verify(&jws, PAYLOAD, &f.keys, 0).is_ok());
+        // Duplicate alg: parsers disagree on which wins, refused.
+        let jws = forge(r#"{"alg":"none","alg":"EdDSA","kid":"ed"}"#, &f.ed);
+        assert!(
+            matches!(verify(&jws, PAYLOAD, &f.keys, 0), Err(VerifyError::Malformed(m)) if m.contains("two members"))
+        );
+        let jws = forge(r#"{"alg":"EdDSA"}"#, &f.ed);
+        assert_eq!(verify(&jws, PAYLOAD, &f.keys, 0), Err(VerifyError::MissingKeyId));
+        let jws = forge(r#"{"alg":"EdDSA","kid":7}"#, &f.ed);
+        assert!(matches!(verify(&jws, PAYLOAD, &f.keys, 0), Err(VerifyError::Malformed(m)) if m.contains("kid")));
+        let jws = forge(r#"{"kid":"ed"}"#, &f.ed);
+        assert!(matches!(verify(&jws, PAYLOAD, &f.keys, 0), Err(VerifyError::Malformed(m)) if m.contains("no alg")));
+        let jws = forge(r#"["EdDSA"]"#, &f.ed);
+        assert!(matches!(verify(&jws, PAYLOAD, &f.keys, 0), Err(VerifyError::Malformed(_))));
+    }
+
+    #[test]
+    fn keys_by_kid_and_validity() {
+        let f = fixture();
+        let jws = sign(PAYLOAD, &f.es, "es").unwrap();
+        assert_eq!(verify(&jws, PAYLOAD, &f.keys[..1], 0), Err(VerifyError::UnknownKeyId { kid: "es".into() }));
+        // The right kid on another key of the same algorithm.
+        let other = PrivateKey::generate(Algorithm::Es256).unwrap();
+        let keys = [TrustedKey { kid: "es".into(), key: other.public_key(), validity: Validity::ALWAYS }];
+        assert_eq!(verify(&jws, PAYLOAD, &keys, 0), Err(VerifyError::BadSignature { kid: "es".into() }));
+        let twice = [keys[0].clone(), f.keys[1].clone()];
+        assert_eq!(verify(&jws, PAYLOAD, &twice, 0), Err(VerifyError::AmbiguousKeyId { kid: "es".into() }));
+        let mut keys = f.keys.clone();
+        keys[1].validity = Validity { not_before: Some(100), not_after: Some(200) };
+        assert_eq!(
+            verify(&jws, PAYLOAD, &keys, 99),
+            Err(VerifyError::KeyNotYetValid { kid: "es".into(), not_before: 100, at: 99 })
+        );
+        assert!(verify(&jws, PAYLOAD, &keys, 100).is_ok());
+        assert!(verify(&jws, PAYLOAD, &keys, 200).is_ok());
+        assert_eq!(
+            verify(&jws, PAYLOAD, &keys, 201),
+            Err(VerifyError::KeyExpired { kid: "es".into(), not_after: 200, at: 201 })
+        );
+    }
+
+    #[test]
+    fn malformed_tokens() {
+        let f = fixture();
+        let good = sign(PAYLOAD, &f.ed, "ed").unwrap();
+        let parts: Vec<&str> = good.split('.').collect();
+        let malformed = |jws: &str| match verify(jws, PAYLOAD, &f.keys, 0) {
+            Err(VerifyError::Malformed(m)) => m,
+            other => panic!("{jws}: {other:?}"),
+        };
+        assert!(malformed("").contains("three parts"));
+        assert!(malformed(&format!("{}.{}", parts[0], parts[1])).contains("three parts"));
+        assert!(malformed(&format!("{good}.x")).contains("three parts"));
+        assert!(malformed(&format!("{}=.{}.{}", parts[0], parts[1], parts[2])).contains("padding"));
+        assert!(malformed(&format!("{}.{}.{}==", parts[0], parts[1], parts[2])).contains("padding"));
+        assert!(malformed(&format!("{}.{}.{} ", parts[0], parts[1], parts[2])).contains("alphabet"));
+        let std_b64 = parts[2].replace('-', "+").replace('_', "/");
+        if std_b64 != parts[2] {
+            assert!(malformed(&format!("{}.{}.{std_b64}", parts[0], parts[1])).contains("base64url"));
+        }
+        // A signature of 64 bytes ends in a character carrying 4 meaningful bits: change the
+        // other 2 and the encoding is no longer canonical (same bytes, another spelling).
+        let last = parts[2].chars().last().unwrap();
+        let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let index = alphabet.find(last).unwrap();
+        let sibling = alphabet.chars().nth(index ^ 1).unwrap();
+        let non_canonical = format!("{}.{}.{}{sibling}", parts[0], parts[1], &parts[2][..parts[2].len() - 1]);
+        assert!(malformed(&non_canonical).contains("canonical"));
+        assert!(malformed(&format!("{}.{}.{}", b64::encode(b"not json"), parts[1], parts[2])).contains("header"));
+        assert!(malformed(&format!("{}.{}.{}", b64::encode(&[0xff, 0xfe]), parts[1], parts[2])).contains("UTF-8"));
+    }
+
+    #[test]
+    fn a_truncated_or_flipped_signature_is_bad() {
+        let f = fixture();
+        for (kid, key) in [("rsa", &f.rsa), ("es", &f.es), ("ed", &f.ed)] {
+            let jws = sign(PAYLOAD, key, kid).unwrap();
+            let (input, signature) = jws.rsplit_once('.').unwrap();
+            let mut bytes = b64::decode(signature).unwrap();
+            bytes[0] ^= 1;
+            let flipped = format!("{input}.{}", b64::encode(&bytes));
+            assert_eq!(verify(&flipped, PAYLOAD, &f.keys, 0), Err(VerifyError::BadSignature { kid: kid.into() }));
+            let short = format!("{input}.{}", b64::encode(&bytes[..bytes.len() - 1]));
+            assert_eq!(verify(&short, PAYLOAD, &f.keys, 0), Err(VerifyError::BadSignature { kid: kid.into() }));
+            let empty = format!("{input}.");
+            assert_eq!(verify(&empty, PAYLOAD, &f.keys, 0), Err(VerifyError::BadSignature { kid: kid.into() }));
+        }
+    }
+
+    #[test]
+    fn sizes_are_bounded() {
+        let f = fixture();
+        let huge = "a".repeat(MAX_JWS_LEN + 1);
+        assert_eq!(
+            verify(&huge, PAYLOAD, &f.keys, 0),
+            Err(VerifyError::TooLarge { len: MAX_JWS_LEN + 1, max: MAX_JWS_LEN })
+        );
+        let long_header = format!("{}..sig", "a".repeat(MAX_HEADER_LEN + 1));
+        assert!(matches!(verify(&long_header, PAYLOAD, &f.keys, 0), Err(VerifyError::TooLarge { .. })));
+        let long_signature = format!("e30..{}", "a".repeat(MAX_SIGNATURE_LEN + 1));
+        assert!(matches!(verify(&long_signature, PAYLOAD, &f.keys, 0), Err(VerifyError::TooLarge { .. })));
+        // The largest result's attached signature fits.
+        let big = vec![b'x'; MAX_RESULT_LEN];
+        let jws = sign(&big, &f.rsa, "rsa").unwrap();
+        assert!(jws.len() <= MAX_JWS_LEN);
+        assert!(verify(&jws, &big, &f.keys, 0).is_ok());
+    }
+
+    #[test]
+    fn verify_result_reads_the_signature_member() {
+        let f = fixture();
+        let unsigned = r#"{ "value": [ {"a": 1} ], "updateTime": "2026-11-22T10:41:58.123Z", "authorityId": "m" }"#;
+        let payload = crate::signing_payload(unsigned).unwrap();
+        assert_eq!(payload, PAYLOAD);
+        for jws in [sign(&payload, &f.es, "es").unwrap(), sign_detached(&payload, &f.es, "es").unwrap()] {
+            let signed = format!("{}, \"signature\": \"{jws}\" }}", unsigned.trim_end_matches('}').trim_end());
+            assert_eq!(verify_result(&signed, &f.keys, 0).unwrap().kid, "es");
+            let tampered = signed.replace("\"a\": 1", "\"a\": 2");
+            assert!(matches!(
+                verify_result(&tampered, &f.keys, 0),
+                Err(VerifyError::PayloadMismatch | VerifyError::BadSignature { .. })
+            ));
+        }
+        assert_eq!(verify_result(unsigned, &f.keys, 0), Err(VerifyError::NoSignature));
+        assert!(matches!(verify_result("[]", &f.keys, 0), Err(VerifyError::InvalidResult(PayloadError::NotAnObject))));
+    }
+
+    #[test]
+    fn error_messages_say_what_is_wrong() {
+        let messages = [
+            (VerifyError::PayloadMismatch.to_string(), "payload"),
+            (VerifyError::BadSignature { kid: "k".into() }.to_string(), "bad signature"),
+            (VerifyError::UnknownKeyId { kid: "k".into() }.to_string(), "unknown key id \"k\""),
+            (VerifyError::AlgorithmNotAllowed { alg: "none".into() }.to_string(), "\"none\" is not allowed"),
+            (VerifyError::KeyExpired { kid: "k".into(), not_after: 5, at: 6 }.to_string(), "key \"k\" has expired"),
+            (
+                VerifyError::AlgorithmMismatch { alg: Algorithm::Rs256, kid: "k".into(), key_alg: Algorithm::EdDsa }
+                    .to_string(),
+                "alg is RS256 but key \"k\" is for EdDSA",
+            ),
+        ];
+        for (message, expected) in messages {
+            assert!(message.contains(expected), "{message}");
+        }
+    }
 }

@@ -532,3 +532,127 @@ impl PrivateKey {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RSA_PEM: &str = include_str!("../tests/data/rsa-2048-test-only.pem");
+
+    fn all_keys() -> Vec<PrivateKey> {
+        vec![
+            PrivateKey::from_pkcs8_pem(RSA_PEM).unwrap(),
+            PrivateKey::generate(Algorithm::Es256).unwrap(),
+            PrivateKey::generate(Algorithm::EdDsa).unwrap(),
+        ]
+    }
+
+    #[test]
+    fn algorithm_names_are_exact() {
+        for alg in Algorithm::ALL {
+            assert_eq!(Algorithm::from_name(alg.name()), Some(alg));
+        }
+        for name in ["none", "None", "HS256", "rs256", "RS384", "PS256", "ES384", "Ed25519", "eddsa", ""] {
+            assert_eq!(Algorithm::from_name(name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn each_key_round_trips_through_jwk_spki_and_pkcs8() {
+        for private in all_keys() {
+            let public = private.public_key();
+            assert_eq!(public.algorithm(), private.algorithm());
+            let jwk = Value::Object(public.to_jwk()).to_string();
+            assert_eq!(PublicKey::from_jwk(&jwk).unwrap(), public, "{jwk}");
+            assert_eq!(PublicKey::from_spki_pem(&public.to_spki_pem()).unwrap(), public);
+            let reloaded = PrivateKey::from_pkcs8_pem(&private.to_pkcs8_pem()).unwrap();
+            assert_eq!(reloaded.public_key(), public);
+            assert_eq!(reloaded.algorithm(), private.algorithm());
+            let message = b"message";
+            assert!(public.verify_raw(message, &private.sign_raw(message).unwrap()));
+            assert!(!public.verify_raw(b"messagE", &private.sign_raw(message).unwrap()));
+            let debug = format!("{private:?}");
+            assert!(debug.contains(&public.thumbprint()) && !debug.contains("pkcs8"), "{debug}");
+        }
+    }
+
+    #[test]
+    fn generation_makes_new_keys_and_not_rsa() {
+        let a = PrivateKey::generate(Algorithm::EdDsa).unwrap().public_key();
+        let b = PrivateKey::generate(Algorithm::EdDsa).unwrap().public_key();
+        assert_ne!(a, b);
+        assert_eq!(PrivateKey::generate(Algorithm::Rs256).unwrap_err(), KeyError::NoGeneration(Algorithm::Rs256));
+    }
+
+    #[test]
+    fn rfc_7638_thumbprint_example() {
+        // RFC 7638 §3.1.
+        let jwk = r#"{"kty":"RSA","n":"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw","e":"AQAB","alg":"RS256","kid":"2011-04-29"}"#;
+        let key = PublicKey::from_jwk(jwk).unwrap();
+        assert_eq!(key.algorithm(), Algorithm::Rs256);
+        assert_eq!(key.thumbprint(), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+    }
+
+    #[test]
+    fn rfc_8037_ed25519_example() {
+        let key =
+            PublicKey::from_jwk(r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#)
+                .unwrap();
+        assert_eq!(key.algorithm(), Algorithm::EdDsa);
+        // RFC 8037 A.3.
+        assert_eq!(key.thumbprint(), "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
+    }
+
+    #[test]
+    fn jwks_that_are_refused() {
+        let rsa = PrivateKey::from_pkcs8_pem(RSA_PEM).unwrap().public_key().to_jwk();
+        let with = |name: &str, value: Value| {
+            let mut jwk = rsa.clone();
+            jwk.insert(name.into(), value);
+            PublicKey::from_jwk(&Value::Object(jwk).to_string())
+        };
+        assert!(matches!(with("d", "AQAB".into()), Err(KeyError::Jwk(m)) if m.contains("private")));
+        assert!(matches!(with("alg", "ES256".into()), Err(KeyError::Jwk(m)) if m.contains("alg ES256")));
+        assert!(matches!(with("alg", "HS256".into()), Err(KeyError::Jwk(_))));
+        assert!(matches!(with("use", "enc".into()), Err(KeyError::Jwk(_))));
+        assert!(with("use", "sig".into()).is_ok());
+        assert!(with("kid", "k1".into()).is_ok());
+        assert!(matches!(with("e", "AAEAAQ".into()), Err(KeyError::Jwk(m)) if m.contains("leading zero")));
+        assert!(matches!(with("e", "AQAB==".into()), Err(KeyError::Jwk(m)) if m.contains("base64url")));
+        assert_eq!(with("e", "Ag".into()), Err(KeyError::RsaExponent));
+        assert_eq!(with("e", "AQ".into()), Err(KeyError::RsaExponent));
+        assert!(matches!(with("kty", "oct".into()), Err(KeyError::Unsupported(_))));
+        assert!(matches!(with("n", 5.into()), Err(KeyError::Jwk(m)) if m.contains("not a string")));
+        // A 1024-bit modulus.
+        assert_eq!(with("n", b64::encode(&[0xff; 128]).into()), Err(KeyError::RsaSize { bits: 1024 }));
+        assert_eq!(with("n", b64::encode(&[0x7f; 256]).into()), Err(KeyError::RsaSize { bits: 2047 }));
+        assert!(with("n", b64::encode(&[0x80; 256]).into()).is_ok());
+        // Duplicates and non-objects.
+        assert!(matches!(PublicKey::from_jwk(r#"{"kty":"OKP","kty":"RSA"}"#), Err(KeyError::Jwk(_))));
+        assert!(matches!(PublicKey::from_jwk("[]"), Err(KeyError::Jwk(_))));
+        let ec = r#"{"kty":"EC","crv":"P-384","x":"AA","y":"AA"}"#;
+        assert!(matches!(PublicKey::from_jwk(ec), Err(KeyError::Unsupported(m)) if m.contains("P-384")));
+        let short = r#"{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}"#;
+        assert!(matches!(PublicKey::from_jwk(short), Err(KeyError::Jwk(m)) if m.contains("32 bytes")));
+        let okp = r#"{"kty":"OKP","crv":"X25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
+        assert!(matches!(PublicKey::from_jwk(okp), Err(KeyError::Unsupported(_))));
+    }
+
+    #[test]
+    fn pem_that_is_refused() {
+        let public = PrivateKey::generate(Algorithm::EdDsa).unwrap().public_key();
+        assert!(matches!(PrivateKey::from_pkcs8_pem(&public.to_spki_pem()), Err(KeyError::Pem(_))));
+        assert!(matches!(PublicKey::from_spki_pem(RSA_PEM), Err(KeyError::Pem(m)) if m.contains("PRIVATE KEY")));
+        let pkcs1 = RSA_PEM.replace("PRIVATE KEY", "RSA PRIVATE KEY");
+        assert!(matches!(PrivateKey::from_pkcs8_pem(&pkcs1), Err(KeyError::Pem(m)) if m.contains("pkcs8 -topk8")));
+        let mut der = public.to_spki_der();
+        der.push(0);
+        assert!(matches!(PublicKey::from_spki_der(&der), Err(KeyError::Der(_))));
+        der.pop();
+        *der.last_mut().unwrap() ^= 1;
+        assert!(PublicKey::from_spki_der(&der).is_ok(), "any 32 bytes are an Ed25519 key");
+        der.pop();
+        assert!(PublicKey::from_spki_der(&der).is_err(), "truncated");
+        assert!(matches!(PublicKey::from_spki_pem(&"x".repeat(MAX_KEY_TEXT_LEN + 1)), Err(KeyError::TooLarge { .. })));
+    }
+}
