@@ -6,6 +6,7 @@ use crate::b64;
 pub(crate) const SEQUENCE: u8 = 0x30;
 pub(crate) const INTEGER: u8 = 0x02;
 pub(crate) const BIT_STRING: u8 = 0x03;
+pub(crate) const OCTET_STRING: u8 = 0x04;
 pub(crate) const NULL: u8 = 0x05;
 pub(crate) const OID: u8 = 0x06;
 
@@ -155,8 +156,6 @@ pub(crate) fn pem_encode(label: &str, der: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const OCTET_STRING: u8 = 0x04;
 
     #[test]
     fn lengths_and_integers() {

@@ -475,11 +475,22 @@ impl PrivateKey {
             }
             _ => return Err(KeyError::Unsupported("the private key's algorithm identifier".into())),
         };
-        Ok(PrivateKey { pkcs8: pkcs8.to_vec(), pair })
+        let pkcs8 = match pair {
+            // ring writes PKCS#8 v2 (with the public key), which OpenSSL 3.0 cannot read:
+            // keep v1, as openssl genpkey writes it.
+            Pair::Ed25519(_) => {
+                let private_key = info.expect(der::OCTET_STRING).map_err(KeyError::Der)?;
+                let algorithm = der::element(der::SEQUENCE, &der::element(der::OID, der::OID_ED25519));
+                let v1 = [der::element(der::INTEGER, &[0]), algorithm, der::element(der::OCTET_STRING, private_key)];
+                der::element(der::SEQUENCE, &v1.concat())
+            }
+            _ => pkcs8.to_vec(),
+        };
+        Ok(PrivateKey { pkcs8, pair })
     }
 
-    /// The key as a PEM `PRIVATE KEY` block (PKCS#8, as loaded or generated), which
-    /// `openssl pkey` reads.
+    /// The key as a PEM `PRIVATE KEY` block (PKCS#8 as loaded or generated; Ed25519 keys as
+    /// PKCS#8 v1, as `openssl genpkey` writes them), which `openssl pkey` reads.
     pub fn to_pkcs8_pem(&self) -> String {
         der::pem_encode("PRIVATE KEY", &self.pkcs8)
     }
