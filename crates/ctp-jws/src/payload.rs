@@ -650,6 +650,46 @@ mod tests {
         }
     }
 
+    /// A pseudo-random JSON value (a small linear congruential generator: no dependency).
+    fn arbitrary(seed: &mut u64, depth: usize) -> serde_json::Value {
+        use serde_json::Value;
+        fn next(seed: &mut u64, n: u64) -> u64 {
+            *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (*seed >> 33) % n
+        }
+        let strings = ["", "signature", "a b", "\"q\"", "tab\there", "é😀", "\u{1}", "/", "line\nfeed"];
+        match if depth > 4 { next(seed, 5) } else { next(seed, 7) } {
+            0 => Value::Null,
+            1 => Value::Bool(next(seed, 2) == 0),
+            2 => Value::from(next(seed, 1_000_000) as i64 - 500_000),
+            3 => Value::from((next(seed, 1_000_000) as f64 - 500_000.0) / 128.0),
+            4 => Value::from(strings[next(seed, strings.len() as u64) as usize]),
+            5 => Value::Array((0..next(seed, 4)).map(|_| arbitrary(seed, depth + 1)).collect()),
+            _ => {
+                let mut map = serde_json::Map::new();
+                for i in 0..next(seed, 4) {
+                    let name = format!("{}{i}", strings[next(seed, strings.len() as u64) as usize]);
+                    map.insert(name, arbitrary(seed, depth + 1));
+                }
+                Value::Object(map)
+            }
+        }
+    }
+
+    #[test]
+    fn pretty_printed_results_give_serde_json_s_compact_text() {
+        let mut seed = 7;
+        for _ in 0..500 {
+            let mut result = serde_json::Map::new();
+            result.insert("value".into(), arbitrary(&mut seed, 1));
+            result.insert("updateTime".into(), "2026-11-22T10:41:58.123Z".into());
+            let compact = serde_json::Value::Object(result.clone()).to_string();
+            result.insert("signature".into(), "x.y.z".into());
+            let pretty = serde_json::to_string_pretty(&serde_json::Value::Object(result)).unwrap();
+            assert_eq!(payload(&pretty), compact, "{pretty}");
+        }
+    }
+
     #[test]
     fn depth_and_size_are_bounded() {
         let nested = |depth: usize| format!("{{\"a\":{}1{}}}", "[".repeat(depth - 1), "]".repeat(depth - 1));
