@@ -167,7 +167,7 @@ fn violations(workspace: &Workspace) -> Vec<String> {
         let library = |d: &&Dependency| d.kind != "dev";
         let internal: Vec<&Dependency> = dependencies.iter().filter(|d| is_workspace(&d.name)).collect();
         match krate {
-            "ctpscript" | "ossec-alerts" | "ctp-ledger" => {
+            "ctpscript" | "ossec-alerts" | "ctp-ledger" | "ctp-jws" => {
                 for d in &internal {
                     broken(&format!("rule 1 ({krate} depends on no other workspace crate)"), d);
                 }
@@ -284,6 +284,8 @@ fn a_broken_rule_is_reported_with_the_rule_and_the_dependency() {
     add(&mut workspace, "ctp-store-postgres", "ctp-server", "dev");
     add(&mut workspace, "ossec-sources", "ctp-store", "normal");
     add(&mut workspace, "ossec-sources", "axum", "dev");
+    add(&mut workspace, "ctp-jws", "reqwest", "normal");
+    add(&mut workspace, "ctp-jws", "ctp-model", "normal");
     let found = violations(&workspace);
     let expect = |rule: &str, text: &str| {
         assert!(found.iter().any(|v| v.starts_with(rule) && v.contains(text)), "{rule} {text}: {found:#?}");
@@ -293,6 +295,8 @@ fn a_broken_rule_is_reported_with_the_rule_and_the_dependency() {
     expect("rule 2 (ctp-model depends only on ctpscript)", "ctp-model has a normal dependency on ctp-store-sqlite");
     expect("rule 6", "ctp-model has a normal dependency on ctp-store-sqlite");
     expect("rule 1 (ctpscript does no I/O", "ctpscript has a normal dependency on tokio");
+    expect("rule 1 (ctp-jws does no I/O", "ctp-jws has a normal dependency on reqwest");
+    expect("rule 1 (ctp-jws depends on no other workspace crate)", "ctp-jws has a normal dependency on ctp-model");
     expect("rule 4", "ctp-store-postgres has a dev dependency on ctp-server");
     expect("rule 7 (ossec-sources depends on no workspace crate", "ossec-sources has a normal dependency on ctp-store");
     expect("rule 7 (ossec-sources knows no HTTP", "ossec-sources has a dev dependency on axum");
@@ -301,9 +305,9 @@ fn a_broken_rule_is_reported_with_the_rule_and_the_dependency() {
 }
 
 #[test]
-fn ctpscript_ctp_model_and_the_alert_parsers_do_no_io() {
+fn ctpscript_ctp_model_the_alert_parsers_the_ledger_and_ctp_jws_do_no_io() {
     let root = workspace_root();
-    for krate in ["ctpscript", "ctp-model", "ossec-alerts", "ctp-ledger"] {
+    for krate in ["ctpscript", "ctp-model", "ossec-alerts", "ctp-ledger", "ctp-jws"] {
         let found = lines_holding(&root.join("crates").join(krate).join("src"), &STD_IO);
         assert!(found.is_empty(), "rule 1/2 ({krate} does no I/O: no {}):\n{}", STD_IO.join(", "), found.join("\n"));
     }
