@@ -46,4 +46,6 @@ pub use jws::{
     MAX_JWS_LEN, MAX_SIGNATURE_LEN,
 };
 pub use key::{Algorithm, KeyError, PrivateKey, PublicKey, MAX_KEY_TEXT_LEN, MAX_RSA_BITS, MIN_RSA_BITS};
-pub use payload::{read_signed_result, signing_payload, PayloadError, SignedResult, MAX_DEPTH, MAX_RESULT_LEN};
+pub use payload::{
+    compact, read_signed_result, signing_payload, PayloadError, SignedResult, MAX_DEPTH, MAX_RESULT_LEN,
+};

@@ -91,6 +91,14 @@ pub fn signing_payload(result_json_text: &str) -> Result<Vec<u8>, PayloadError> 
     Ok(read_signed_result(result_json_text)?.payload)
 }
 
+/// The JSON text of one object with every white space outside strings removed, everything
+/// else byte for byte (the same checks and limits as [`signing_payload`], which also drops
+/// the `signature` member). The transparency log hashes results in this form, so that a
+/// customer re-computes the hash from the result as any server returns it.
+pub fn compact(json_object_text: &str) -> Result<Vec<u8>, PayloadError> {
+    Ok(parse_object(json_object_text, MAX_RESULT_LEN)?.compact)
+}
+
 /// A result text taken apart: what its signature covers, and the signature.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignedResult {

@@ -5,6 +5,7 @@
 
 pub mod conditions;
 pub mod id;
+pub mod ledger;
 pub mod metric;
 pub mod resources;
 pub mod result;

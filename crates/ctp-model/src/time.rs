@@ -20,6 +20,11 @@ impl Timestamp {
         DateTime::from_timestamp_millis(millis).map(Timestamp)
     }
 
+    /// The time as chrono's UTC date-time.
+    pub fn to_datetime(self) -> DateTime<Utc> {
+        self.0
+    }
+
     /// Milliseconds since the epoch.
     pub fn millis(self) -> i64 {
         self.0.timestamp_millis()
