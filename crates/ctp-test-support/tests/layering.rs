@@ -297,7 +297,10 @@ fn a_broken_rule_is_reported_with_the_rule_and_the_dependency() {
     };
     expect("rule 5 (ctp-server", "ctp-server has a dev dependency on tokio-postgres");
     expect("rule 3 (ctp-store, the interface, knows no SQL", "ctp-store has a normal dependency on rusqlite");
-    expect("rule 2 (ctp-model depends only on ctpscript, ctp-ledger and ctp-jws)", "ctp-model has a normal dependency on ctp-store-sqlite");
+    expect(
+        "rule 2 (ctp-model depends only on ctpscript, ctp-ledger and ctp-jws)",
+        "ctp-model has a normal dependency on ctp-store-sqlite",
+    );
     expect("rule 6", "ctp-model has a normal dependency on ctp-store-sqlite");
     expect("rule 1 (ctpscript does no I/O", "ctpscript has a normal dependency on tokio");
     expect("rule 1 (ctp-jws does no I/O", "ctp-jws has a normal dependency on reqwest");
