@@ -422,6 +422,7 @@ pub(crate) mod schema {
                     types.push(name);
                 }
             }
+            types.push("authorities"); // an extension, issue 14 (not a CTP resource kind)
             string_enum(types, "The kind of the members (dependencies are listed as serviceViews, 5.2.4)")
         }
     }

@@ -84,6 +84,23 @@ pub(crate) struct RetireKeyBody {
     kid: String,
 }
 
+/// The body of `?x=retire`: none, or an empty object.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = RetireBody)]
+pub(crate) struct EmptyBody {}
+
+/// The body of `PUT /authorities/{id}`: the one `x` selects (documentation only).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub(crate) enum PutAuthorityBody {
+    /// `x=retireKey`.
+    RetireKey(RetireKeyBody),
+    /// `x=retire`.
+    Retire(EmptyBody),
+}
+
 /// An authority.
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -279,7 +296,7 @@ pub async fn add_key(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> ApiResul
 /// `PUT /authorities/{id}?x=retireKey` (body `{"kid"}`: the key's validity ends now) or
 /// `?x=retire` (the whole authority).
 #[utoipa::path(put, path = "/authorities/{id}", tag = "extensions", params(Id, PutAuthority),
-    request_body(content = Option<RetireKeyBody>, description = "With x=retireKey: the key"),
+    request_body(content = Option<PutAuthorityBody>, description = "With x=retireKey: the key; with x=retire: none or {}"),
     responses(
         (status = 200, description = "The authority as it is now", body = AuthorityJson),
         (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
@@ -291,7 +308,12 @@ pub async fn put_authority(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> Ap
             let RetireKeyBody { kid } = body(&bytes)?;
             AuthorityChange::RetireKey { kid }
         }
-        Some("retire") => AuthorityChange::Retire,
+        Some("retire") => {
+            if !bytes.iter().all(u8::is_ascii_whitespace) {
+                let _: EmptyBody = body(&bytes)?;
+            }
+            AuthorityChange::Retire
+        }
         Some(x) => return Err(unknown_operation(x, "PUT", "/authorities/{id}")),
         None => return Err(ApiError::bad_request("PUT /authorities/{id} needs ?x=retireKey or ?x=retire")),
     };
