@@ -66,9 +66,9 @@ pub(crate) struct AuthorityBody {
     #[schema(value_type = serde_json::Value)]
     _self: serde::de::IgnoredAny,
     /// Ignored.
-    #[serde(default)]
+    #[serde(default, rename = "retired")]
     #[schema(value_type = serde_json::Value)]
-    retired: serde::de::IgnoredAny,
+    _retired: serde::de::IgnoredAny,
     /// Ignored.
     #[serde(default, rename = "retireTime")]
     #[schema(value_type = serde_json::Value)]
