@@ -133,7 +133,7 @@ impl Tile {
     }
 
     /// One past the last leaf this tile covers, if within [`MAX_TREE_SIZE`].
-    fn end_leaf(&self) -> Option<u64> {
+    pub fn end_leaf(&self) -> Option<u64> {
         let level = self.hash_level();
         let first = self.index.checked_mul(u64::from(TILE_WIDTH))?;
         let end = first.checked_add(u64::from(self.width))?;

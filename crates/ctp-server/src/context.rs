@@ -70,6 +70,8 @@ pub struct AppState {
     pub clock: Arc<dyn crate::timer::Clock>,
     /// The OSSEC/Wazuh feed, once started ([`crate::ossec::start`]).
     pub ossec: Arc<std::sync::OnceLock<Arc<crate::ossec::Feed>>>,
+    /// The transparency log's key, loaded on first use ([`crate::ledger`]).
+    pub ledger: Arc<crate::ledger::Ledger>,
 }
 
 impl AppState {
@@ -84,6 +86,7 @@ impl AppState {
             request_rate,
             clock: Arc::new(crate::timer::SystemClock),
             ossec: Arc::default(),
+            ledger: Arc::default(),
         }
     }
 }

@@ -88,6 +88,12 @@ pub struct EntryPointJson {
     /// The URL of the metrics.
     #[schema(format = "uri")]
     metrics: String,
+    /// The transparency log (an extension, issue 14): its origin, key and checkpoints.
+    #[schema(format = "uri")]
+    ledger: String,
+    /// The authorities that sign results (an extension, issue 14).
+    #[schema(format = "uri")]
+    authorities: String,
 }
 
 /// The entry point.
@@ -101,6 +107,8 @@ pub fn entry_point(ctx: &Ctx) -> EntryPointJson {
         provider: config.provider.clone(),
         service_views: format!("{}serviceViews", ctx.base),
         metrics: format!("{}metrics", ctx.base),
+        ledger: format!("{}ledger", ctx.base),
+        authorities: format!("{}authorities", ctx.base),
     }
 }
 

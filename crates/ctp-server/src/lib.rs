@@ -9,6 +9,7 @@ pub mod cors;
 pub mod demo;
 pub mod encode;
 pub mod error;
+pub mod ledger;
 pub mod limits;
 pub mod listen;
 pub mod notify;

@@ -23,8 +23,8 @@ use utoipa::{Modify, OpenApi, PartialSchema, ToResponse, ToSchema};
 use crate::error::ErrorBody;
 use crate::notify::target::Channel as DeliveryChannel;
 use crate::routes::{
-    accounts, assets, attributes, authorities, deliveries, drills, logs, measurements, metrics, ossec, prometheus,
-    triggers, views,
+    accounts, assets, attributes, authorities, deliveries, drills, ledger, logs, measurements, metrics, ossec,
+    prometheus, triggers, views,
 };
 
 /// Where the document is served, under the base path.
@@ -109,6 +109,10 @@ const DESCRIPTION: &str = r#"The Cloud Trust Protocol (CTP 2.14) client API, the
         authorities::get_authority,
         authorities::add_key,
         authorities::put_authority,
+        ledger::get_ledger,
+        ledger::get_checkpoint,
+        ledger::get_consistency,
+        ledger::get_tile,
         drills::start_drill,
         drills::list_drills_of_view,
         drills::list_drills,
@@ -540,6 +544,18 @@ pub(crate) mod params {
         newest: Option<String>,
         /// Only entries with all these tags (comma-separated).
         tags: Option<String>,
+    }
+
+    /// The query of `/ledger/consistency`.
+    #[derive(IntoParams)]
+    #[into_params(parameter_in = Query)]
+    pub(crate) struct ConsistencyQuery {
+        /// The older tree size.
+        #[param(minimum = 0)]
+        old: u64,
+        /// The newer tree size (at most the log's size).
+        #[param(minimum = 0)]
+        new: u64,
     }
 
     /// `PUT /authorities/{id}`.

@@ -518,3 +518,57 @@ async fn a_drill_is_stored_whole_and_its_jobs_outlive_pruning() {
     f.store.delete(&Ref { kind: Kind::ServiceView, id: f.view.clone() }).await.unwrap();
     assert!(f.store.drills(None).await.unwrap().is_empty(), "a drill goes with its service view");
 }
+
+/// The transparency log: each stored result and log entry appends its leaf in the same
+/// transaction (a refused push appends nothing); the stored hashes are those of RFC 6962
+/// over the leaves (checked against `ctp_ledger`'s in-memory tree); the newest leaf of a
+/// record is found; deleting resources removes no leaf; the key is made once.
+#[tokio::test]
+async fn results_and_log_entries_are_appended_to_the_transparency_log() {
+    use ctp_store::ledger::LeafKind;
+    let f = fixture(false).await;
+    assert_eq!(f.store.ledger_size().await.unwrap(), 0);
+    f.trigger("value[0].level >= 7", 0.0, at(0)).await;
+    f.push(3, at(1)).await; // a result
+    f.push(9, at(2)).await; // a result and a log entry
+    let missing = ResourceId::parse("no-such-measurement").unwrap();
+    assert!(f.store.push_result(&missing, level(1, at(3)), at(3), f.evaluations()).await.is_err());
+    assert_eq!(f.store.ledger_size().await.unwrap(), 3, "the refused push appended nothing");
+
+    let leaves = f.store.ledger_leaves(0, 10).await.unwrap();
+    assert_eq!(leaves.len(), 3);
+    let decoded: Vec<ctp_ledger::Leaf> = leaves.iter().map(|l| ctp_ledger::Leaf::decode(l).unwrap()).collect();
+    assert_eq!(decoded.iter().map(|l| l.kind).collect::<Vec<_>>(), [LeafKind::Result, LeafKind::Result, LeafKind::Log]);
+    let stored = f.store.measurement(&f.measurement).await.unwrap();
+    let hash = ctp_model::ledger::result_hash(stored.result.as_deref().unwrap()).unwrap();
+    assert_eq!(decoded[1].sha256, hash, "the leaf hashes the result as stored");
+    let (_, log) = f.store.logs(Some(&f.view), &Default::default(), None).await.unwrap();
+    let entry = f.store.log_entry(&log[0].id).await.unwrap();
+    assert_eq!(decoded[2], ctp_model::ledger::log_leaf(&entry).unwrap());
+
+    // The stored hashes are the tree's: every one of them as ctp_ledger computes it.
+    let mut memory = ctp_ledger::MemoryHashes::default();
+    for leaf in &leaves {
+        memory.append(ctp_ledger::leaf_hash(leaf)).unwrap();
+    }
+    let count = ctp_ledger::stored_hash_count(3).unwrap();
+    assert_eq!(f.store.ledger_hashes((0..count).collect()).await.unwrap(), memory.hashes().to_vec());
+    assert_eq!(
+        f.store.ledger_leaf_of(LeafKind::Result, &f.measurement).await.unwrap(),
+        Some((1, leaves[1].clone())),
+        "the newest leaf of the measurement's result"
+    );
+    assert_eq!(f.store.ledger_leaf_of(LeafKind::Log, &entry.id).await.unwrap(), Some((2, leaves[2].clone())));
+
+    // Deleting the service view removes its resources, not their leaves.
+    f.store.delete(&Ref { kind: Kind::ServiceView, id: f.view.clone() }).await.unwrap();
+    assert_eq!(f.store.ledger_leaves(0, 10).await.unwrap(), leaves);
+
+    // The key: the first one offered is kept.
+    let first = f.store.ledger_key("o1".into(), "k1".into()).await.unwrap();
+    assert_eq!(first, ("o1".to_owned(), "k1".to_owned()));
+    assert_eq!(f.store.ledger_key("o2".into(), "k2".into()).await.unwrap(), first);
+    let dump = f.store.export().await.unwrap();
+    let rows = |name: &str| dump.tables.iter().find(|t| t.name == name).unwrap().rows.len();
+    assert_eq!((rows("ledger_leaves"), rows("ledger_hashes"), rows("ledger_key")), (3, count as usize, 1));
+}

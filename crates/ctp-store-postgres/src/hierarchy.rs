@@ -175,6 +175,9 @@ pub(crate) async fn create_measurement(
     let verification = measurement.result.as_ref().and_then(|r| r.verification.as_ref());
     crate::authorities::save_verification(tx, &id, verification).await?;
     crate::authorities::set_signing_required(tx, &id, measurement.signed_results_required).await?;
+    if let Some(result) = &measurement.result {
+        crate::ledger::append_result(tx, &id, &result.raw, now).await?;
+    }
     rows::load_measurement(tx, &id).await
 }
 

@@ -27,6 +27,7 @@ mod clock;
 mod drills;
 mod feed;
 mod hierarchy;
+mod ledger;
 mod logs;
 mod outbox;
 mod push;
@@ -514,6 +515,32 @@ impl Store for PostgresStore {
 
     async fn set_signing_required(&self, id: &ResourceId, required: bool) -> StoreResult<()> {
         self.transaction(|tx, _| Box::pin(authorities::set_signing_required(tx, id, required))).await
+    }
+
+    async fn ledger_key(&self, origin: String, signer: String) -> StoreResult<(String, String)> {
+        let (origin, signer) = (&origin, &signer);
+        self.transaction(|tx, _| Box::pin(ledger::key(tx, origin, signer))).await
+    }
+
+    async fn ledger_size(&self) -> StoreResult<u64> {
+        self.read(|tx, _| Box::pin(ledger::size(tx))).await
+    }
+
+    async fn ledger_hashes(&self, indexes: Vec<u64>) -> StoreResult<Vec<ctp_ledger::Hash>> {
+        let indexes = &indexes;
+        self.read(|tx, _| Box::pin(ledger::hashes(tx, indexes))).await
+    }
+
+    async fn ledger_leaves(&self, start: u64, end: u64) -> StoreResult<Vec<Vec<u8>>> {
+        self.read(|tx, _| Box::pin(ledger::leaves(tx, start, end))).await
+    }
+
+    async fn ledger_leaf_of(
+        &self,
+        kind: ctp_store::ledger::LeafKind,
+        record_id: &ResourceId,
+    ) -> StoreResult<Option<(u64, Vec<u8>)>> {
+        self.read(|tx, _| Box::pin(ledger::leaf_of(tx, kind, record_id))).await
     }
 
     async fn start_drill(&self, drill: NewDrill, now: Timestamp) -> StoreResult<Drill> {

@@ -41,6 +41,7 @@ pub(crate) async fn push_result(
     .context("storing a result")?;
     changes::renew_ancestors(tx, Kind::Measurement, measurement_id, change).await?;
     crate::authorities::save_verification(tx, measurement_id, result.verification.as_ref()).await?;
+    crate::ledger::append_result(tx, measurement_id, &result.raw, now).await?;
     let triggers = rows::triggers_of_measurement(tx, measurement_id).await?;
     let logs = triggers::process_triggers(
         tx,

@@ -247,6 +247,28 @@ CREATE TABLE result_verifications (
     verification TEXT NOT NULL
 );
 "#,
+    r#"
+-- The transparency log (issue 14): see the SQLite schema's migration 9.
+CREATE TABLE ledger_key (
+    seq BIGSERIAL PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    origin TEXT NOT NULL,
+    signer TEXT NOT NULL
+);
+CREATE TABLE ledger_leaves (
+    seq BIGSERIAL PRIMARY KEY,
+    idx BIGINT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    leaf TEXT NOT NULL
+);
+CREATE INDEX ledger_leaves_by_record ON ledger_leaves(kind, record_id, idx);
+CREATE TABLE ledger_hashes (
+    seq BIGSERIAL PRIMARY KEY,
+    idx BIGINT NOT NULL UNIQUE,
+    hash TEXT NOT NULL
+);
+"#,
 ];
 
 /// An arbitrary, fixed key of the advisory lock taken while migrating.

@@ -150,6 +150,7 @@ pub(crate) async fn insert_entry(tx: &Tx<'_>, trigger: &Trigger, entry: &LogEntr
     )
     .await
     .context("inserting a log entry")?;
+    crate::ledger::append_log(tx, entry).await?;
     if trigger.notification.is_empty() {
         return Ok(None);
     }

@@ -162,6 +162,9 @@ pub(crate) fn create_measurement(
     let verification = measurement.result.as_ref().and_then(|r| r.verification.as_ref());
     crate::authorities::save_verification(conn, &id, verification)?;
     crate::authorities::set_signing_required(conn, &id, measurement.signed_results_required)?;
+    if let Some(result) = &measurement.result {
+        crate::ledger::append_result(conn, &id, &result.raw, now)?;
+    }
     rows::load_measurement(conn, &id)
 }
 

@@ -19,6 +19,7 @@ mod clock;
 mod drills;
 mod feed;
 mod hierarchy;
+mod ledger;
 mod logs;
 mod outbox;
 mod push;
@@ -405,6 +406,30 @@ impl Store for SqliteStore {
     async fn set_signing_required(&self, id: &ResourceId, required: bool) -> StoreResult<()> {
         let id = id.clone();
         self.write(move |conn| authorities::set_signing_required(conn, &id, required)).await
+    }
+
+    async fn ledger_key(&self, origin: String, signer: String) -> StoreResult<(String, String)> {
+        self.write(move |conn| ledger::key(conn, &origin, &signer)).await
+    }
+
+    async fn ledger_size(&self) -> StoreResult<u64> {
+        self.read(ledger::size)
+    }
+
+    async fn ledger_hashes(&self, indexes: Vec<u64>) -> StoreResult<Vec<ctp_ledger::Hash>> {
+        self.read(|conn| ledger::hashes(conn, &indexes))
+    }
+
+    async fn ledger_leaves(&self, start: u64, end: u64) -> StoreResult<Vec<Vec<u8>>> {
+        self.read(|conn| ledger::leaves(conn, start, end))
+    }
+
+    async fn ledger_leaf_of(
+        &self,
+        kind: ctp_store::ledger::LeafKind,
+        record_id: &ResourceId,
+    ) -> StoreResult<Option<(u64, Vec<u8>)>> {
+        self.read(|conn| ledger::leaf_of(conn, kind, record_id))
     }
 
     async fn start_drill(&self, drill: NewDrill, now: Timestamp) -> StoreResult<Drill> {

@@ -258,6 +258,30 @@ CREATE TABLE result_verifications (
     verification TEXT NOT NULL
 );
 "#,
+    r#"
+-- The transparency log (issue 14): its key (one row), its leaves (each with the record it
+-- is of, to find the proof of a result or a log entry) and the tree's stored hashes (the
+-- layout of ctp_ledger: index stored_hash_index(level, n)), in hex. Never deleted.
+CREATE TABLE ledger_key (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    origin TEXT NOT NULL,
+    signer TEXT NOT NULL
+);
+CREATE TABLE ledger_leaves (
+    seq INTEGER PRIMARY KEY,
+    idx INTEGER NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    leaf TEXT NOT NULL
+);
+CREATE INDEX ledger_leaves_by_record ON ledger_leaves(kind, record_id, idx);
+CREATE TABLE ledger_hashes (
+    seq INTEGER PRIMARY KEY,
+    idx INTEGER NOT NULL UNIQUE,
+    hash TEXT NOT NULL
+);
+"#,
 ];
 
 /// Brings the database up to the latest migration.

@@ -137,6 +137,7 @@ pub(crate) fn insert_entry(conn: &Connection, trigger: &Trigger, entry: &LogEntr
         ])
     })
     .map_err(backend)?;
+    crate::ledger::append_log(conn, entry)?;
     if trigger.notification.is_empty() {
         return Ok(None);
     }

@@ -196,6 +196,9 @@ pub const TABLES: &[(&str, &[(&str, ColumnType)])] = &[
     ("authorities", &[("id", Text), ("name", Text), ("annotation", Text), ("keys", Text), ("retired_time", BigInt)]),
     ("signing_required", &[("id", Text)]),
     ("result_verifications", &[("id", Text), ("verification", Text)]),
+    ("ledger_key", &[("id", Text), ("origin", Text), ("signer", Text)]),
+    ("ledger_leaves", &[("idx", BigInt), ("kind", Text), ("record_id", Text), ("leaf", Text)]),
+    ("ledger_hashes", &[("idx", BigInt), ("hash", Text)]),
 ];
 
 /// The last tables of [`TABLES`], added after the format's first version: a dump made
@@ -208,6 +211,9 @@ pub const ADDED_LATER: &[&str] = &[
     "authorities",
     "signing_required",
     "result_verifications",
+    "ledger_key",
+    "ledger_leaves",
+    "ledger_hashes",
 ];
 
 /// A whole store.

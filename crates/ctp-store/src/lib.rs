@@ -17,6 +17,7 @@ pub mod checks;
 pub mod dump;
 pub mod error;
 pub mod inputs;
+pub mod ledger;
 pub mod rules;
 pub mod store;
 

@@ -211,6 +211,26 @@ pub trait Store: Send + Sync + 'static {
     /// Makes a measurement or a metric require signed results, or not.
     async fn set_signing_required(&self, id: &ResourceId, required: bool) -> StoreResult<()>;
 
+    // ----- the transparency log (issue 14) -----
+
+    /// The log's origin and the text of its note signer key: those stored, or on the first
+    /// call ever these, stored (so that every instance signs with the same key).
+    async fn ledger_key(&self, origin: String, signer: String) -> StoreResult<(String, String)>;
+    /// How many leaves the log has.
+    async fn ledger_size(&self) -> StoreResult<u64>;
+    /// Stored hashes of the tree by index (see `ctp_ledger::stored_hash_index`); each must
+    /// exist.
+    async fn ledger_hashes(&self, indexes: Vec<u64>) -> StoreResult<Vec<ctp_ledger::Hash>>;
+    /// The leaves with indexes `start..end` (those that exist), in order.
+    async fn ledger_leaves(&self, start: u64, end: u64) -> StoreResult<Vec<Vec<u8>>>;
+    /// The newest leaf recording `record_id` (a measurement's result, a log entry): its
+    /// index and bytes.
+    async fn ledger_leaf_of(
+        &self,
+        kind: crate::ledger::LeafKind,
+        record_id: &ResourceId,
+    ) -> StoreResult<Option<(u64, Vec<u8>)>>;
+
     // ----- drills (issue 13) -----
 
     /// Starts a drill in one transaction: for each message whose trigger is still in the

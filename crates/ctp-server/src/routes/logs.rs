@@ -70,6 +70,9 @@ pub async fn list_all_logs(ctx: Ctx) -> ApiResult<Response> {
     (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn get_log(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     let id = parse_id(&id)?;
+    if crate::query::operation(ctx.query.as_deref()).as_deref() == Some("proof") {
+        return super::ledger::proof(&ctx, Kind::Log, &id).await;
+    }
     get_or_tags(ctx, Ref { kind: Kind::Log, id: id.clone() }, |ctx| async move {
         ctx.caller.require_role(ROLE_USER)?;
         let entry = ctx.state.store.log_entry(&id).await?;

@@ -47,6 +47,7 @@ pub(crate) mod attributes;
 pub(crate) mod authorities;
 pub(crate) mod deliveries;
 pub(crate) mod drills;
+pub(crate) mod ledger;
 pub(crate) mod logs;
 pub(crate) mod measurements;
 pub(crate) mod metrics;
@@ -124,6 +125,10 @@ fn table(document: Bytes) -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("authorities", get(authorities::list_authorities).post(authorities::create_authority)),
         ("authorities/{id}", get(authorities::get_authority).put(authorities::put_authority)),
         ("authorities/{id}/keys", post(authorities::add_key)),
+        ("ledger", get(ledger::get_ledger)),
+        ("ledger/checkpoint", get(ledger::get_checkpoint)),
+        ("ledger/consistency", get(ledger::get_consistency)),
+        ("ledger/tile/{*path}", get(ledger::get_tile)),
         ("serviceViews/{id}/drills", get(drills::list_drills_of_view).post(drills::start_drill)),
         ("drills", get(drills::list_drills)),
         ("drills/{id}", get(drills::get_drill)),
