@@ -601,6 +601,17 @@ pub(crate) mod params {
         Tags,
     }
 
+    /// The operations of `GET` on a measurement or a log entry.
+    #[derive(ToSchema)]
+    #[schema(rename_all = "camelCase")]
+    pub(crate) enum RecordOperation {
+        /// The resource's access tags (administrators).
+        Tags,
+        /// The inclusion proof (C2SP tlog-proof, text/plain) of the measurement's current
+        /// result or of the log entry in the transparency log (an extension, issue 14).
+        Proof,
+    }
+
     /// The operations of `GET /accounts/{id}`.
     #[derive(ToSchema)]
     #[schema(rename_all = "camelCase")]
@@ -642,6 +653,15 @@ pub(crate) mod params {
         /// `tags`: the resource's access tags instead of the resource (administrators).
         #[param(inline)]
         x: Option<TagsOperation>,
+    }
+
+    /// `GET` of a measurement or a log entry: the resource, its access tags, or its proof.
+    #[derive(IntoParams)]
+    #[into_params(parameter_in = Query)]
+    pub(crate) struct GetRecord {
+        /// `tags`: the access tags (administrators); `proof`: the inclusion proof.
+        #[param(inline)]
+        x: Option<RecordOperation>,
     }
 
     /// `GET /accounts/{id}`: the account, its access tags or its webhook secret.

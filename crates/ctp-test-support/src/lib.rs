@@ -221,13 +221,19 @@ impl Client {
 
     /// The body of a `GET` that must succeed, as text.
     pub async fn text(&self, path: &str) -> String {
+        let (status, bytes) = self.bytes(path).await;
+        assert_eq!(status, StatusCode::OK, "GET {path}");
+        String::from_utf8(bytes).expect("a text body")
+    }
+
+    /// The status and the raw body of a `GET`.
+    pub async fn bytes(&self, path: &str) -> (StatusCode, Vec<u8>) {
         let mut request = self.http.get(self.url(path));
         if let Some(token) = &self.token {
             request = request.bearer_auth(token);
         }
         let response = request.send().await.expect("the server answers");
-        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
-        response.text().await.expect("a body")
+        (response.status(), response.bytes().await.expect("a body").to_vec())
     }
 
     /// `GET`

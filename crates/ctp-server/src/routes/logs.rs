@@ -14,7 +14,7 @@ use crate::context::{parse_id, Ctx};
 use crate::encode::{self, CollectionJson, Listing, TagsJson};
 use crate::error::ApiResult;
 use crate::openapi::answers::LogOrTags;
-use crate::openapi::params::{GetTags, Id, LogFilter, PutTags};
+use crate::openapi::params::{GetRecord, Id, LogFilter, PutTags};
 use crate::openapi::{BadRequest, NotFound};
 use crate::query::CollectionQuery;
 
@@ -64,9 +64,11 @@ pub async fn list_all_logs(ctx: Ctx) -> ApiResult<Response> {
     list_logs(&ctx, None, "logs").await
 }
 
-/// 5.2.19 `GET /logs/{id}` and `?x=tags`.
-#[utoipa::path(get, path = "/logs/{id}", tag = "client API", params(Id, GetTags), responses(
-    (status = 200, description = "The log entry, or with x=tags its access tags", body = LogOrTags),
+/// 5.2.19 `GET /logs/{id}`, `?x=tags` and `?x=proof`.
+#[utoipa::path(get, path = "/logs/{id}", tag = "client API", params(Id, GetRecord), responses(
+    (status = 200, description = "The log entry, or with x=tags its access tags, or with x=proof its inclusion \
+        proof (text/plain)",
+        content((LogOrTags = "application/json"), (String = "text/plain"))),
     (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn get_log(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     let id = parse_id(&id)?;

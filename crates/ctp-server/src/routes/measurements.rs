@@ -20,7 +20,7 @@ use crate::context::{id_from_link, parse_id, Ctx};
 use crate::encode::{self, CollectionJson, MeasurementJson};
 use crate::error::{ApiError, ApiResult};
 use crate::openapi::answers::MeasurementOrTags;
-use crate::openapi::params::{GetTags, Id, Page, PutMeasurement};
+use crate::openapi::params::{GetRecord, Id, Page, PutMeasurement};
 use crate::openapi::schema::{MeasurementStateName, PushedResult, SettableState};
 use crate::openapi::{BadRequest, Conflict, NotFound};
 
@@ -37,9 +37,11 @@ pub async fn list_measurements(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Re
     collection_response(&ctx, &path, ctx.link(Kind::Attribute, &attribute.id), Kind::Measurement, members, false)
 }
 
-/// 5.2.10 `GET /measurements/{id}` and `?x=tags`.
-#[utoipa::path(get, path = "/measurements/{id}", tag = "client API", params(Id, GetTags), responses(
-    (status = 200, description = "The measurement, or with x=tags its access tags", body = MeasurementOrTags),
+/// 5.2.10 `GET /measurements/{id}`, `?x=tags` and `?x=proof`.
+#[utoipa::path(get, path = "/measurements/{id}", tag = "client API", params(Id, GetRecord), responses(
+    (status = 200, description = "The measurement, or with x=tags its access tags, or with x=proof the inclusion \
+        proof of its current result (text/plain)",
+        content((MeasurementOrTags = "application/json"), (String = "text/plain"))),
     (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn get_measurement(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     let id = parse_id(&id)?;
