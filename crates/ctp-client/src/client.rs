@@ -163,6 +163,14 @@ impl Client {
         }
     }
 
+    /// Any call under the base URL, for what the typed methods do not cover (the back office):
+    /// `method` (`GET`, `POST`, `PUT`, `DELETE`), a JSON body; the answer's text.
+    pub fn request(&self, method: &str, url: &str, body: Option<&str>) -> Result<String, Error> {
+        let method = Method::from_bytes(method.as_bytes())
+            .map_err(|_| Error::InvalidTarget { target: method.to_owned(), base: self.base.clone() })?;
+        self.send(method, url, body.map(str::to_owned))
+    }
+
     /// `GET url`: the body's text.
     pub fn get_text(&self, url: &str) -> Result<String, Error> {
         self.send(Method::GET, url, None)
