@@ -259,6 +259,50 @@ pub struct Measurement {
     pub change_id: ChangeId,
     /// Who may access it.
     pub access_tags: Vec<String>,
+    /// Whose signature was verified on the current result, if it was signed.
+    pub verification: Option<ResultVerification>,
+    /// Whether it (or its metric) takes signed results only.
+    pub signed_results_required: bool,
+}
+
+/// The signature verified on a stored result (issue 14): by which authority's key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResultVerification {
+    /// The authority.
+    pub authority_id: ResourceId,
+    /// Its key that verified the signature.
+    pub key_id: String,
+    /// The JWS algorithm (`RS256`, `ES256`, `EdDSA`).
+    pub algorithm: String,
+}
+
+/// An authority (issue 14): who measures and signs results, with its public keys.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Authority {
+    /// Identifier (a result's `authorityId`).
+    pub id: ResourceId,
+    /// Name and annotation.
+    pub header: Header,
+    /// Its keys, in the order they were added; a retired key keeps its place.
+    pub keys: Vec<AuthorityKey>,
+    /// When it was retired (no result it signs is accepted since).
+    pub retired: Option<Timestamp>,
+}
+
+/// A public key of an authority.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorityKey {
+    /// Its key id (the JWS header's `kid`).
+    pub kid: String,
+    /// The JWS algorithm it is for.
+    pub algorithm: String,
+    /// The public key as a JWK.
+    pub jwk: serde_json::Map<String, serde_json::Value>,
+    /// Valid from (milliseconds since the epoch), if bounded.
+    pub not_before: Option<i64>,
+    /// Valid until (milliseconds since the epoch), if bounded; set when the key is retired.
+    pub not_after: Option<i64>,
 }
 
 /// A trigger (4.2.7).

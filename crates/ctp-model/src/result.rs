@@ -26,6 +26,9 @@ pub struct CheckedResult {
     pub raw: String,
     /// The same, decoded, for evaluating conditions.
     pub value: Value,
+    /// Whose signature was verified on it (issue 14); set by the server after
+    /// [`check_result`], stored with the result.
+    pub verification: Option<crate::resources::ResultVerification>,
 }
 
 /// Top-level members of a JSON object in their order, each value's text untouched.
@@ -127,7 +130,7 @@ pub fn check_result(text: &str, columns: &[Column], now: Timestamp) -> Result<Ch
         }
     }
     raw.push('}');
-    Ok(CheckedResult { raw, value: Value::Object(value) })
+    Ok(CheckedResult { raw, value: Value::Object(value), verification: None })
 }
 
 /// Each row has exactly the metric's columns, each of its declared type.

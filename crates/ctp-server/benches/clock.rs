@@ -80,6 +80,7 @@ async fn main() {
                     user_activated: false,
                     state: MeasurementState::Activated,
                     access_tags: None,
+                    signed_results_required: false,
                 },
                 now,
                 &conditions,

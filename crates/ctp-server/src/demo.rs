@@ -156,6 +156,7 @@ pub async fn seed(store: &Arc<dyn Store>, conditions: &Arc<ConditionCache>) -> S
                             MeasurementState::Pending
                         },
                         access_tags: None,
+                        signed_results_required: false,
                     },
                     now,
                     conditions,
@@ -261,6 +262,7 @@ async fn seed_metrics(store: &Arc<dyn Store>) -> StoreResult<Vec<(ResourceId, Ve
                 parameters,
                 result_format: result_format.clone(),
                 access_tags: None,
+                signed_results_required: false,
             })
             .await?;
         metrics.push((metric.id, result_format));

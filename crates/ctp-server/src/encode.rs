@@ -275,6 +275,11 @@ pub struct MeasurementJson {
     /// Its state.
     #[schema(value_type = MeasurementStateName)]
     state: &'static str,
+    /// Whether it (or its metric) takes signed results only (an extension, issue 14).
+    require_signed_results: bool,
+    /// Whose signature the server verified on the current result; `null` when it was not
+    /// signed (an extension, issue 14).
+    result_verification: Option<ResultVerificationJson>,
 }
 
 /// A measurement.
@@ -294,7 +299,27 @@ pub fn measurement(ctx: &Ctx, measurement: &Measurement) -> MeasurementJson {
             .then(|| ctx.sub_link(Kind::ServiceView, &measurement.view_id, "triggers")),
         user_activated: measurement.user_activated,
         state: measurement.state.as_str(),
+        require_signed_results: measurement.signed_results_required,
+        result_verification: measurement.verification.as_ref().map(|v| ResultVerificationJson {
+            authority: format!("{}authorities/{}", ctx.base, v.authority_id),
+            key_id: v.key_id.clone(),
+            algorithm: v.algorithm.clone(),
+        }),
     }
+}
+
+/// Whose signature was verified on a result (an extension, issue 14).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = ResultVerification)]
+pub struct ResultVerificationJson {
+    /// The authority whose key verified it (its id is the result's `authorityId`).
+    #[schema(format = "uri")]
+    authority: String,
+    /// The key.
+    key_id: String,
+    /// The JWS algorithm.
+    algorithm: String,
 }
 
 /// 4.2.7

@@ -17,6 +17,7 @@ pub mod ossec;
 pub mod push;
 pub mod query;
 mod routes;
+pub mod signing;
 pub mod timer;
 pub mod tls;
 

@@ -23,7 +23,8 @@ use utoipa::{Modify, OpenApi, PartialSchema, ToResponse, ToSchema};
 use crate::error::ErrorBody;
 use crate::notify::target::Channel as DeliveryChannel;
 use crate::routes::{
-    accounts, assets, attributes, deliveries, drills, logs, measurements, metrics, ossec, prometheus, triggers, views,
+    accounts, assets, attributes, authorities, deliveries, drills, logs, measurements, metrics, ossec, prometheus,
+    triggers, views,
 };
 
 /// Where the document is served, under the base path.
@@ -103,6 +104,11 @@ const DESCRIPTION: &str = r#"The Cloud Trust Protocol (CTP 2.14) client API, the
         deliveries::put_delivery,
         ossec::post_alerts,
         ossec::get_status,
+        authorities::create_authority,
+        authorities::list_authorities,
+        authorities::get_authority,
+        authorities::add_key,
+        authorities::put_authority,
         drills::start_drill,
         drills::list_drills_of_view,
         drills::list_drills,
@@ -416,6 +422,7 @@ pub(crate) mod schema {
                     types.push(name);
                 }
             }
+            types.push("authorities"); // an extension, issue 14 (not a CTP resource kind)
             string_enum(types, "The kind of the members (dependencies are listed as serviceViews, 5.2.4)")
         }
     }
@@ -535,6 +542,16 @@ pub(crate) mod params {
         tags: Option<String>,
     }
 
+    /// `PUT /authorities/{id}`.
+    #[derive(IntoParams)]
+    #[into_params(parameter_in = Query)]
+    pub(crate) struct PutAuthority {
+        /// `retireKey` (body `{"kid"}`: that key's validity ends now) or `retire` (the
+        /// authority signs nothing any more).
+        #[param(pattern = "^(retireKey|retire)$")]
+        x: String,
+    }
+
     /// The query of a drill's acknowledgement link.
     #[derive(IntoParams)]
     #[into_params(parameter_in = Query)]
@@ -590,6 +607,8 @@ pub(crate) mod params {
         Objective,
         /// The access tags (`role:admin`).
         Tags,
+        /// Whether it takes signed results only (`role:admin`; an extension).
+        Signing,
     }
 
     /// `x=retry`.

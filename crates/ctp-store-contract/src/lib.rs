@@ -85,6 +85,7 @@ pub async fn fixture(user_activated: bool) -> Fixture {
                 user_activated,
                 state: if user_activated { MeasurementState::Deactivated } else { MeasurementState::Pending },
                 access_tags: None,
+                signed_results_required: false,
             },
             at(0),
             &conditions,

@@ -122,6 +122,7 @@ pub(crate) async fn create_metric(tx: &Tx<'_>, metric: &NewMetric) -> StoreResul
     )
     .await
     .context("inserting a metric")?;
+    crate::authorities::set_signing_required(tx, &id, metric.signed_results_required).await?;
     rows::load_metric(tx, &id).await
 }
 
@@ -171,6 +172,9 @@ pub(crate) async fn create_measurement(
     if measurement.objective.is_some() {
         crate::clock::watch(tx, &id, now).await?;
     }
+    let verification = measurement.result.as_ref().and_then(|r| r.verification.as_ref());
+    crate::authorities::save_verification(tx, &id, verification).await?;
+    crate::authorities::set_signing_required(tx, &id, measurement.signed_results_required).await?;
     rows::load_measurement(tx, &id).await
 }
 

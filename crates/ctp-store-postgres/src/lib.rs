@@ -21,6 +21,7 @@
 
 mod access;
 mod accounts;
+mod authorities;
 mod changes;
 mod clock;
 mod drills;
@@ -42,15 +43,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use ctp_model::resources::{
-    Account, Asset, Attribute, Delivery, DeliveryState, Drill, DrillMessage, Kind, LogEntry, Measurement,
+    Account, Asset, Attribute, Authority, Delivery, DeliveryState, Drill, DrillMessage, Kind, LogEntry, Measurement,
     MeasurementState, Member, Metric, Ref, Trigger, View,
 };
 use ctp_model::{ConditionCache, Evaluations, ResourceId, Timestamp};
 use ctp_store::dump::Dump;
 use ctp_store::{
-    ClockRound, ClockWork, DeliveryOutcome, DueDelivery, FeedPosition, LogFilter, NewAccount, NewAsset, NewAttribute,
-    NewDrill, NewMeasurement, NewMetric, NewTrigger, NewView, Push, PushOutcome, Store, StoreError, StoreResult,
-    Window,
+    AuthorityChange, ClockRound, ClockWork, DeliveryOutcome, DueDelivery, FeedPosition, LogFilter, NewAccount,
+    NewAsset, NewAttribute, NewAuthority, NewDrill, NewMeasurement, NewMetric, NewTrigger, NewView, Push, PushOutcome,
+    Store, StoreError, StoreResult, Window,
 };
 use deadpool_postgres::{Object, Pool};
 use tokio_postgres::error::SqlState;
@@ -488,6 +489,33 @@ impl Store for PostgresStore {
         self.transaction(|tx, _| Box::pin(outbox::prune(tx, before))).await
     }
 
+    async fn create_authority(&self, authority: NewAuthority) -> StoreResult<Authority> {
+        let authority = &authority;
+        self.transaction(|tx, _| Box::pin(authorities::create(tx, authority))).await
+    }
+
+    async fn authority(&self, id: &ResourceId) -> StoreResult<Authority> {
+        self.read(|tx, _| Box::pin(authorities::load(tx, id, false))).await
+    }
+
+    async fn authorities(&self) -> StoreResult<Vec<Authority>> {
+        self.read(|tx, _| Box::pin(authorities::list(tx))).await
+    }
+
+    async fn change_authority(
+        &self,
+        id: &ResourceId,
+        change: AuthorityChange,
+        now: Timestamp,
+    ) -> StoreResult<Authority> {
+        let change = &change;
+        self.transaction(|tx, _| Box::pin(authorities::change(tx, id, change, now))).await
+    }
+
+    async fn set_signing_required(&self, id: &ResourceId, required: bool) -> StoreResult<()> {
+        self.transaction(|tx, _| Box::pin(authorities::set_signing_required(tx, id, required))).await
+    }
+
     async fn start_drill(&self, drill: NewDrill, now: Timestamp) -> StoreResult<Drill> {
         let drill = &drill;
         self.transaction(|tx, _| Box::pin(drills::start(tx, drill, now))).await
@@ -696,6 +724,7 @@ pub(crate) mod tests {
             user_activated: false,
             state: MeasurementState::Pending,
             access_tags: None,
+            signed_results_required: false,
         };
         let now = Timestamp::from_millis(1_795_000_000_000).unwrap();
         let measurement = store.create_measurement(&attribute.id, new, now, &conditions).await.unwrap();

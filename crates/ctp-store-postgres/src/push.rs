@@ -40,6 +40,7 @@ pub(crate) async fn push_result(
     .await
     .context("storing a result")?;
     changes::renew_ancestors(tx, Kind::Measurement, measurement_id, change).await?;
+    crate::authorities::save_verification(tx, measurement_id, result.verification.as_ref()).await?;
     let triggers = rows::triggers_of_measurement(tx, measurement_id).await?;
     let logs = triggers::process_triggers(
         tx,

@@ -157,7 +157,9 @@ pub(crate) async fn load_metric(tx: &Tx<'_>, id: &ResourceId) -> StoreResult<Met
 
 const MEASUREMENT_SELECT: &str = "SELECT id, attribute_id, view_id, metric_id, name, annotation, result, \
      objective_condition, objective_status, objective_time, triggers_allowed, user_activated, state, change_id, \
-     access_tags FROM measurements WHERE id = $1";
+     access_tags, (SELECT v.verification FROM result_verifications v WHERE v.id = measurements.id), \
+     EXISTS (SELECT 1 FROM signing_required s WHERE s.id IN (measurements.id, measurements.metric_id)) \
+     FROM measurements WHERE id = $1";
 
 fn measurement_row(row: &Row) -> StoreResult<Measurement> {
     let condition: Option<String> = get(row, 7)?;
@@ -182,6 +184,8 @@ fn measurement_row(row: &Row) -> StoreResult<Measurement> {
             .ok_or_else(|| StoreError::broken(format!("reading a stored measurement state: {state:?}")))?,
         change_id: get(row, 13)?,
         access_tags: tags_at(row, 14)?,
+        verification: get::<Option<&str>>(row, 15)?.map(ctp_store_sql::verification_from_text).transpose()?,
+        signed_results_required: get(row, 16)?,
     })
 }
 

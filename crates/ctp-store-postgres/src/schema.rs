@@ -227,6 +227,26 @@ CREATE TABLE drill_messages (
 );
 CREATE INDEX drill_messages_by_drill ON drill_messages(drill_id);
 "#,
+    r#"
+-- Authorities and signed results (issue 14): see the SQLite schema's migration 8.
+CREATE TABLE authorities (
+    seq BIGSERIAL PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    annotation TEXT NOT NULL,
+    keys TEXT NOT NULL,
+    retired_time BIGINT
+);
+CREATE TABLE signing_required (
+    seq BIGSERIAL PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE
+);
+CREATE TABLE result_verifications (
+    seq BIGSERIAL PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE REFERENCES measurements(id) ON DELETE CASCADE,
+    verification TEXT NOT NULL
+);
+"#,
 ];
 
 /// An arbitrary, fixed key of the advisory lock taken while migrating.

@@ -6,9 +6,10 @@
 //! What the statements mean is decided in `ctp_store::rules`; this crate only says it in
 //! SQL.
 
-use ctp_model::resources::{Evaluated, Kind, LogBody};
+use ctp_model::resources::{AuthorityKey, Evaluated, Kind, LogBody, ResultVerification};
+use ctp_model::ResourceId;
 use ctp_store::dump::ColumnType;
-use ctp_store::{rules, Window};
+use ctp_store::{rules, StoreError, StoreResult, Window};
 
 /// The table of a resource kind: its path segment, but for service views and
 /// dependencies, which share `views`.
@@ -78,6 +79,50 @@ pub struct Below {
     /// The SQL condition on the table's rows, with `{id}` for the resource's id.
     pub condition: String,
 }
+
+/// The stored text of a result's verification (a JSON object).
+pub fn verification_to_text(verification: &ResultVerification) -> String {
+    serde_json::json!({
+        "authorityId": verification.authority_id.as_str(),
+        "keyId": verification.key_id,
+        "algorithm": verification.algorithm,
+    })
+    .to_string()
+}
+
+/// A result's verification out of its stored text.
+pub fn verification_from_text(text: &str) -> StoreResult<ResultVerification> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| StoreError::backend("reading a stored result verification", e))?;
+    let field = |name: &str| {
+        value[name]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| StoreError::broken(format!("a stored verification lacks {name}")))
+    };
+    Ok(ResultVerification {
+        authority_id: ResourceId::parse(&field("authorityId")?)
+            .map_err(|e| StoreError::backend("reading a stored result verification", e))?,
+        key_id: field("keyId")?,
+        algorithm: field("algorithm")?,
+    })
+}
+
+/// The stored text of an authority's keys (a JSON array).
+pub fn keys_to_text(keys: &[AuthorityKey]) -> String {
+    serde_json::to_string(keys).expect("keys serialize")
+}
+
+/// An authority's keys out of their stored text.
+pub fn keys_from_text(text: &str) -> StoreResult<Vec<AuthorityKey>> {
+    serde_json::from_str(text).map_err(|e| StoreError::backend("reading an authority's stored keys", e))
+}
+
+/// The SQL expressions (subqueries) of a measurement's stored verification and of whether
+/// it or its metric requires signed results, appended to the column list of a measurement
+/// read.
+pub const SIGNING_COLUMNS: &str = "(SELECT v.verification FROM result_verifications v WHERE v.id = measurements.id), \
+     EXISTS (SELECT 1 FROM signing_required s WHERE s.id IN (measurements.id, measurements.metric_id))";
 
 /// Everything below a resource of `kind`, table by table, parents first: a service view
 /// or dependency has its dependencies (recursively), assets, attributes, measurements,

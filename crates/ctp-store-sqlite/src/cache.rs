@@ -22,7 +22,8 @@ const MEASUREMENT_CACHE_SIZE: usize = 4096;
 pub(crate) struct Changed {
     /// A row of `accounts`.
     pub accounts: bool,
-    /// A row of `measurements`.
+    /// A row of `measurements`, or of the tables a measurement read joins
+    /// (`result_verifications`, `signing_required`).
     pub measurements: bool,
 }
 
@@ -31,7 +32,7 @@ impl Changed {
     pub fn note(&mut self, table: &str) {
         match table {
             "accounts" => self.accounts = true,
-            "measurements" => self.measurements = true,
+            "measurements" | "result_verifications" | "signing_required" => self.measurements = true,
             _ => {}
         }
     }

@@ -111,6 +111,7 @@ pub(crate) fn create_metric(conn: &Connection, metric: &NewMetric) -> StoreResul
         ],
     )
     .map_err(backend)?;
+    crate::authorities::set_signing_required(conn, &id, metric.signed_results_required)?;
     rows::load_metric(conn, &id)
 }
 
@@ -158,6 +159,9 @@ pub(crate) fn create_measurement(
     if measurement.objective.is_some() {
         crate::clock::watch(conn, &id, now)?;
     }
+    let verification = measurement.result.as_ref().and_then(|r| r.verification.as_ref());
+    crate::authorities::save_verification(conn, &id, verification)?;
+    crate::authorities::set_signing_required(conn, &id, measurement.signed_results_required)?;
     rows::load_measurement(conn, &id)
 }
 

@@ -12,6 +12,7 @@
 
 mod access;
 mod accounts;
+mod authorities;
 mod cache;
 mod changes;
 mod clock;
@@ -32,15 +33,15 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use ctp_model::resources::{
-    Account, Asset, Attribute, Delivery, DeliveryState, Drill, DrillMessage, Kind, LogEntry, Measurement,
+    Account, Asset, Attribute, Authority, Delivery, DeliveryState, Drill, DrillMessage, Kind, LogEntry, Measurement,
     MeasurementState, Member, Metric, Ref, Trigger, View,
 };
 use ctp_model::{ConditionCache, Evaluations, ResourceId, Timestamp};
 use ctp_store::dump::Dump;
 use ctp_store::{
-    ClockRound, ClockWork, DeliveryOutcome, DueDelivery, FeedPosition, LogFilter, NewAccount, NewAsset, NewAttribute,
-    NewDrill, NewMeasurement, NewMetric, NewTrigger, NewView, Push, PushOutcome, Store, StoreError, StoreResult,
-    Window,
+    AuthorityChange, ClockRound, ClockWork, DeliveryOutcome, DueDelivery, FeedPosition, LogFilter, NewAccount,
+    NewAsset, NewAttribute, NewAuthority, NewDrill, NewMeasurement, NewMetric, NewTrigger, NewView, Push, PushOutcome,
+    Store, StoreError, StoreResult, Window,
 };
 use rusqlite::{Connection, OpenFlags};
 
@@ -377,6 +378,33 @@ impl Store for SqliteStore {
 
     async fn prune_deliveries(&self, before: Timestamp) -> StoreResult<u64> {
         self.write(move |conn| outbox::prune(conn, before)).await
+    }
+
+    async fn create_authority(&self, authority: NewAuthority) -> StoreResult<Authority> {
+        self.write(move |conn| authorities::create(conn, &authority)).await
+    }
+
+    async fn authority(&self, id: &ResourceId) -> StoreResult<Authority> {
+        self.read(|conn| authorities::load(conn, id))
+    }
+
+    async fn authorities(&self) -> StoreResult<Vec<Authority>> {
+        self.read(authorities::list)
+    }
+
+    async fn change_authority(
+        &self,
+        id: &ResourceId,
+        change: AuthorityChange,
+        now: Timestamp,
+    ) -> StoreResult<Authority> {
+        let id = id.clone();
+        self.write(move |conn| authorities::change(conn, &id, &change, now)).await
+    }
+
+    async fn set_signing_required(&self, id: &ResourceId, required: bool) -> StoreResult<()> {
+        let id = id.clone();
+        self.write(move |conn| authorities::set_signing_required(conn, &id, required)).await
     }
 
     async fn start_drill(&self, drill: NewDrill, now: Timestamp) -> StoreResult<Drill> {

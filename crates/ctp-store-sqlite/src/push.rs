@@ -35,6 +35,7 @@ pub(crate) fn push_result(
     })
     .map_err(backend)?;
     renew_ancestors(conn, Kind::Measurement, measurement_id, change)?;
+    crate::authorities::save_verification(conn, measurement_id, result.verification.as_ref())?;
     let watching = rows::triggers_of_measurement(conn, measurement_id)?;
     let logs =
         triggers::process(conn, &watching, &result.raw, &result.value, now, change, conditions, rules::trigger_step)?;

@@ -157,10 +157,17 @@ pub(crate) fn load_metric(conn: &Connection, id: &ResourceId) -> StoreResult<Met
 }
 
 pub(crate) fn load_measurement(conn: &Connection, id: &ResourceId) -> StoreResult<Measurement> {
-    let sql = "SELECT id, attribute_id, view_id, metric_id, name, annotation, result, objective_condition, \
-               objective_status, objective_time, triggers_allowed, user_activated, state, change_id, access_tags \
-               FROM measurements WHERE id = ?1";
-    one(conn, sql, Kind::Measurement, id, |row| {
+    let sql = format!(
+        "SELECT id, attribute_id, view_id, metric_id, name, annotation, result, objective_condition, \
+         objective_status, objective_time, triggers_allowed, user_activated, state, change_id, access_tags, {} \
+         FROM measurements WHERE id = ?1",
+        ctp_store_sql::SIGNING_COLUMNS
+    );
+    one(conn, &sql, Kind::Measurement, id, |row| {
+        let verification: Option<String> = row.get(15)?;
+        let verification = verification
+            .map(|text| ctp_store_sql::verification_from_text(&text).map_err(|e| conversion(15, e.to_string())))
+            .transpose()?;
         let condition: Option<String> = row.get(7)?;
         let objective = match condition {
             None => None,
@@ -182,6 +189,8 @@ pub(crate) fn load_measurement(conn: &Connection, id: &ResourceId) -> StoreResul
             state: MeasurementState::parse(&state).ok_or_else(|| conversion(12, state.clone()))?,
             change_id: row.get(13)?,
             access_tags: tags_at(row, 14)?,
+            verification,
+            signed_results_required: row.get(16)?,
         })
     })
 }

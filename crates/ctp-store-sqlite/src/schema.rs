@@ -235,6 +235,29 @@ CREATE TABLE drill_messages (
 );
 CREATE INDEX drill_messages_by_drill ON drill_messages(drill_id);
 "#,
+    r#"
+-- Authorities and signed results (issue 14): the authorities that sign results, with their
+-- keys (a JSON array; a retired key keeps its place); the measurements and metrics that
+-- require signed results; whose signature was verified on each measurement's current
+-- result (replaced by each push).
+CREATE TABLE authorities (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    annotation TEXT NOT NULL,
+    keys TEXT NOT NULL,
+    retired_time INTEGER
+);
+CREATE TABLE signing_required (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE
+);
+CREATE TABLE result_verifications (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE REFERENCES measurements(id) ON DELETE CASCADE,
+    verification TEXT NOT NULL
+);
+"#,
 ];
 
 /// Brings the database up to the latest migration.

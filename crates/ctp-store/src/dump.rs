@@ -193,11 +193,22 @@ pub const TABLES: &[(&str, &[(&str, ColumnType)])] = &[
             ("ack_by", Text),
         ],
     ),
+    ("authorities", &[("id", Text), ("name", Text), ("annotation", Text), ("keys", Text), ("retired_time", BigInt)]),
+    ("signing_required", &[("id", Text)]),
+    ("result_verifications", &[("id", Text), ("verification", Text)]),
 ];
 
 /// The last tables of [`TABLES`], added after the format's first version: a dump made
 /// before them lacks them and imports with them empty.
-pub const ADDED_LATER: &[&str] = &["feed_positions", "clock_watch", "drills", "drill_messages"];
+pub const ADDED_LATER: &[&str] = &[
+    "feed_positions",
+    "clock_watch",
+    "drills",
+    "drill_messages",
+    "authorities",
+    "signing_required",
+    "result_verifications",
+];
 
 /// A whole store.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -51,6 +51,8 @@ pub struct NewMetric {
     pub result_format: Vec<Column>,
     /// Access tags; `None` gives `role:user`.
     pub access_tags: Option<Vec<String>>,
+    /// Whether its measurements take signed results only (issue 14).
+    pub signed_results_required: bool,
 }
 
 /// A new measurement.
@@ -72,6 +74,8 @@ pub struct NewMeasurement {
     pub state: MeasurementState,
     /// Access tags; `None` inherits the attribute's.
     pub access_tags: Option<Vec<String>>,
+    /// Whether it takes signed results only (issue 14).
+    pub signed_results_required: bool,
 }
 
 /// A new trigger.
@@ -272,4 +276,28 @@ pub struct NewDrillMessage {
     pub result: String,
     /// The secret of its acknowledgement link.
     pub token: String,
+}
+
+/// A new authority (issue 14).
+#[derive(Debug, Clone)]
+pub struct NewAuthority {
+    /// Name and annotation.
+    pub header: Header,
+    /// Its first keys (distinct key ids), checked by the caller.
+    pub keys: Vec<ctp_model::resources::AuthorityKey>,
+}
+
+/// A change to an authority: keys rotate by adding the new one and retiring the old one,
+/// which stays listed (with its end of validity) so that old signatures can be checked.
+#[derive(Debug, Clone)]
+pub enum AuthorityChange {
+    /// Adds a key (its key id must be new to the authority).
+    AddKey(ctp_model::resources::AuthorityKey),
+    /// Ends a key's validity now (if it did not end earlier).
+    RetireKey {
+        /// Its key id.
+        kid: String,
+    },
+    /// Retires the authority: no result it signs is accepted any more.
+    Retire,
 }

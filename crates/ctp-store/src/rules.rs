@@ -49,6 +49,7 @@ pub fn after_push(
         measurement.objective.as_ref().map(|o| evaluate_objective(&o.condition, Some(&result.value), now, conditions));
     Measurement {
         result: Some(result.raw.clone()),
+        verification: result.verification.clone(),
         state: MeasurementState::Activated,
         objective,
         change_id: change,
@@ -87,6 +88,38 @@ fn entry_of(trigger: &Trigger, body: LogBody, tags: Vec<String>, now: Timestamp)
         tags,
         access_tags: trigger.access_tags.clone(),
     }
+}
+
+/// Applies a change to an authority (read in the change's transaction) at `now`.
+pub fn change_authority(
+    authority: &mut ctp_model::resources::Authority,
+    change: &crate::inputs::AuthorityChange,
+    now: Timestamp,
+) -> StoreResult<()> {
+    use crate::inputs::AuthorityChange;
+    match change {
+        AuthorityChange::AddKey(key) => {
+            if authority.keys.iter().any(|k| k.kid == key.kid) {
+                return Err(StoreError::Conflict(format!(
+                    "authority {} already has a key {:?}: key ids are never reused",
+                    authority.id, key.kid
+                )));
+            }
+            authority.keys.push(key.clone());
+        }
+        AuthorityChange::RetireKey { kid } => {
+            let key = authority
+                .keys
+                .iter_mut()
+                .find(|k| &k.kid == kid)
+                .ok_or_else(|| StoreError::Invalid(format!("authority {} has no key {kid:?}", authority.id)))?;
+            key.not_after = Some(key.not_after.map_or(now.millis(), |end| end.min(now.millis())));
+        }
+        AuthorityChange::Retire => {
+            authority.retired.get_or_insert(now);
+        }
+    }
+    Ok(())
 }
 
 /// The tag of every log entry a drill writes, and of nothing else.
@@ -300,10 +333,11 @@ mod tests {
             user_activated: false,
             state: MeasurementState::Pending,
             access_tags: None,
+            signed_results_required: false,
         };
         let first = first_objective(&new, now(), &Constant).unwrap();
         assert_eq!((first.status, first.status_update_time), (Status::False, now()), "no result: false");
-        new.result = Some(CheckedResult { raw: "[]".into(), value: serde_json::json!([]) });
+        new.result = Some(CheckedResult { raw: "[]".into(), value: serde_json::json!([]), verification: None });
         assert_eq!(first_objective(&new, now(), &Constant).unwrap().status, Status::True);
         new.objective = None;
         assert!(first_objective(&new, now(), &Constant).is_none());
@@ -328,8 +362,10 @@ mod tests {
             state: MeasurementState::Pending,
             change_id: 3,
             access_tags: vec!["customer:a".into()],
+            verification: None,
+            signed_results_required: false,
         };
-        let result = CheckedResult { raw: "[ 1 ]".into(), value: serde_json::json!([1]) };
+        let result = CheckedResult { raw: "[ 1 ]".into(), value: serde_json::json!([1]), verification: None };
         let pushed = after_push(pending.clone(), &result, now(), 9, &Constant);
         assert_eq!(pushed.result.as_deref(), Some("[ 1 ]"), "the result as pushed, byte for byte");
         assert_eq!((pushed.state, pushed.change_id), (MeasurementState::Activated, 9));

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use ctp_model::resources::{
-    Account, Asset, Attribute, Delivery, DeliveryState, Drill, DrillMessage, Kind, LogEntry, Measurement,
+    Account, Asset, Attribute, Authority, Delivery, DeliveryState, Drill, DrillMessage, Kind, LogEntry, Measurement,
     MeasurementState, Member, Metric, Ref, Trigger, View,
 };
 use ctp_model::{CheckedResult, ConditionCache, Evaluations, ResourceId, Timestamp};
@@ -12,8 +12,9 @@ use ctp_model::{CheckedResult, ConditionCache, Evaluations, ResourceId, Timestam
 use crate::dump;
 use crate::error::StoreResult;
 use crate::inputs::{
-    ClockRound, ClockWork, DeliveryOutcome, DueDelivery, FeedPosition, LogFilter, NewAccount, NewAsset, NewAttribute,
-    NewDrill, NewMeasurement, NewMetric, NewTrigger, NewView, Push, PushOutcome, Window,
+    AuthorityChange, ClockRound, ClockWork, DeliveryOutcome, DueDelivery, FeedPosition, LogFilter, NewAccount,
+    NewAsset, NewAttribute, NewAuthority, NewDrill, NewMeasurement, NewMetric, NewTrigger, NewView, Push, PushOutcome,
+    Window,
 };
 
 /// The storage of ctpd. See the crate documentation for the transaction guarantee.
@@ -191,6 +192,24 @@ pub trait Store: Send + Sync + 'static {
     async fn retry_delivery(&self, id: &ResourceId, now: Timestamp) -> StoreResult<Delivery>;
     /// Deletes delivered jobs acknowledged before `before`; returns how many.
     async fn prune_deliveries(&self, before: Timestamp) -> StoreResult<u64>;
+
+    // ----- authorities and signed results (issue 14) -----
+
+    /// Registers an authority.
+    async fn create_authority(&self, authority: NewAuthority) -> StoreResult<Authority>;
+    /// One authority; an unknown id is [`crate::StoreError::Missing`].
+    async fn authority(&self, id: &ResourceId) -> StoreResult<Authority>;
+    /// Every authority, in registration order.
+    async fn authorities(&self) -> StoreResult<Vec<Authority>>;
+    /// Adds or retires a key, or retires the authority, in one transaction.
+    async fn change_authority(
+        &self,
+        id: &ResourceId,
+        change: AuthorityChange,
+        now: Timestamp,
+    ) -> StoreResult<Authority>;
+    /// Makes a measurement or a metric require signed results, or not.
+    async fn set_signing_required(&self, id: &ResourceId, required: bool) -> StoreResult<()>;
 
     // ----- drills (issue 13) -----
 

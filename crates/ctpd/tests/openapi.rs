@@ -134,6 +134,15 @@ async fn fixtures(ctpd: &Demo) -> Dictionaries {
     for log in ids(&admin, "logs").await {
         add(&mut d, "logs", log);
     }
+    // An authority with a key (results may name it).
+    let authority = admin
+        .create(
+            "authorities",
+            json!({"name": "fixture", "keys": [{"kid": "k1", "jwk": {"kty": "OKP", "crv": "Ed25519",
+                   "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}}]}),
+        )
+        .await;
+    add(&mut d, "authorities", id_of(&authority["self"]));
     // A drill of that view (its message goes to the same webhook).
     let drill = admin.create(&format!("serviceViews/{view}/drills"), json!({"annotation": "fixture"})).await;
     add(&mut d, "drills", id_of(&drill["self"]));

@@ -100,6 +100,7 @@ pub async fn setup(
                     ],
                     result_format: result_format(),
                     access_tags: None,
+                    signed_results_required: false,
                 })
                 .await?;
             report_created(&mut report, "metric", METRIC_NAME, metric.id)
@@ -171,6 +172,7 @@ pub async fn setup(
                     user_activated: false,
                     state: MeasurementState::Pending,
                     access_tags: None,
+                    signed_results_required: false,
                 },
                 ctp_model::Timestamp::now(),
                 conditions,

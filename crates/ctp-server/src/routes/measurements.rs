@@ -67,9 +67,12 @@ pub async fn put_measurement(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> 
         Some("state") => put_state(ctx, id, bytes).await,
         Some("result") => put_result(ctx, id, bytes).await,
         Some("objective") => put_objective(ctx, id, bytes).await,
+        Some("signing") => put_signing(ctx, id, bytes).await,
         Some("tags") => tags_operation(&ctx, Ref { kind: Kind::Measurement, id }, Some(&bytes)).await,
         Some(x) => Err(unknown_operation(x, "PUT", "/measurements/{id}")),
-        None => Err(ApiError::bad_request("PUT /measurements/{id} needs ?x=state, ?x=result, ?x=objective or ?x=tags")),
+        None => Err(ApiError::bad_request(
+            "PUT /measurements/{id} needs ?x=state, ?x=result, ?x=objective, ?x=signing or ?x=tags",
+        )),
     }
 }
 
@@ -87,6 +90,28 @@ pub(crate) enum PutMeasurementBody {
     Objective(ObjectiveBody),
     /// `x=tags`.
     Tags(super::TagsBody),
+    /// `x=signing`.
+    Signing(SigningBody),
+}
+
+/// The body of `?x=signing` (an extension, issue 14).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schema(as = SigningBody)]
+pub(crate) struct SigningBody {
+    /// Whether the measurement takes signed results only (its metric may require them too).
+    require_signed_results: bool,
+}
+
+/// `PUT /measurements/{id}?x=signing`: the provider makes a measurement take signed results
+/// only, or not.
+async fn put_signing(ctx: Ctx, id: ResourceId, bytes: Bytes) -> ApiResult<Response> {
+    ctx.caller.require_role(ROLE_ADMIN)?;
+    let measurement = ctx.state.store.measurement(&id).await?;
+    ctx.caller.require_access(&measurement.access_tags, "this measurement")?;
+    let SigningBody { require_signed_results } = body(&bytes)?;
+    ctx.state.store.set_signing_required(&id, require_signed_results).await?;
+    Ok(ok(&encode::measurement(&ctx, &ctx.state.store.measurement(&id).await?)))
 }
 
 /// The body of `?x=state`.
@@ -138,7 +163,10 @@ async fn put_result(ctx: Ctx, id: ResourceId, bytes: Bytes) -> ApiResult<Respons
     let ResultBody { result } = body(&bytes)?;
     let metric = store.metric(&measurement.metric_id).await?;
     let now = Timestamp::now();
-    let checked = check_result(result.get(), &metric.result_format, now).map_err(ApiError::bad_request)?;
+    let mut checked = check_result(result.get(), &metric.result_format, now).map_err(ApiError::bad_request)?;
+    let required = measurement.signed_results_required;
+    let subject = format!("measurement {id}");
+    crate::signing::verify(&ctx.state, required, &subject, result.get(), &mut checked, now).await?;
     let push = crate::push::evaluate_ahead(&ctx.state, &measurement, checked, now).await?;
     let outcome = store.push_result(&id, push.result, now, push.evaluations).await?;
     if !outcome.logs.is_empty() {
@@ -245,8 +273,11 @@ creation_body! {
         /// Who may access it (default: the attribute's).
         #[serde(default)]
         access_tags: Option<Vec<String>>,
+        /// Whether it takes signed results only (an extension, issue 14).
+        #[serde(default)]
+        require_signed_results: bool,
     }
-    computed {  }
+    computed { "resultVerification" => _result_verification }
 }
 
 /// `createTrigger` in a creation body: a boolean, a link, `""` or `null`.
@@ -315,14 +346,17 @@ pub async fn create_measurement(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) 
     let now = Timestamp::now();
     let result = match new.result.as_deref() {
         None => None,
-        Some(result) => {
+        Some(pushed) => {
             let metric = store.metric(&metric_id).await.map_err(|e| match e {
                 StoreError::NotFound(..) => {
                     ApiError::bad_request(format!("no metric with id {metric_id} (create the metric first)"))
                 }
                 other => other.into(),
             })?;
-            Some(check_result(result.get(), &metric.result_format, now).map_err(ApiError::bad_request)?)
+            let mut checked = check_result(pushed.get(), &metric.result_format, now).map_err(ApiError::bad_request)?;
+            let required = new.require_signed_results;
+            crate::signing::verify(&ctx.state, required, "this measurement", pushed.get(), &mut checked, now).await?;
+            Some(checked)
         }
     };
     let measurement = store
@@ -337,6 +371,7 @@ pub async fn create_measurement(ctx: Ctx, Path(id): Path<String>, bytes: Bytes) 
                 user_activated: new.user_activated,
                 state,
                 access_tags: new.access_tags,
+                signed_results_required: new.require_signed_results,
             },
             now,
             &ctx.state.conditions,

@@ -82,6 +82,9 @@ creation_body! {
         /// Who may access it (default: `["role:user"]`).
         #[serde(default)]
         access_tags: Option<Vec<String>>,
+        /// Whether its measurements take signed results only (an extension, issue 14).
+        #[serde(default)]
+        require_signed_results: bool,
     }
     computed {  }
 }
@@ -104,6 +107,7 @@ pub async fn create_metric(ctx: Ctx, bytes: Bytes) -> ApiResult<Response> {
             parameters: new.measurement_parameters,
             result_format: new.result_format,
             access_tags: new.access_tags,
+            signed_results_required: new.require_signed_results,
         })
         .await?;
     Ok(created(ctx.link(Kind::Metric, &metric.id), &encode::metric(&ctx, &metric)))

@@ -44,6 +44,7 @@ macro_rules! creation_body {
 pub(crate) mod accounts;
 pub(crate) mod assets;
 pub(crate) mod attributes;
+pub(crate) mod authorities;
 pub(crate) mod deliveries;
 pub(crate) mod drills;
 pub(crate) mod logs;
@@ -120,6 +121,9 @@ fn table(document: Bytes) -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("deliveries/{id}", get(deliveries::get_delivery).put(deliveries::put_delivery)),
         ("ossec/alerts", post(ossec::post_alerts)),
         ("ossec/status", get(ossec::get_status)),
+        ("authorities", get(authorities::list_authorities).post(authorities::create_authority)),
+        ("authorities/{id}", get(authorities::get_authority).put(authorities::put_authority)),
+        ("authorities/{id}/keys", post(authorities::add_key)),
         ("serviceViews/{id}/drills", get(drills::list_drills_of_view).post(drills::start_drill)),
         ("drills", get(drills::list_drills)),
         ("drills/{id}", get(drills::get_drill)),
