@@ -234,11 +234,47 @@ fn keygen_writes_a_private_key_and_a_signed_push_verifies_with_its_public_key() 
     let plain = ok(server.run(&tree.agent, &["keygen", "--out", server.dir.path().join("ed.pem").to_str().unwrap()]));
     assert!(plain.contains("suggested kid: ") && plain.contains("\"crv\": \"Ed25519\""), "{plain}");
 
+    // The authority registered by the provider (admin) with the public key.
+    let authority = server
+        .admin()
+        .create_authority(&ctp_client::NewAuthority {
+            name: "probe".into(),
+            annotation: String::new(),
+            keys: vec![ctp_client::AuthorityKey {
+                kid: kid.to_owned(),
+                algorithm: None,
+                jwk: members.clone(),
+                not_before: None,
+                not_after: None,
+            }],
+        })
+        .unwrap();
+    let authority_id = id(&authority.self_link);
+    assert_eq!(authority.keys[0].algorithm.as_deref(), Some("ES256"));
+
     // --sign needs the authority.
     fails(
         server.run(&tree.agent, &["push", &tree.measurement, "--value", "[]", "--sign", key_file.to_str().unwrap()]),
         1,
     );
+    // Signed with a key the authority does not have: the server refuses it.
+    let err = fails(
+        server.run(
+            &tree.agent,
+            &[
+                "push",
+                &tree.measurement,
+                "--value",
+                "[]",
+                "--sign",
+                server.dir.path().join("ed.pem").to_str().unwrap(),
+                "--authority",
+                &authority_id,
+            ],
+        ),
+        2,
+    );
+    assert!(err.starts_with("ctp: 400: "), "{err}");
     let out = ok(server.run(
         &tree.agent,
         &[
@@ -249,7 +285,7 @@ fn keygen_writes_a_private_key_and_a_signed_push_verifies_with_its_public_key() 
             "--sign",
             key_file.to_str().unwrap(),
             "--authority",
-            "probe-1",
+            &authority_id,
         ],
     ));
     assert!(out.contains(", signed; objective: met"), "{out}");
@@ -259,5 +295,5 @@ fn keygen_writes_a_private_key_and_a_signed_push_verifies_with_its_public_key() 
     let trusted = [ctp_jws::TrustedKey { kid: kid.to_owned(), key: public, validity: ctp_jws::Validity::ALWAYS }];
     let verified = ctp_jws::verify_result(result.get(), &trusted, 0).unwrap();
     assert_eq!(verified.kid, kid);
-    assert!(result.get().contains(r#""authorityId":"probe-1""#), "{}", result.get());
+    assert!(result.get().contains(&format!(r#""authorityId":"{authority_id}""#)), "{}", result.get());
 }
