@@ -313,8 +313,18 @@ impl Client {
 
     /// The transparency log's description.
     pub fn ledger(&self) -> Result<LedgerInfo, Error> {
-        let url = self.entry_point()?.ledger.unwrap_or_else(|| format!("{}ledger", self.base));
-        self.get_as(&url)
+        let entry = self.entry_point()?;
+        let advertised = entry.ledger.is_some();
+        let url = entry.ledger.unwrap_or_else(|| format!("{}ledger", self.base));
+        self.get_as(&url).map_err(|e| match e {
+            Error::NotFound { url, .. } if !advertised => Error::NotFound {
+                url,
+                message: "this server keeps no transparency log (its entry point has no ledger link), so nothing \
+                          it serves can be verified"
+                    .into(),
+            },
+            e => e,
+        })
     }
 
     /// The latest signed checkpoint (a C2SP signed note).
