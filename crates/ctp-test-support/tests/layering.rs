@@ -208,6 +208,31 @@ fn violations(workspace: &Workspace) -> Vec<String> {
                     broken("rule 3 (ctp-store, the interface, knows no SQL: no driver)", d);
                 }
             }
+            "ctp-client" => {
+                for d in internal
+                    .iter()
+                    .filter(|d| !["ctp-model", "ctpscript", "ctp-ledger", "ctp-jws"].contains(&d.name.as_str()))
+                {
+                    broken(
+                        "rule 8 (ctp-client depends only on ctp-model, ctp-ledger and ctp-jws: never on ctp-server, the \
+                         store or a backend)",
+                        d,
+                    );
+                }
+                for d in dependencies.iter().filter(|d| is_driver(&d.name)) {
+                    broken("rule 8 (ctp-client knows no database: no driver)", d);
+                }
+            }
+            "ctp" => {
+                for d in internal.iter().filter(|d| {
+                    !["ctp-client", "ctp-model", "ctpscript", "ctp-ledger", "ctp-jws"].contains(&d.name.as_str())
+                }) {
+                    broken("rule 8 (ctp, the client binary, depends only on ctp-client and the pure crates)", d);
+                }
+                for d in dependencies.iter().filter(|d| is_driver(&d.name)) {
+                    broken("rule 8 (ctp knows no database: no driver)", d);
+                }
+            }
             _ if is_backend(krate) || krate == BACKEND_SQL => {
                 let allowed = ["ctp-store", "ctp-model", "ctpscript", "ctp-ledger", BACKEND_SQL];
                 for d in internal.iter().filter(|d| !allowed.contains(&d.name.as_str())) {
@@ -291,6 +316,8 @@ fn a_broken_rule_is_reported_with_the_rule_and_the_dependency() {
     add(&mut workspace, "ossec-sources", "axum", "dev");
     add(&mut workspace, "ctp-jws", "reqwest", "normal");
     add(&mut workspace, "ctp-jws", "ctp-model", "normal");
+    add(&mut workspace, "ctp-client", "ctp-server", "normal");
+    add(&mut workspace, "ctp", "ctp-test-support", "dev");
     let found = violations(&workspace);
     let expect = |rule: &str, text: &str| {
         assert!(found.iter().any(|v| v.starts_with(rule) && v.contains(text)), "{rule} {text}: {found:#?}");
@@ -308,6 +335,8 @@ fn a_broken_rule_is_reported_with_the_rule_and_the_dependency() {
     expect("rule 4", "ctp-store-postgres has a dev dependency on ctp-server");
     expect("rule 7 (ossec-sources depends on no workspace crate", "ossec-sources has a normal dependency on ctp-store");
     expect("rule 7 (ossec-sources knows no HTTP", "ossec-sources has a dev dependency on axum");
+    expect("rule 8 (ctp-client depends only on", "ctp-client has a normal dependency on ctp-server");
+    expect("rule 8 (ctp, the client binary", "ctp has a dev dependency on ctp-test-support");
     // ctp-server is built with ctp-model, which would now bring a backend along.
     expect("rule 5/6", "ctp-server is built with the backend ctp-store-sqlite");
 }
