@@ -296,4 +296,36 @@ fn keygen_writes_a_private_key_and_a_signed_push_verifies_with_its_public_key() 
     let verified = ctp_jws::verify_result(result.get(), &trusted, 0).unwrap();
     assert_eq!(verified.kid, kid);
     assert!(result.get().contains(&format!(r#""authorityId":"{authority_id}""#)), "{}", result.get());
+
+    // The customer verifies it without trusting the server: the signature with the
+    // authority's key (pinned on first use), the inclusion proof against a checkpoint signed
+    // by the server's key (pinned on first use).
+    let out = ok(server.run(&tree.customer, &["verify", &tree.measurement]));
+    assert!(out.contains("signature") && out.contains("inclusion"), "{out}");
+    // The log grows; verifying again also checks it is consistent with what was seen.
+    ok(server.run(&tree.agent, &["push", &tree.measurement, "--value", r#"[{"level": 2}]"#]));
+    let out = ok(server.run(&tree.customer, &["--json", "verify", &tree.measurement]));
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert!(report.to_string().contains("consisten"), "{report}");
+
+    // A log entry too (a trigger that fires on the next push).
+    ok(server.run(
+        &tree.customer,
+        &["trigger", "create", &tree.view, "--measurement", &tree.measurement, "--condition", "value[0].level >= 0"],
+    ));
+    let logs = ok(server.run(&tree.customer, &["--json", "logs", &tree.view]));
+    let entry: Value = serde_json::from_str(logs.lines().last().unwrap()).unwrap(); // JSON Lines
+    let entry_link = entry["self"].as_str().unwrap_or_else(|| panic!("{logs}")).to_owned();
+    let out = ok(server.run(&tree.customer, &["verify", &entry_link]));
+    assert!(out.contains("inclusion"), "{out}");
+
+    // A server whose checkpoints are signed by another key than the pinned one is refused.
+    let state_dir = server.dir.path().join("home/.local/state/ctp/servers");
+    let state_file = std::fs::read_dir(&state_dir).unwrap().next().unwrap().unwrap().path();
+    let mut state: Value = serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap()).unwrap();
+    let other = ctp_ledger::Signer::generate(state["serverKey"].as_str().unwrap().split('+').next().unwrap()).unwrap();
+    state["serverKey"] = other.verifier().key_text().into();
+    std::fs::write(&state_file, state.to_string()).unwrap();
+    let err = fails(server.run(&tree.customer, &["verify", &tree.measurement]), 3);
+    assert!(err.contains("SERVER KEY CHANGED"), "{err}");
 }
