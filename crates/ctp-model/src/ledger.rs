@@ -5,6 +5,8 @@
 //! - A **result** leaf: kind `result`, id and measurement = the measurement's id, `sha256` =
 //!   SHA-256 of the result's JSON with white space outside strings removed (the text is kept
 //!   as pushed, so any server returns the same bytes once compacted), time = acceptance.
+//! - An **audit** leaf: kind `audit`, id = the audit record's id, `sha256` = SHA-256 of
+//!   [`audit_content`] (who, what, a digest of the body, when, the outcome).
 //! - A **log** leaf: kind `log`, id = the log entry's id, no measurement, `sha256` = SHA-256
 //!   of [`log_content`]: `{"view":ID,"trigger":ID,"creationTime":T,"tags":[...],"result":R}`
 //!   (or `"error":"..."` instead of `result`), where R is the compacted result, written by
@@ -14,7 +16,7 @@
 use ctp_ledger::{Hash, Leaf, LeafKind};
 use serde::Serialize;
 
-use crate::resources::{LogBody, LogEntry};
+use crate::resources::{AuditRecord, LogBody, LogEntry};
 use crate::{ResourceId, Timestamp};
 
 /// Why a leaf cannot be made from a record.
@@ -87,6 +89,43 @@ pub fn log_leaf(entry: &LogEntry) -> Result<Leaf, LedgerError> {
         sha256: ctp_ledger::sha256(&content),
         time: entry.creation_time.to_datetime(),
     })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AuditContent<'a> {
+    account: Option<&'a str>,
+    method: &'a str,
+    resource: &'a str,
+    body_sha256: &'a str,
+    status: u16,
+    time: String,
+}
+
+/// The bytes an audit leaf hashes: `{"account":ID|null,"method":M,"resource":R,
+/// "bodySha256":HEX,"status":N,"time":T}` written by serde_json, as the audit API returns
+/// the record's members.
+pub fn audit_content(record: &AuditRecord) -> Vec<u8> {
+    let content = AuditContent {
+        account: record.account_id.as_ref().map(ResourceId::as_str),
+        method: &record.method,
+        resource: &record.resource,
+        body_sha256: &record.body_sha256,
+        status: record.status,
+        time: record.time.to_string(),
+    };
+    serde_json::to_vec(&content).expect("an audit record serializes")
+}
+
+/// The leaf of an audit record: kind `audit`, id = the record's id, no measurement.
+pub fn audit_leaf(record: &AuditRecord) -> Leaf {
+    Leaf {
+        kind: LeafKind::Audit,
+        id: record.id.as_str().to_owned(),
+        measurement: None,
+        sha256: ctp_ledger::sha256(&audit_content(record)),
+        time: record.time.to_datetime(),
+    }
 }
 
 #[cfg(test)]

@@ -499,3 +499,23 @@ pub struct DrillMessage {
     /// Who acknowledged it, as they said.
     pub acknowledged_by: Option<String>,
 }
+
+/// A change attempted through the API (issue 14's audit trail): who, what, when, and the
+/// outcome. Kept in the store and appended to the transparency log; never edited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    /// Identifier.
+    pub id: ResourceId,
+    /// The account that asked (`None`: no or an unknown token, or a public link).
+    pub account_id: Option<ResourceId>,
+    /// The HTTP method.
+    pub method: String,
+    /// The path and query asked for, under the API's base path.
+    pub resource: String,
+    /// SHA-256 of the request body, hex (of nothing for an empty body).
+    pub body_sha256: String,
+    /// The HTTP status of the answer.
+    pub status: u16,
+    /// When it was answered.
+    pub time: Timestamp,
+}

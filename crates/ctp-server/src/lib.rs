@@ -3,6 +3,7 @@
 //! run it on a listener (plain HTTP or HTTPS, with the connection limits of [`listen`])
 //! until a shutdown signal, finishing requests in flight within a grace period.
 
+pub mod audit;
 pub mod auth;
 pub mod context;
 pub mod cors;
@@ -54,6 +55,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(routes::metrics_text))
         .fallback(routes::not_found)
+        // Inside the body limit: it reads the body it digests within the limit.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), audit::record))
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(limit))
         // Outside the body limit, so that its 413 gets a JSON body too.

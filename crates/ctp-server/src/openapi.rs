@@ -23,7 +23,7 @@ use utoipa::{Modify, OpenApi, PartialSchema, ToResponse, ToSchema};
 use crate::error::ErrorBody;
 use crate::notify::target::Channel as DeliveryChannel;
 use crate::routes::{
-    accounts, assets, attributes, authorities, deliveries, drills, ledger, logs, measurements, metrics, ossec,
+    accounts, assets, attributes, audit, authorities, deliveries, drills, ledger, logs, measurements, metrics, ossec,
     prometheus, triggers, views,
 };
 
@@ -109,6 +109,8 @@ const DESCRIPTION: &str = r#"The Cloud Trust Protocol (CTP 2.14) client API, the
         authorities::get_authority,
         authorities::add_key,
         authorities::put_authority,
+        audit::list_audit,
+        audit::get_audit,
         ledger::get_ledger,
         ledger::get_checkpoint,
         ledger::get_consistency,
@@ -544,6 +546,37 @@ pub(crate) mod params {
         newest: Option<String>,
         /// Only entries with all these tags (comma-separated).
         tags: Option<String>,
+    }
+
+    /// The query of `/audit`.
+    #[derive(IntoParams)]
+    #[into_params(parameter_in = Query)]
+    pub(crate) struct AuditQuery {
+        /// Only the records of this account (an id or a link).
+        account: Option<String>,
+        /// Only the records whose resource starts with this path (under the base path).
+        resource: Option<String>,
+        /// Only records at this time (RFC 3339) or later.
+        #[param(format = DateTime)]
+        oldest: Option<String>,
+        /// Only records before this time (RFC 3339).
+        #[param(format = DateTime)]
+        newest: Option<String>,
+        /// The page, from 0, of `items` records; only with `items`.
+        #[param(minimum = 0)]
+        page: Option<u64>,
+        /// Records per page, 1 or more; only with `page`.
+        #[param(minimum = 1)]
+        items: Option<u64>,
+    }
+
+    /// `GET /audit/{id}`.
+    #[derive(IntoParams)]
+    #[into_params(parameter_in = Query)]
+    pub(crate) struct GetAudit {
+        /// `proof`: the record's inclusion proof in the transparency log.
+        #[param(pattern = "^proof$")]
+        x: Option<String>,
     }
 
     /// The query of `/ledger/consistency`.

@@ -80,6 +80,12 @@ pub(crate) async fn append_log(tx: &Tx<'_>, entry: &LogEntry) -> StoreResult<()>
     append(tx, LeafKind::Log, &entry.id, &leaf).await
 }
 
+/// Appends the leaf of an audit record.
+pub(crate) async fn append_audit(tx: &Tx<'_>, record: &ctp_model::resources::AuditRecord) -> StoreResult<()> {
+    let leaf = leaf_bytes(Ok(ctp_model::ledger::audit_leaf(record)))?;
+    append(tx, LeafKind::Audit, &record.id, &leaf).await
+}
+
 /// The leaves `start..end`.
 pub(crate) async fn leaves(tx: &Tx<'_>, start: u64, end: u64) -> StoreResult<Vec<Vec<u8>>> {
     let rows = tx

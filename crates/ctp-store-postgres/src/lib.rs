@@ -21,6 +21,7 @@
 
 mod access;
 mod accounts;
+mod audit;
 mod authorities;
 mod changes;
 mod clock;
@@ -44,15 +45,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use ctp_model::resources::{
-    Account, Asset, Attribute, Authority, Delivery, DeliveryState, Drill, DrillMessage, Kind, LogEntry, Measurement,
-    MeasurementState, Member, Metric, Ref, Trigger, View,
+    Account, Asset, Attribute, AuditRecord, Authority, Delivery, DeliveryState, Drill, DrillMessage, Kind, LogEntry,
+    Measurement, MeasurementState, Member, Metric, Ref, Trigger, View,
 };
 use ctp_model::{ConditionCache, Evaluations, ResourceId, Timestamp};
 use ctp_store::dump::Dump;
 use ctp_store::{
-    AuthorityChange, ClockRound, ClockWork, DeliveryOutcome, DueDelivery, FeedPosition, LogFilter, NewAccount,
-    NewAsset, NewAttribute, NewAuthority, NewDrill, NewMeasurement, NewMetric, NewTrigger, NewView, Push, PushOutcome,
-    Store, StoreError, StoreResult, Window,
+    AuditFilter, AuthorityChange, ClockRound, ClockWork, DeliveryOutcome, DueDelivery, FeedPosition, LogFilter,
+    NewAccount, NewAsset, NewAttribute, NewAuthority, NewDrill, NewMeasurement, NewMetric, NewTrigger, NewView, Push,
+    PushOutcome, Store, StoreError, StoreResult, Window,
 };
 use deadpool_postgres::{Object, Pool};
 use tokio_postgres::error::SqlState;
@@ -541,6 +542,23 @@ impl Store for PostgresStore {
         record_id: &ResourceId,
     ) -> StoreResult<Option<(u64, Vec<u8>)>> {
         self.read(|tx, _| Box::pin(ledger::leaf_of(tx, kind, record_id))).await
+    }
+
+    async fn record_audit(&self, record: AuditRecord) -> StoreResult<()> {
+        let record = &record;
+        self.transaction(|tx, _| Box::pin(audit::record(tx, record))).await
+    }
+
+    async fn audit_records(
+        &self,
+        filter: &AuditFilter,
+        window: Option<Window>,
+    ) -> StoreResult<(u64, Vec<AuditRecord>)> {
+        self.read(|tx, _| Box::pin(audit::list(tx, filter, window))).await
+    }
+
+    async fn audit_record(&self, id: &ResourceId) -> StoreResult<AuditRecord> {
+        self.read(|tx, _| Box::pin(audit::load(tx, id))).await
     }
 
     async fn start_drill(&self, drill: NewDrill, now: Timestamp) -> StoreResult<Drill> {

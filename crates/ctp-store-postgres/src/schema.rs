@@ -269,6 +269,21 @@ CREATE TABLE ledger_hashes (
     hash TEXT NOT NULL
 );
 "#,
+    r#"
+-- The audit trail (issue 14): see the SQLite schema's migration 10.
+CREATE TABLE audit (
+    seq BIGSERIAL PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    account_id TEXT,
+    method TEXT NOT NULL,
+    resource TEXT NOT NULL,
+    body_sha256 TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    time BIGINT NOT NULL
+);
+CREATE INDEX audit_by_time ON audit(time, seq);
+CREATE INDEX audit_by_account ON audit(account_id, time);
+"#,
 ];
 
 /// An arbitrary, fixed key of the advisory lock taken while migrating.

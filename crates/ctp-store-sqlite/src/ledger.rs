@@ -70,6 +70,12 @@ pub(crate) fn append_log(conn: &Connection, entry: &LogEntry) -> StoreResult<()>
     append(conn, LeafKind::Log, &entry.id, &leaf)
 }
 
+/// Appends the leaf of an audit record.
+pub(crate) fn append_audit(conn: &Connection, record: &ctp_model::resources::AuditRecord) -> StoreResult<()> {
+    let leaf = leaf_bytes(Ok(ctp_model::ledger::audit_leaf(record)))?;
+    append(conn, LeafKind::Audit, &record.id, &leaf)
+}
+
 /// The leaves `start..end`.
 pub(crate) fn leaves(conn: &Connection, start: u64, end: u64) -> StoreResult<Vec<Vec<u8>>> {
     let mut statement = conn

@@ -12,6 +12,7 @@
 
 mod access;
 mod accounts;
+mod audit;
 mod authorities;
 mod cache;
 mod changes;
@@ -34,15 +35,15 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use ctp_model::resources::{
-    Account, Asset, Attribute, Authority, Delivery, DeliveryState, Drill, DrillMessage, Kind, LogEntry, Measurement,
-    MeasurementState, Member, Metric, Ref, Trigger, View,
+    Account, Asset, Attribute, AuditRecord, Authority, Delivery, DeliveryState, Drill, DrillMessage, Kind, LogEntry,
+    Measurement, MeasurementState, Member, Metric, Ref, Trigger, View,
 };
 use ctp_model::{ConditionCache, Evaluations, ResourceId, Timestamp};
 use ctp_store::dump::Dump;
 use ctp_store::{
-    AuthorityChange, ClockRound, ClockWork, DeliveryOutcome, DueDelivery, FeedPosition, LogFilter, NewAccount,
-    NewAsset, NewAttribute, NewAuthority, NewDrill, NewMeasurement, NewMetric, NewTrigger, NewView, Push, PushOutcome,
-    Store, StoreError, StoreResult, Window,
+    AuditFilter, AuthorityChange, ClockRound, ClockWork, DeliveryOutcome, DueDelivery, FeedPosition, LogFilter,
+    NewAccount, NewAsset, NewAttribute, NewAuthority, NewDrill, NewMeasurement, NewMetric, NewTrigger, NewView, Push,
+    PushOutcome, Store, StoreError, StoreResult, Window,
 };
 use rusqlite::{Connection, OpenFlags};
 
@@ -430,6 +431,22 @@ impl Store for SqliteStore {
         record_id: &ResourceId,
     ) -> StoreResult<Option<(u64, Vec<u8>)>> {
         self.read(|conn| ledger::leaf_of(conn, kind, record_id))
+    }
+
+    async fn record_audit(&self, record: AuditRecord) -> StoreResult<()> {
+        self.write(move |conn| audit::record(conn, &record)).await
+    }
+
+    async fn audit_records(
+        &self,
+        filter: &AuditFilter,
+        window: Option<Window>,
+    ) -> StoreResult<(u64, Vec<AuditRecord>)> {
+        self.read(|conn| audit::list(conn, filter, window))
+    }
+
+    async fn audit_record(&self, id: &ResourceId) -> StoreResult<AuditRecord> {
+        self.read(|conn| audit::load(conn, id))
     }
 
     async fn start_drill(&self, drill: NewDrill, now: Timestamp) -> StoreResult<Drill> {

@@ -282,6 +282,22 @@ CREATE TABLE ledger_hashes (
     hash TEXT NOT NULL
 );
 "#,
+    r#"
+-- The audit trail (issue 14): every change attempted through the API, with its outcome;
+-- each record is also a leaf of the transparency log. Never updated or deleted.
+CREATE TABLE audit (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    account_id TEXT,
+    method TEXT NOT NULL,
+    resource TEXT NOT NULL,
+    body_sha256 TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    time INTEGER NOT NULL
+);
+CREATE INDEX audit_by_time ON audit(time, seq);
+CREATE INDEX audit_by_account ON audit(account_id, time);
+"#,
 ];
 
 /// Brings the database up to the latest migration.

@@ -199,6 +199,18 @@ pub const TABLES: &[(&str, &[(&str, ColumnType)])] = &[
     ("ledger_key", &[("id", Text), ("origin", Text), ("signer", Text)]),
     ("ledger_leaves", &[("idx", BigInt), ("kind", Text), ("record_id", Text), ("leaf", Text)]),
     ("ledger_hashes", &[("idx", BigInt), ("hash", Text)]),
+    (
+        "audit",
+        &[
+            ("id", Text),
+            ("account_id", Text),
+            ("method", Text),
+            ("resource", Text),
+            ("body_sha256", Text),
+            ("status", Int),
+            ("time", BigInt),
+        ],
+    ),
 ];
 
 /// The last tables of [`TABLES`], added after the format's first version: a dump made
@@ -214,6 +226,7 @@ pub const ADDED_LATER: &[&str] = &[
     "ledger_key",
     "ledger_leaves",
     "ledger_hashes",
+    "audit",
 ];
 
 /// A whole store.

@@ -301,3 +301,16 @@ pub enum AuthorityChange {
     /// Retires the authority: no result it signs is accepted any more.
     Retire,
 }
+
+/// Which audit records to list.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Only those of this account.
+    pub account_id: Option<ResourceId>,
+    /// Only those whose resource starts with this (a path under the base path).
+    pub resource_prefix: Option<String>,
+    /// Only those at or after this instant.
+    pub oldest: Option<Timestamp>,
+    /// Only those before this instant.
+    pub newest: Option<Timestamp>,
+}

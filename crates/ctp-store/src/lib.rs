@@ -23,8 +23,8 @@ pub mod store;
 
 pub use error::{Cause, StoreError, StoreResult};
 pub use inputs::{
-    AuthorityChange, ClockItem, ClockRound, ClockWork, DeliveryOutcome, DueDelivery, FeedPosition, LogFilter,
-    NewAccount, NewAsset, NewAttribute, NewAuthority, NewDrill, NewDrillMessage, NewMeasurement, NewMetric, NewTrigger,
-    NewView, Push, PushOutcome, Window,
+    AuditFilter, AuthorityChange, ClockItem, ClockRound, ClockWork, DeliveryOutcome, DueDelivery, FeedPosition,
+    LogFilter, NewAccount, NewAsset, NewAttribute, NewAuthority, NewDrill, NewDrillMessage, NewMeasurement, NewMetric,
+    NewTrigger, NewView, Push, PushOutcome, Window,
 };
 pub use store::Store;

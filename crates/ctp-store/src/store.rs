@@ -4,17 +4,17 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use ctp_model::resources::{
-    Account, Asset, Attribute, Authority, Delivery, DeliveryState, Drill, DrillMessage, Kind, LogEntry, Measurement,
-    MeasurementState, Member, Metric, Ref, Trigger, View,
+    Account, Asset, Attribute, AuditRecord, Authority, Delivery, DeliveryState, Drill, DrillMessage, Kind, LogEntry,
+    Measurement, MeasurementState, Member, Metric, Ref, Trigger, View,
 };
 use ctp_model::{CheckedResult, ConditionCache, Evaluations, ResourceId, Timestamp};
 
 use crate::dump;
 use crate::error::StoreResult;
 use crate::inputs::{
-    AuthorityChange, ClockRound, ClockWork, DeliveryOutcome, DueDelivery, FeedPosition, LogFilter, NewAccount,
-    NewAsset, NewAttribute, NewAuthority, NewDrill, NewMeasurement, NewMetric, NewTrigger, NewView, Push, PushOutcome,
-    Window,
+    AuditFilter, AuthorityChange, ClockRound, ClockWork, DeliveryOutcome, DueDelivery, FeedPosition, LogFilter,
+    NewAccount, NewAsset, NewAttribute, NewAuthority, NewDrill, NewMeasurement, NewMetric, NewTrigger, NewView, Push,
+    PushOutcome, Window,
 };
 
 /// The storage of ctpd. See the crate documentation for the transaction guarantee.
@@ -230,6 +230,17 @@ pub trait Store: Send + Sync + 'static {
         kind: crate::ledger::LeafKind,
         record_id: &ResourceId,
     ) -> StoreResult<Option<(u64, Vec<u8>)>>;
+
+    // ----- the audit trail (issue 14) -----
+
+    /// Stores an audit record and appends its leaf to the transparency log, in one
+    /// transaction.
+    async fn record_audit(&self, record: AuditRecord) -> StoreResult<()>;
+    /// The number of matching audit records and the window of them, oldest first.
+    async fn audit_records(&self, filter: &AuditFilter, window: Option<Window>)
+        -> StoreResult<(u64, Vec<AuditRecord>)>;
+    /// One audit record; an unknown id is [`crate::StoreError::Missing`].
+    async fn audit_record(&self, id: &ResourceId) -> StoreResult<AuditRecord>;
 
     // ----- drills (issue 13) -----
 

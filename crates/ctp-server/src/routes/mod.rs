@@ -44,6 +44,7 @@ macro_rules! creation_body {
 pub(crate) mod accounts;
 pub(crate) mod assets;
 pub(crate) mod attributes;
+pub(crate) mod audit;
 pub(crate) mod authorities;
 pub(crate) mod deliveries;
 pub(crate) mod drills;
@@ -125,6 +126,8 @@ fn table(document: Bytes) -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("authorities", get(authorities::list_authorities).post(authorities::create_authority)),
         ("authorities/{id}", get(authorities::get_authority).put(authorities::put_authority)),
         ("authorities/{id}/keys", post(authorities::add_key)),
+        ("audit", get(audit::list_audit)),
+        ("audit/{id}", get(audit::get_audit)),
         ("ledger", get(ledger::get_ledger)),
         ("ledger/checkpoint", get(ledger::get_checkpoint)),
         ("ledger/consistency", get(ledger::get_consistency)),
