@@ -117,7 +117,7 @@ async fn a_customer_verifies_results_and_log_entries_against_signed_checkpoints(
     // What is not there, or malformed.
     let beyond = Tile { kind: TileKind::Hashes(0), index: 0, width: 7 };
     assert_eq!(customer.bytes(&format!("ledger/{}", beyond.path())).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(customer.bytes(&"ledger/tile/0/0001").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(customer.bytes("ledger/tile/0/0001").await.0, StatusCode::NOT_FOUND);
     assert_eq!(customer.get("ledger/consistency?old=5&new=2").await.0, StatusCode::BAD_REQUEST);
     assert_eq!(customer.get("ledger/consistency?old=1&new=99").await.0, StatusCode::BAD_REQUEST);
 

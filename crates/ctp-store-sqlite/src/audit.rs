@@ -8,9 +8,12 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::rows::backend;
 
+/// A record's row: id, account, method, resource, body digest, status, time.
+type AuditRow = (String, Option<String>, String, String, String, u16, i64);
+
 const SELECT: &str = "SELECT id, account_id, method, resource, body_sha256, status, time FROM audit";
 
-fn record_of(row: &Row<'_>) -> rusqlite::Result<(String, Option<String>, String, String, String, u16, i64)> {
+fn record_of(row: &Row<'_>) -> rusqlite::Result<AuditRow> {
     Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?, row.get(6)?))
 }
 

@@ -143,6 +143,9 @@ async fn fixtures(ctpd: &Demo) -> Dictionaries {
         )
         .await;
     add(&mut d, "authorities", id_of(&authority["self"]));
+    // An audit record (of the changes above).
+    let audit = admin.get_ok("audit?page=0&items=1").await;
+    add(&mut d, "audit", id_of(&audit["collection"][0]["self"]));
     // A drill of that view (its message goes to the same webhook).
     let drill = admin.create(&format!("serviceViews/{view}/drills"), json!({"annotation": "fixture"})).await;
     add(&mut d, "drills", id_of(&drill["self"]));
