@@ -1,9 +1,11 @@
 //! The audit trail of the gateway itself (issue 14; HIPAA Security Rule §164.312(b)): every
 //! change an authenticated account attempts through the API — creations, deletions, tag
-//! changes, objectives, triggers, accounts, authorities, drills, retries — is recorded
-//! after it is answered: who (account id), what (method, resource, SHA-256 of the body),
-//! when, and the outcome (the HTTP status). Each record is also a leaf of the transparency
-//! log, so an auditor verifies it like a result; nothing in the API edits or deletes one.
+//! changes, objectives, triggers, accounts, authorities, drills, retries — is recorded twice:
+//! when it is received (status 0), before the handler runs, so that no change can be made
+//! without a record even if the server dies right after it; and once answered, with the
+//! outcome (the HTTP status). Each record holds who (account id), what (method, resource,
+//! SHA-256 of the body) and when, and is a leaf of the transparency log, so an auditor
+//! verifies it like a result; nothing in the API edits or deletes one.
 //!
 //! Not recorded as audit records: pushed results (`PUT ?x=result`) and OSSEC alerts, whose
 //! results are leaves of their own; requests without a valid token (they change nothing,
@@ -85,28 +87,37 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
             .into_response()
         }
     };
-    let body_sha256 = hex::encode(Sha256::digest(&bytes));
-    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    let resource = if query.is_empty() { path } else { format!("{path}?{}", redacted(&query)) };
+    let record = |status: u16| AuditRecord {
+        id: ResourceId::generate(),
+        account_id: account.clone(),
+        method: method.to_string(),
+        resource: resource.clone(),
+        body_sha256: hex::encode(Sha256::digest(&bytes)),
+        status,
+        time: Timestamp::now(),
+    };
+    // Received: recorded before anything can change (a public link's use only once it worked).
+    if account.is_some() {
+        if let Err(e) = state.store.record_audit(record(RECEIVED)).await {
+            tracing::error!(error = %e, %method, %resource, "cannot record a received change; refused");
+            return ApiError::internal("the audit trail cannot record this change now; nothing was changed")
+                .into_response();
+        }
+    }
+    let response = next.run(Request::from_parts(parts, Body::from(bytes.clone()))).await;
     let status = response.status();
     if account.is_none() && !status.is_success() {
         return response;
     }
-    let resource = if query.is_empty() { path } else { format!("{path}?{}", redacted(&query)) };
-    let record = AuditRecord {
-        id: ResourceId::generate(),
-        account_id: account,
-        method: method.to_string(),
-        resource,
-        body_sha256,
-        status: status.as_u16(),
-        time: Timestamp::now(),
-    };
-    if let Err(e) = state.store.record_audit(record.clone()).await {
-        tracing::error!(error = %e, method = %record.method, resource = %record.resource,
-            "cannot record an audit record");
+    if let Err(e) = state.store.record_audit(record(status.as_u16())).await {
+        tracing::error!(error = %e, %method, %resource, status = status.as_u16(), "cannot record an outcome");
     }
     response
 }
+
+/// The status of the record made when a change is received, before its outcome is known.
+pub const RECEIVED: u16 = 0;
 
 #[cfg(test)]
 mod tests {

@@ -43,9 +43,16 @@ async fn changes_are_recorded_queried_and_verified_and_cannot_be_changed() {
     assert_eq!(agent.put(&push_path, json!({"result": {"value": []}})).await.0, StatusCode::OK);
     assert_eq!(server.anonymous().post("serviceViews", json!({})).await.0, StatusCode::UNAUTHORIZED);
 
+    // Ten changes, each recorded when received (status 0) and once answered.
     let all = admin.get_ok("audit").await;
-    assert_eq!(all["collectionLength"], 10, "{all:#}");
+    assert_eq!(all["collectionLength"], 20, "{all:#}");
     let records = all["collection"].as_array().unwrap();
+    for (i, outcome) in records.iter().enumerate().filter(|(_, r)| r["status"] != 0) {
+        let same = |r: &&Value| {
+            ["account", "method", "resource", "bodySha256"].iter().all(|k| r[k] == outcome[k]) && r["status"] == 0
+        };
+        assert!(records[..i].iter().any(|r| same(&r)), "{outcome} was recorded when received");
+    }
     assert!(records.iter().all(|r| r["method"] != "GET"));
     assert!(!records.iter().any(|r| r["resource"].as_str().unwrap().contains("x=result")));
 
@@ -62,25 +69,30 @@ async fn changes_are_recorded_queried_and_verified_and_cannot_be_changed() {
         .iter()
         .map(|r| (r["method"].as_str().unwrap().to_owned(), r["status"].as_u64().unwrap()))
         .collect();
-    assert_eq!(outcomes, [("POST".to_owned(), 201), ("DELETE".to_owned(), 204), ("POST".to_owned(), 403)]);
-    let created = &mine["collection"][0];
+    let (post, delete) = ("POST".to_owned(), "DELETE".to_owned());
+    assert_eq!(
+        outcomes,
+        [(post.clone(), 0), (post.clone(), 201), (delete.clone(), 0), (delete, 204), (post.clone(), 0), (post, 403)]
+    );
+    let created = &mine["collection"][1];
     assert_eq!(created["bodySha256"], hex::encode(Sha256::digest(body.to_string().as_bytes())));
 
     // By resource prefix, by time, by page.
     let deletions = admin.get_ok("audit?resource=triggers/").await;
-    assert_eq!(deletions["collectionLength"], 1);
-    assert_eq!(deletions["collection"][0]["method"], "DELETE");
+    assert_eq!(deletions["collectionLength"], 2);
+    assert_eq!(deletions["collection"][1]["method"], "DELETE");
+    assert_eq!(deletions["collection"][1]["status"], 204);
     let none = admin.get_ok(&format!("audit?newest={}", started.to_string().replace('+', "%2B"))).await;
     assert_eq!(none["collectionLength"], 0);
     let page = admin.get_ok("audit?page=1&items=4").await;
-    assert_eq!((page["collectionLength"].clone(), page["returnedLength"].clone()), (json!(10), json!(4)));
+    assert_eq!((page["collectionLength"].clone(), page["returnedLength"].clone()), (json!(20), json!(4)));
     assert_eq!(page["collection"][0], records[4]);
     assert_eq!(admin.get("audit?oldest=yesterday").await.0, StatusCode::BAD_REQUEST);
 
     // Each record verifies as a leaf of the transparency log, against the published key.
     let ledger = admin.get_ok("ledger").await;
     let verifier = Verifier::from_key_text(ledger["publicKey"].as_str().unwrap()).unwrap();
-    for json in [created, &records[9]] {
+    for json in [created, &mine["collection"][0], &records[19]] {
         let path = api_path(json["self"].as_str().unwrap());
         assert_eq!(&admin.get_ok(&path).await, json);
         let proof = admin.text(&format!("{path}?x=proof")).await;
