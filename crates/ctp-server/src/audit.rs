@@ -76,6 +76,15 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
     if account.is_none() && !is_ack {
         return next.run(request).await;
     }
+    // The account's request rate is counted here, before the received record is written, so
+    // that a token over its rate makes the server write nothing (`Ctx` does not count it again).
+    let mut request = request;
+    if let Some(id) = &account {
+        if let Err(refused) = state.request_rate.check(id) {
+            return refused.into_response();
+        }
+        request.extensions_mut().insert(RateCounted);
+    }
     let (parts, body) = request.into_parts();
     let bytes = match axum::body::to_bytes(body, usize::MAX).await {
         Ok(bytes) => bytes,
@@ -115,6 +124,10 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
     }
     response
 }
+
+/// Marks a request whose account's rate this middleware has already counted.
+#[derive(Clone, Copy, Debug)]
+pub struct RateCounted;
 
 /// The status of the record made when a change is received, before its outcome is known.
 pub const RECEIVED: u16 = 0;

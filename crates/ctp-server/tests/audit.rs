@@ -110,3 +110,32 @@ async fn changes_are_recorded_queried_and_verified_and_cannot_be_changed() {
     assert_eq!(admin.put(&one, json!({})).await.0, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(admin.get_ok(&one).await, records[0]);
 }
+
+/// A token over its request rate is refused before anything is written: its refused writes
+/// leave no record, so the rate bounds what an account can make the server write; and each
+/// write counts once against the rate.
+#[tokio::test]
+async fn writes_over_the_rate_are_refused_before_any_record() {
+    use ctp_server::limits::Limits;
+    use ctp_server::ServerConfig;
+    let limits = Limits { requests_per_second: 5, ..Limits::default() };
+    let server = TestServer::start_with(ServerConfig { limits, ..ServerConfig::default() }).await;
+    let busy = server.client(&server.account(&["role:user"]).await);
+    let (mut answered, mut refused) = (0, 0);
+    for _ in 0..40 {
+        match busy.post("serviceViews", json!({"name": "x"})).await.0 {
+            StatusCode::TOO_MANY_REQUESTS => refused += 1,
+            _ => answered += 1,
+        }
+    }
+    assert!(refused > 0 && answered >= 10, "bursts of 10, each write counted once: {answered} answered");
+    let account = server.admin().get_ok("accounts").await["collection"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| id_of(&a["link"]))
+        .find(|id| id != "admin")
+        .unwrap();
+    let records = server.admin().get_ok(&format!("audit?account={account}")).await;
+    assert_eq!(records["collectionLength"], 2 * answered, "received and answered, for answered writes only");
+}
