@@ -64,26 +64,22 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
     if !is_change(&method, &path, &query) {
         return next.run(request).await;
     }
-    let token = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let account = match token.as_deref().map(|h| crate::auth::bearer_token(Some(h))) {
-        Some(Ok(token)) => {
-            let found = state.store.account_by_token_hash(&crate::auth::token_hash(token)).await.ok().flatten();
-            crate::auth::verify(found, token).ok().map(|a| a.id)
-        }
-        _ => None,
-    };
+    let header = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let caller = crate::context::authenticate(&state, header).await.ok();
     let is_ack = path.ends_with("/ack");
-    if account.is_none() && !is_ack {
+    if caller.is_none() && !is_ack {
         return next.run(request).await;
     }
     // The account's request rate is counted here, before the received record is written, so
-    // that a token over its rate makes the server write nothing (`Ctx` does not count it again).
+    // that a token over its rate makes the server write nothing; `Ctx` takes the account from
+    // here (no second look-up, no second count).
     let mut request = request;
-    if let Some(id) = &account {
-        if let Err(refused) = state.request_rate.check(id) {
+    let account = caller.as_ref().map(|caller| caller.id.clone());
+    if let Some(caller) = caller {
+        if let Err(refused) = state.request_rate.check(&caller.id) {
             return refused.into_response();
         }
-        request.extensions_mut().insert(RateCounted);
+        request.extensions_mut().insert(Authenticated(caller));
     }
     let (parts, body) = request.into_parts();
     let bytes = match axum::body::to_bytes(body, usize::MAX).await {
@@ -125,9 +121,9 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
     response
 }
 
-/// Marks a request whose account's rate this middleware has already counted.
-#[derive(Clone, Copy, Debug)]
-pub struct RateCounted;
+/// The account of a request this middleware authenticated and counted against its rate.
+#[derive(Clone, Debug)]
+pub struct Authenticated(pub ctp_model::resources::Account);
 
 /// The status of the record made when a change is received, before its outcome is known.
 pub const RECEIVED: u16 = 0;

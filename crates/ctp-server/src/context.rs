@@ -107,14 +107,16 @@ impl FromRequestParts<AppState> for Ctx {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Ctx, ApiError> {
-        let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        let token = auth::bearer_token(header)?;
-        let found = state.store.account_by_token_hash(&auth::token_hash(token)).await?;
-        let account = auth::verify(found, token)?;
-        // A change the audit trail records was counted there already.
-        if parts.extensions.get::<crate::audit::RateCounted>().is_none() {
-            state.request_rate.check(&account.id)?;
-        }
+        // A change the audit trail records was authenticated and counted there already.
+        let account = match parts.extensions.remove::<crate::audit::Authenticated>() {
+            Some(crate::audit::Authenticated(account)) => account,
+            None => {
+                let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+                let account = authenticate(state, header).await?;
+                state.request_rate.check(&account.id)?;
+                account
+            }
+        };
         Ok(Ctx {
             base: ctp_base(&state.config, parts),
             caller: Caller { account },
@@ -122,6 +124,14 @@ impl FromRequestParts<AppState> for Ctx {
             state: state.clone(),
         })
     }
+}
+
+/// The account of an `Authorization: Bearer` header value: 401 without one, or with an
+/// unknown token.
+pub async fn authenticate(state: &AppState, header: Option<&str>) -> ApiResult<ctp_model::resources::Account> {
+    let token = auth::bearer_token(header)?;
+    let found = state.store.account_by_token_hash(&auth::token_hash(token)).await?;
+    auth::verify(found, token)
 }
 
 /// `{CtpBase}`: the configured public URL, else the scheme and `Host` of the request and

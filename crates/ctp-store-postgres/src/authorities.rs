@@ -78,15 +78,19 @@ pub(crate) async fn set_signing_required(tx: &Tx<'_>, id: &ResourceId, required:
     Ok(())
 }
 
-/// Records whose signature was verified on a measurement's new result (none: unsigned).
+/// Records whose signature was verified on a measurement's new result (none: unsigned),
+/// replacing the previous result's record if it `had` one.
 pub(crate) async fn save_verification(
     tx: &Tx<'_>,
     measurement_id: &ResourceId,
+    had: bool,
     verification: Option<&ResultVerification>,
 ) -> StoreResult<()> {
-    tx.execute("DELETE FROM result_verifications WHERE id = $1", &[&measurement_id.as_str()])
-        .await
-        .context("replacing a result verification")?;
+    if had {
+        tx.execute("DELETE FROM result_verifications WHERE id = $1", &[&measurement_id.as_str()])
+            .await
+            .context("replacing a result verification")?;
+    }
     if let Some(verification) = verification {
         tx.execute(
             "INSERT INTO result_verifications (id, verification) VALUES ($1, $2)",

@@ -122,7 +122,9 @@ pub(crate) async fn create_metric(tx: &Tx<'_>, metric: &NewMetric) -> StoreResul
     )
     .await
     .context("inserting a metric")?;
-    crate::authorities::set_signing_required(tx, &id, metric.signed_results_required).await?;
+    if metric.signed_results_required {
+        crate::authorities::set_signing_required(tx, &id, true).await?;
+    }
     rows::load_metric(tx, &id).await
 }
 
@@ -173,8 +175,10 @@ pub(crate) async fn create_measurement(
         crate::clock::watch(tx, &id, now).await?;
     }
     let verification = measurement.result.as_ref().and_then(|r| r.verification.as_ref());
-    crate::authorities::save_verification(tx, &id, verification).await?;
-    crate::authorities::set_signing_required(tx, &id, measurement.signed_results_required).await?;
+    crate::authorities::save_verification(tx, &id, false, verification).await?;
+    if measurement.signed_results_required {
+        crate::authorities::set_signing_required(tx, &id, true).await?;
+    }
     if let Some(result) = &measurement.result {
         crate::ledger::append_result(tx, &id, &result.raw, now).await?;
     }

@@ -23,6 +23,7 @@ pub(crate) async fn push_result(
     let measurement = rows::lock_measurement(tx, measurement_id).await?;
     checks::accepts_results(&measurement)?;
     let change = rows::next_change_id(tx).await?;
+    let had_verification = measurement.verification.is_some();
     let measurement = rules::after_push(measurement, result, now, change, conditions);
     let (objective_status, objective_time) = objective_columns(measurement.objective.as_ref());
     tx.execute(
@@ -40,7 +41,7 @@ pub(crate) async fn push_result(
     .await
     .context("storing a result")?;
     changes::renew_ancestors(tx, Kind::Measurement, measurement_id, change).await?;
-    crate::authorities::save_verification(tx, measurement_id, result.verification.as_ref()).await?;
+    crate::authorities::save_verification(tx, measurement_id, had_verification, result.verification.as_ref()).await?;
     crate::ledger::append_result(tx, measurement_id, &result.raw, now).await?;
     let triggers = rows::triggers_of_measurement(tx, measurement_id).await?;
     let logs = triggers::process_triggers(

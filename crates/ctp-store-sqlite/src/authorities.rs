@@ -82,15 +82,19 @@ pub(crate) fn set_signing_required(conn: &Connection, id: &ResourceId, required:
     Ok(())
 }
 
-/// Records whose signature was verified on a measurement's new result (none: unsigned).
+/// Records whose signature was verified on a measurement's new result (none: unsigned),
+/// replacing the previous result's record if it `had` one.
 pub(crate) fn save_verification(
     conn: &Connection,
     measurement_id: &ResourceId,
+    had: bool,
     verification: Option<&ResultVerification>,
 ) -> StoreResult<()> {
-    conn.prepare_cached("DELETE FROM result_verifications WHERE id = ?1")
-        .and_then(|mut s| s.execute([measurement_id.as_str()]))
-        .map_err(backend)?;
+    if had {
+        conn.prepare_cached("DELETE FROM result_verifications WHERE id = ?1")
+            .and_then(|mut s| s.execute([measurement_id.as_str()]))
+            .map_err(backend)?;
+    }
     if let Some(verification) = verification {
         conn.prepare_cached("INSERT INTO result_verifications (id, verification) VALUES (?1, ?2)")
             .and_then(|mut s| s.execute(params![measurement_id.as_str(), verification_to_text(verification)]))

@@ -111,7 +111,9 @@ pub(crate) fn create_metric(conn: &Connection, metric: &NewMetric) -> StoreResul
         ],
     )
     .map_err(backend)?;
-    crate::authorities::set_signing_required(conn, &id, metric.signed_results_required)?;
+    if metric.signed_results_required {
+        crate::authorities::set_signing_required(conn, &id, true)?;
+    }
     rows::load_metric(conn, &id)
 }
 
@@ -160,8 +162,10 @@ pub(crate) fn create_measurement(
         crate::clock::watch(conn, &id, now)?;
     }
     let verification = measurement.result.as_ref().and_then(|r| r.verification.as_ref());
-    crate::authorities::save_verification(conn, &id, verification)?;
-    crate::authorities::set_signing_required(conn, &id, measurement.signed_results_required)?;
+    crate::authorities::save_verification(conn, &id, false, verification)?;
+    if measurement.signed_results_required {
+        crate::authorities::set_signing_required(conn, &id, true)?;
+    }
     if let Some(result) = &measurement.result {
         crate::ledger::append_result(conn, &id, &result.raw, now)?;
     }

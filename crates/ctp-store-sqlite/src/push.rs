@@ -24,6 +24,7 @@ pub(crate) fn push_result(
     let measurement = rows::load_measurement(conn, measurement_id)?;
     checks::accepts_results(&measurement)?;
     let change = rows::next_change_id(conn)?;
+    let had_verification = measurement.verification.is_some();
     let measurement = rules::after_push(measurement, result, now, change, conditions);
     conn.prepare_cached(
         "UPDATE measurements SET result = ?1, state = ?2, objective_status = ?3, objective_time = ?4, \
@@ -35,7 +36,7 @@ pub(crate) fn push_result(
     })
     .map_err(backend)?;
     renew_ancestors(conn, Kind::Measurement, measurement_id, change)?;
-    crate::authorities::save_verification(conn, measurement_id, result.verification.as_ref())?;
+    crate::authorities::save_verification(conn, measurement_id, had_verification, result.verification.as_ref())?;
     crate::ledger::append_result(conn, measurement_id, &result.raw, now)?;
     let watching = rows::triggers_of_measurement(conn, measurement_id)?;
     let logs =
