@@ -35,6 +35,8 @@ pub struct ServerConfig {
     pub limits: crate::limits::Limits,
     /// Where webhooks may go: a trigger whose `notification` it refuses is not created.
     pub webhook_policy: crate::notify::policy::WebhookPolicy,
+    /// Whether the web dashboard is served (at `/`; see [`crate::dashboard`]).
+    pub dashboard: bool,
 }
 
 impl Default for ServerConfig {
@@ -49,6 +51,7 @@ impl Default for ServerConfig {
             cors_origins: Vec::new(),
             limits: crate::limits::Limits::default(),
             webhook_policy: Default::default(),
+            dashboard: true,
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod context;
 pub mod cors;
+pub mod dashboard;
 pub mod demo;
 pub mod encode;
 pub mod error;
@@ -51,7 +52,11 @@ pub fn route_paths(base_path: &str) -> Vec<String> {
 pub fn router(state: AppState) -> Router {
     let limit = state.config.body_limit;
     let cors = cors::layer(&state.config.cors_origins);
-    let router = routes::api_routes(&state.config.base_path)
+    let mut router = routes::api_routes(&state.config.base_path);
+    if state.config.dashboard {
+        router = router.merge(dashboard::routes(&state.config.base_path));
+    }
+    let router = router
         .route("/healthz", get(healthz))
         .route("/metrics", get(routes::metrics_text))
         .fallback(routes::not_found)

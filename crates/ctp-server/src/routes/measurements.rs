@@ -45,8 +45,10 @@ pub async fn list_measurements(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Re
     (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn get_measurement(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     let id = parse_id(&id)?;
-    if crate::query::operation(ctx.query.as_deref()).as_deref() == Some("proof") {
-        return super::ledger::proof(&ctx, Kind::Measurement, &id).await;
+    match crate::query::operation(ctx.query.as_deref()).as_deref() {
+        Some("proof") => return super::ledger::proof(&ctx, Kind::Measurement, &id).await,
+        Some("check") => return super::conditions::check(&ctx, &id).await,
+        _ => {}
     }
     get_or_tags(ctx, Ref { kind: Kind::Measurement, id: id.clone() }, |ctx| async move {
         ctx.caller.require_role(ROLE_USER)?;

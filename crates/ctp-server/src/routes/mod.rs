@@ -46,6 +46,7 @@ pub(crate) mod assets;
 pub(crate) mod attributes;
 pub(crate) mod audit;
 pub(crate) mod authorities;
+pub(crate) mod conditions;
 pub(crate) mod deliveries;
 pub(crate) mod drills;
 pub(crate) mod ledger;

@@ -114,6 +114,10 @@ pub struct ServeArgs {
     #[arg(long = "cors-origin", value_name = "ORIGIN")]
     pub cors_origins: Vec<String>,
 
+    /// Serve the web dashboard at / (outside the base path): true or false [default: true].
+    #[arg(long, value_name = "BOOL", action = clap::ArgAction::Set)]
+    pub dashboard: Option<bool>,
+
     /// Triggers one account may keep; 0: no limit [default: 1000].
     #[arg(long, value_name = "N")]
     pub max_triggers_per_account: Option<usize>,
@@ -178,6 +182,7 @@ struct FileConfig {
     delivery_max_backoff: Option<f64>,
     delivery_timeout: Option<f64>,
     cors_origin: Option<Vec<String>>,
+    dashboard: Option<bool>,
     max_triggers_per_account: Option<usize>,
     max_condition_bytes_per_account: Option<usize>,
     rate_limit: Option<u32>,
@@ -216,6 +221,7 @@ struct Settings {
     delivery_max_backoff: Duration,
     delivery_timeout: Duration,
     cors_origins: Vec<String>,
+    dashboard: bool,
     limits: Limits,
     delivery_host_concurrency: usize,
     webhook_policy: WebhookPolicy,
@@ -345,6 +351,7 @@ fn settings(args: &ServeArgs) -> anyhow::Result<Settings> {
     Ok(Settings {
         limits,
         cors_origins,
+        dashboard: args.dashboard.or(file.dashboard).unwrap_or(true),
         xmpp,
         webhook_policy,
         xmpp_ca_file: args.xmpp_ca_file.clone().or(file.xmpp_ca_file),
@@ -416,6 +423,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         base_path: settings.base_path.clone(),
         public_url: settings.public_url.clone(),
         cors_origins: settings.cors_origins.clone(),
+        dashboard: settings.dashboard,
         limits: settings.limits,
         webhook_policy: settings.webhook_policy.clone(),
         ..ServerConfig::default()
@@ -458,7 +466,12 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
 
     if settings.demo {
         let data = demo::seed(&store, &state.conditions).await.map_err(|e| anyhow::anyhow!("demo data: {e}"))?;
-        print_demo(&base_url, &data, admin_token.as_deref().unwrap_or(""));
+        // The dashboard is on the same origin as the API, outside its base path.
+        let dashboard = settings.dashboard.then(|| {
+            let origin = base_url.strip_suffix(settings.base_path.as_str()).unwrap_or(&base_url);
+            format!("{origin}{}", ctp_server::dashboard::page_path(&settings.base_path))
+        });
+        print_demo(&base_url, &data, admin_token.as_deref().unwrap_or(""), dashboard.as_deref());
     }
     if let Some(config) = settings.ossec.clone() {
         let (feed, started) =
@@ -527,7 +540,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_demo(base_url: &str, data: &demo::DemoData, admin_token: &str) {
+fn print_demo(base_url: &str, data: &demo::DemoData, admin_token: &str, dashboard: Option<&str>) {
     let measurement = format!("{base_url}measurements/{}", data.intrusion_measurement);
     println!(
         r#"
@@ -543,12 +556,15 @@ Try:
   curl -s -X PUT -H "Authorization: Bearer {agent}" -H "Content-Type: application/json" \
     -d '{{"result": {{"value": [{{"level": 12, "rule": 5720, "description": "Multiple SSHD authentication failures.", "agent": "api-1"}}]}}}}' \
     "{measurement}?x=result"
-"#,
+{dashboard}"#,
         name = demo::SERVICE_VIEW_NAME,
         view = data.service_view,
         customer = data.customer_token,
         agent = data.agent_token,
         admin = admin_token,
+        dashboard = dashboard
+            .map(|url| format!("\nDashboard: open {url} and paste the customer token (or the admin token).\n"))
+            .unwrap_or_default(),
     );
 }
 
