@@ -40,6 +40,8 @@
     }
     return el;
   }
+  /** Replaces what main shows (arrays flattened; null, undefined and false left out). */
+  function setMain(...children) { main.replaceChildren(); append(main, children); }
   function svg(tag, attrs, ...children) {
     const el = document.createElementNS('http://www.w3.org/2000/svg', tag);
     for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, v);
@@ -203,7 +205,7 @@
       'you see exactly what the token may read. It is kept in this browser tab only and forgotten when the tab closes.'),
     h('label', { for: 'token' }, 'Access token ', h('small', { id: 'token-hint' }, '(a bearer token, e.g. from ctpd serve --demo)')),
     input, error, h('p', {}, h('button', { type: 'submit', class: 'primary' }, 'Sign in')));
-    main.replaceChildren(form);
+    setMain(form);
     main.dataset.page = 'login';
     main.dataset.state = 'ready';
     input.focus();
@@ -240,7 +242,7 @@
     }
     main.dataset.page = name || 'overview';
     main.dataset.state = 'loading';
-    main.replaceChildren(h('p', { class: 'muted' }, 'Loading…'));
+    setMain(h('p', { class: 'muted' }, 'Loading…'));
     state.page = null;
     try {
       await isAdmin();
@@ -251,14 +253,14 @@
       startPolling();
     } catch (e) {
       if (mine !== generation || !token()) return;
-      main.replaceChildren(h('h1', {}, 'Something went wrong'), h('p', { class: 'notice bad', role: 'alert' },
+      setMain(h('h1', {}, 'Something went wrong'), h('p', { class: 'notice bad', role: 'alert' },
         (e.status ? 'The API answered ' + e.status + ': ' : '') + e.message));
       main.dataset.state = 'error';
     }
   }
 
   function pageNotFound() {
-    main.replaceChildren(h('h1', {}, 'No such page'), h('p', {}, h('a', { href: '#/' }, 'Back to the overview')));
+    setMain(h('h1', {}, 'No such page'), h('p', {}, h('a', { href: '#/' }, 'Back to the overview')));
   }
 
   // ---------- live updates: polling each service view's changeId ----------
@@ -316,7 +318,7 @@
     };
     for (const o of overviews) cards.set(o.serviceView, { data: o, el: viewCard(o) });
     place();
-    main.replaceChildren(
+    setMain(
       h('h1', {}, 'Overview'),
       h('p', { class: 'muted' }, views.collection.length + ' service view' + (views.collection.length === 1 ? '' : 's') +
         ' you may read, the one needing most attention first. Each bar shows the last ' + DAYS +
@@ -403,10 +405,11 @@
     if (!tip) { tip = h('div', { class: 'tip', role: 'tooltip', id: 'day-tip' }); document.body.appendChild(tip); }
     const changes = (cell.changes || []).map((c) => h('li', {}, new Date(c.time).toLocaleTimeString() + ': ' +
       STATUS[termKey(c.status)].word + ' (' + (c.status === null ? 'no objective' : c.status) + ')'));
-    tip.replaceChildren(h('strong', {}, localDate(cell.date)), h('div', {}, 'Worst: ' + STATUS[cell.worst].word +
+    tip.replaceChildren();
+    append(tip, [h('strong', {}, localDate(cell.date)), h('div', {}, 'Worst: ' + STATUS[cell.worst].word +
       ' (' + STATUS[cell.worst].term + ')'), cell.met === null || cell.met === undefined ? null : h('div', {}, 'Met ' + pct(cell.met) + ' of the day'),
     changes.length ? h('div', {}, 'What happened:') : h('div', {}, 'No change of status that day.'),
-    changes.length ? h('ul', {}, changes) : null, cell.moreChanges ? h('div', {}, '…and ' + cell.moreChanges + ' more changes') : null);
+    changes.length ? h('ul', {}, changes) : null, cell.moreChanges ? h('div', {}, '…and ' + cell.moreChanges + ' more changes') : null]);
     tip.hidden = false;
     const left = Math.min(x + 12, window.innerWidth - 330);
     tip.style.left = Math.max(4, left) + 'px';
@@ -460,8 +463,11 @@
     const statusByLink = new Map();
     if (kind === 'serviceViews') {
       rememberChangeId(view.self, view.changeId);
-      const o = await overviewOf(view.self);
-      for (const m of o.measurements) statusByLink.set(m.link, m.status);
+      // The statuses in one call; without it (an error), each measurement is read below.
+      try {
+        const o = await overviewOf(view.self);
+        for (const m of o.measurements) statusByLink.set(m.link, m.status);
+      } catch (e) { if (e.status === 401) throw e; }
     }
     const assets = await api(view.assets);
     const tree = await pool(assets.collection, 4, async (asset) => {
@@ -492,7 +498,7 @@
             h('a', { href: '#/measurement/' + idOf(m.link) }, m.name || idOf(m.link)),
             statusByLink.has(m.link) ? badge(statusByLink.get(m.link)) : h('span', { class: 'muted' }, 'not readable')))))));
     });
-    main.replaceChildren(
+    setMain(
       h('p', {}, h('a', { href: '#/' }, '← Overview')),
       h('h1', {}, view.name, ' ', h('span', { class: 'muted' }, kind === 'serviceViews' ? '(service view)' : '(dependency)')),
       h('dl', { class: 'kv' }, h('dt', {}, 'Provider'), h('dd', {}, view.provider || '—'),
@@ -571,7 +577,7 @@
     const range = RANGES.find((r) => r[0] === query.get('range')) || RANGES[1];
     const historyBox = h('div', { id: 'history' }, h('p', { class: 'muted' }, 'Loading the history…'));
     const triggersBox = h('div', { id: 'measurement-triggers' });
-    main.replaceChildren(
+    setMain(
       h('p', {}, h('a', { href: '#/' }, 'Overview'), ' › ', h('a', { href: '#/view/' + kindOf(view.self) + '/' + idOf(view.self) }, view.name),
         ' › ', asset.name, ' › ', attribute.name),
       h('h1', {}, m.name || id, ' ', badge(key)),
@@ -592,7 +598,13 @@
           onclick: () => { location.hash = '#/measurement/' + id + '?range=' + k; } }, label))),
       historyBox,
       h('h2', {}, 'Triggers on this measurement'), triggersBox);
-    await Promise.all([renderHistory(historyBox, m, columns, range), renderMeasurementTriggers(triggersBox, m, view)]);
+    // A part that fails says so in its place; the rest of the page stays.
+    const part = (box, work) => work.catch((e) => {
+      if (e.status === 401) throw e;
+      box.replaceChildren(h('p', { class: 'notice bad', role: 'alert' }, 'Cannot be shown: ' + (e.status ? 'the API answered ' + e.status + ': ' : '') + e.message));
+    });
+    await Promise.all([part(historyBox, renderHistory(historyBox, m, columns, range)),
+      part(triggersBox, renderMeasurementTriggers(triggersBox, m, view))]);
     return { async onChange(changed) { if (changed.includes(view.self)) route(); } };
   }
 
@@ -733,7 +745,7 @@
     const names = new Map();
     for (const o of overviews) for (const m of o.measurements) names.set(m.link, m.name);
     const notice = query.get('created') ? h('p', { class: 'notice good', role: 'status' }, 'Trigger created.') : null;
-    main.replaceChildren(
+    setMain(
       h('h1', {}, 'Triggers'),
       h('p', { class: 'muted' }, 'A trigger watches a measurement with a condition and writes a log entry, and sends a notification, when the condition starts to hold.'),
       notice,
@@ -879,7 +891,7 @@
     h('div', {}, h('label', { for: 'f-to' }, 'Until'), to),
     h('div', {}, h('label', { for: 'f-trigger' }, 'Trigger'), triggerSelect),
     h('div', {}, h('button', { type: 'submit', class: 'primary' }, 'Filter'), ' ', h('a', { href: '#/logs' }, 'Clear')));
-    main.replaceChildren(
+    setMain(
       h('h1', {}, 'Log entries'),
       h('p', { class: 'muted' }, 'What triggers recorded (CTP log entries), newest first: up to the newest ' + PER_VIEW + ' per service view matching the filters.'),
       form,
@@ -915,7 +927,7 @@
 
   async function pageAdmin() {
     if (!state.admin) {
-      main.replaceChildren(h('h1', {}, 'Administration'), h('p', { class: 'notice' }, 'This page is for administrators; this token is not one.'));
+      setMain(h('h1', {}, 'Administration'), h('p', { class: 'notice' }, 'This page is for administrators; this token is not one.'));
       return null;
     }
     const [failed, pending, accounts, drills, authorities, auditHead] = await Promise.all([
@@ -934,7 +946,7 @@
           ev.target.disabled = true;
           try { await api(d.self, { method: 'PUT', query: { x: 'retry' } }); route(); } catch (err) { ev.target.disabled = false; ev.target.textContent = 'Retry failed: ' + err.message; }
         } }, 'Retry') : null)))))) : h('p', { class: 'muted' }, 'None.');
-    main.replaceChildren(
+    setMain(
       h('h1', {}, 'Administration'),
       h('h2', {}, 'Notifications that failed (' + failed.collectionLength + ')'), deliveryTable(failed, true),
       h('h2', {}, 'Notifications pending (' + pending.collectionLength + ')'), deliveryTable(pending, false),
@@ -962,7 +974,11 @@
 
   // ---------- start ----------
 
-  document.getElementById('signout').addEventListener('click', () => signOut('Signed out. The token was forgotten.'));
+  document.getElementById('signout').addEventListener('click', () => {
+    // The next person to sign in starts at the overview, not on the page left here.
+    history.replaceState(null, '', location.pathname + location.search + '#/');
+    signOut('Signed out. The token was forgotten.');
+  });
   window.addEventListener('hashchange', route);
   route();
 })();
