@@ -229,27 +229,43 @@
     return { name: parts[0] || '', args: parts.slice(1), query: new URLSearchParams(queryText || '') };
   }
 
+  /** Thrown by a page's render when a newer navigation has started: the stale page stops. */
+  const STALE = new Error('stale page');
   let generation = 0;
-  async function route() {
+  /**
+   * Shows the page of the location's hash. `how.quiet`: a refresh of the page shown (after a
+   * change), without the loading placeholder, keeping the scroll position; `how.focus`: a
+   * navigation, after which the focus moves to the new page (keyboard and screen readers).
+   */
+  async function route(how = {}) {
     if (!token()) { renderLogin(); return; }
     const { name, args, query } = parseHash();
     const page = PAGES[name] || pageNotFound;
     const mine = ++generation;
+    const scroll = window.scrollY;
     document.getElementById('nav').hidden = false;
     for (const a of document.querySelectorAll('#nav a')) {
       const current = a.dataset.page === (name || 'overview') || (name === 'view' || name === 'measurement') && a.dataset.page === 'overview';
       if (current) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
     }
-    main.dataset.page = name || 'overview';
-    main.dataset.state = 'loading';
-    setMain(h('p', { class: 'muted' }, 'Loading…'));
-    state.page = null;
+    if (!how.quiet) {
+      main.dataset.page = name || 'overview';
+      main.dataset.state = 'loading';
+      setMain(h('p', { class: 'muted' }, 'Loading…'));
+      state.page = null;
+    }
+    const render = (...children) => {
+      if (mine !== generation) throw STALE;
+      setMain(...children);
+      if (how.quiet) window.scrollTo(0, scroll);
+    };
     try {
       await isAdmin();
-      const rendered = await page(args, query, () => mine === generation);
+      const rendered = await page(args, query, render);
       if (mine !== generation) return;
       state.page = rendered || null;
       main.dataset.state = 'ready';
+      if (how.focus) main.focus({ preventScroll: true });
       startPolling();
     } catch (e) {
       if (mine !== generation || !token()) return;
@@ -259,8 +275,8 @@
     }
   }
 
-  function pageNotFound() {
-    setMain(h('h1', {}, 'No such page'), h('p', {}, h('a', { href: '#/' }, 'Back to the overview')));
+  function pageNotFound(args, query, render) {
+    render(h('h1', {}, 'No such page'), h('p', {}, h('a', { href: '#/' }, 'Back to the overview')));
   }
 
   // ---------- live updates: polling each service view's changeId ----------
@@ -270,9 +286,17 @@
   }
   function stopPolling() { clearInterval(state.pollTimer); state.pollTimer = null; state.changeIds.clear(); }
 
-  /** Reads every visible service view's changeId; tells the page which views changed. */
+  /**
+   * Reads every visible service view's changeId; tells the page which views changed. A view
+   * whose changeId was not known yet counts as changed (the page then compares what it
+   * reads with what it shows), so that a change between the page's load and the first poll
+   * is not missed.
+   */
+  let polling = false;
   async function poll() {
-    if (!token() || document.hidden) return;
+    if (!token() || document.hidden || polling) return;
+    polling = true;
+    const page = state.page;
     try {
       const views = await api('serviceViews');
       const links = views.collection.map((m) => m.link);
@@ -281,19 +305,18 @@
       const changed = [];
       await pool(links, 6, async (link) => {
         const view = await api(link);
-        const before = state.changeIds.get(link);
-        if (before !== undefined && before !== view.changeId) changed.push(link);
+        if (state.changeIds.get(link) !== view.changeId) changed.push(link);
         state.changeIds.set(link, view.changeId);
       });
-      state.lastPoll = new Date();
-      live.textContent = 'Live: checked ' + state.lastPoll.toLocaleTimeString();
-      if ((changed.length || listChanged) && state.page && state.page.onChange) {
-        live.textContent = 'Updated ' + state.lastPoll.toLocaleTimeString();
-        await state.page.onChange(changed, listChanged);
+      let updated = false;
+      if ((changed.length || listChanged) && page && page === state.page && page.onChange) {
+        updated = await page.onChange(changed, listChanged);
       }
+      const time = new Date().toLocaleTimeString();
+      live.textContent = (updated ? 'Updated ' : 'Live: checked ') + time;
     } catch (e) {
-      live.textContent = 'Not updating: ' + e.message;
-    }
+      if (e !== STALE) live.textContent = 'Not updating: ' + e.message;
+    } finally { polling = false; }
   }
   function rememberChangeId(link, changeId) { if (link && changeId !== undefined) state.changeIds.set(link, changeId); }
 
@@ -304,12 +327,11 @@
     return api(viewLink, { query: { x: 'overview', days: DAYS, utcOffset: utcOffset() } });
   }
 
-  async function pageOverview(args, query, current) {
+  async function pageOverview(args, query, render) {
     const started = performance.now();
     const views = await api('serviceViews');
     state.viewsSeen = views.collection.map((m) => m.link).join(' ');
     const overviews = await pool(views.collection, 6, (m) => overviewOf(m.link));
-    if (!current()) return null;
     const list = h('div', { id: 'views' });
     const cards = new Map();
     const place = () => {
@@ -318,7 +340,7 @@
     };
     for (const o of overviews) cards.set(o.serviceView, { data: o, el: viewCard(o) });
     place();
-    setMain(
+    render(
       h('h1', {}, 'Overview'),
       h('p', { class: 'muted' }, views.collection.length + ' service view' + (views.collection.length === 1 ? '' : 's') +
         ' you may read, the one needing most attention first. Each bar shows the last ' + DAYS +
@@ -329,12 +351,22 @@
     window.ctpdTimings.overviewRenderMs = performance.now() - started;
     return {
       async onChange(changed, listChanged) {
-        if (listChanged) { route(); return; }
-        for (const link of changed) {
-          const o = await overviewOf(link);
-          cards.set(link, { data: o, el: viewCard(o) });
-        }
+        if (listChanged) { route({ quiet: true }); return true; }
+        const fresh = await pool(changed.filter((link) => cards.has(link)), 6, overviewOf);
+        const differ = fresh.filter((o) => JSON.stringify(o) !== JSON.stringify(cards.get(o.serviceView).data));
+        if (!differ.length) return false;
+        // The keyboard focus stays on the same row's bar or link when its card is redrawn.
+        const active = document.activeElement;
+        const row = active && active.closest ? active.closest('tr.measure-row') : null;
+        const focus = row ? [row.dataset.measurement, active.tagName === 'CANVAS' ? 'canvas' : 'a'] : null;
+        for (const o of differ) cards.set(o.serviceView, { data: o, el: viewCard(o) });
         place();
+        if (focus) {
+          const again = [...list.querySelectorAll('tr.measure-row')].find((r) => r.dataset.measurement === focus[0]);
+          const el = again && again.querySelector(focus[1]);
+          if (el) el.focus();
+        }
+        return true;
       },
     };
   }
@@ -456,9 +488,9 @@
 
   // ---------- the tree of a service view or dependency ----------
 
-  async function pageView(args) {
+  async function pageView(args, query, render) {
     const [kind, id] = args;
-    if (!['serviceViews', 'dependencies'].includes(kind) || !id) return pageNotFound();
+    if (!['serviceViews', 'dependencies'].includes(kind) || !id) return pageNotFound(args, query, render);
     const view = await api(kind + '/' + id);
     const statusByLink = new Map();
     if (kind === 'serviceViews') {
@@ -498,7 +530,7 @@
             h('a', { href: '#/measurement/' + idOf(m.link) }, m.name || idOf(m.link)),
             statusByLink.has(m.link) ? badge(statusByLink.get(m.link)) : h('span', { class: 'muted' }, 'not readable')))))));
     });
-    setMain(
+    render(
       h('p', {}, h('a', { href: '#/' }, '← Overview')),
       h('h1', {}, view.name, ' ', h('span', { class: 'muted' }, kind === 'serviceViews' ? '(service view)' : '(dependency)')),
       h('dl', { class: 'kv' }, h('dt', {}, 'Provider'), h('dd', {}, view.provider || '—'),
@@ -509,7 +541,7 @@
       tree.length ? assetNodes : h('p', { class: 'muted' }, 'No asset you may read.'),
       h('p', {}, h('a', { href: '#/logs?view=' + encodeURIComponent(view.self) }, 'Log entries of this view'), ' · ',
         h('a', { href: '#/triggers' }, 'Triggers')));
-    return { async onChange(changed) { if (changed.includes(view.self)) route(); } };
+    return { async onChange(changed) { if (!changed.includes(view.self)) return false; await route({ quiet: true }); return true; } };
   }
 
   /** The dependencies of a view as a left-to-right graph (SVG) and, for screen readers, a list. */
@@ -565,7 +597,7 @@
 
   const RANGES = [['24h', 864e5, '24 h'], ['7d', 6048e5, '7 days'], ['30d', 2592e6, '30 days'], ['90d', 7776e6, '90 days']];
 
-  async function pageMeasurement(args, query) {
+  async function pageMeasurement(args, query, render) {
     const id = args[0];
     const m = await api('measurements/' + id);
     const [metric, attribute] = await Promise.all([api(m.metric), api(m.scope)]);
@@ -577,7 +609,7 @@
     const range = RANGES.find((r) => r[0] === query.get('range')) || RANGES[1];
     const historyBox = h('div', { id: 'history' }, h('p', { class: 'muted' }, 'Loading the history…'));
     const triggersBox = h('div', { id: 'measurement-triggers' });
-    setMain(
+    render(
       h('p', {}, h('a', { href: '#/' }, 'Overview'), ' › ', h('a', { href: '#/view/' + kindOf(view.self) + '/' + idOf(view.self) }, view.name),
         ' › ', asset.name, ' › ', attribute.name),
       h('h1', {}, m.name || id, ' ', badge(key)),
@@ -605,7 +637,7 @@
     });
     await Promise.all([part(historyBox, renderHistory(historyBox, m, columns, range)),
       part(triggersBox, renderMeasurementTriggers(triggersBox, m, view))]);
-    return { async onChange(changed) { if (changed.includes(view.self)) route(); } };
+    return { async onChange(changed) { if (!changed.includes(view.self)) return false; await route({ quiet: true }); return true; } };
   }
 
   function cellText(v) {
@@ -693,7 +725,7 @@
     const triggers = await loadTriggers([view.self]);
     const mine = triggers.filter((t) => t.measurement === m.self);
     box.replaceChildren(
-      mine.length ? triggerTable(mine, new Map([[m.self, m.name]]), () => route()) : h('p', { class: 'muted' }, 'No trigger you may read.'),
+      mine.length ? triggerTable(mine, new Map([[m.self, m.name]]), () => route({ quiet: true })) : h('p', { class: 'muted' }, 'No trigger you may read.'),
       m.createTrigger ? h('p', {}, h('a', { class: 'button', href: '#/triggers?measurement=' + idOf(m.self) }, 'Create a trigger on it'))
         : h('p', { class: 'muted' }, 'This measurement does not take triggers.'));
   }
@@ -738,20 +770,20 @@
     return button;
   }
 
-  async function pageTriggers(args, query) {
+  async function pageTriggers(args, query, render) {
     const views = await api('serviceViews');
     const viewLinks = views.collection.map((v) => v.link);
     const [triggers, overviews] = await Promise.all([loadTriggers(viewLinks), pool(viewLinks, 6, overviewOf)]);
     const names = new Map();
     for (const o of overviews) for (const m of o.measurements) names.set(m.link, m.name);
     const notice = query.get('created') ? h('p', { class: 'notice good', role: 'status' }, 'Trigger created.') : null;
-    setMain(
+    render(
       h('h1', {}, 'Triggers'),
       h('p', { class: 'muted' }, 'A trigger watches a measurement with a condition and writes a log entry, and sends a notification, when the condition starts to hold.'),
       notice,
       h('h2', {}, 'Create a trigger'), triggerForm(views.collection, overviews, query.get('measurement')),
       h('h2', {}, 'Your triggers'),
-      triggers.length ? triggerTable(triggers, names, () => route()) : h('p', { class: 'muted', id: 'no-triggers' }, 'No trigger yet.'));
+      triggers.length ? triggerTable(triggers, names, () => route({ quiet: true })) : h('p', { class: 'muted', id: 'no-triggers' }, 'No trigger yet.'));
     return { async onChange() { /* statuses change with results: shown on reload */ } };
   }
 
@@ -845,7 +877,7 @@
 
   // ---------- logs ----------
 
-  async function pageLogs(args, query) {
+  async function pageLogs(args, query, render) {
     const views = await api('serviceViews');
     const chosen = query.get('view') || '';
     const viewLinks = chosen ? [chosen] : views.collection.map((v) => v.link);
@@ -853,7 +885,8 @@
     const triggerNames = new Map(triggers.map((t) => [t.self, t.name]));
     const filter = { tags: query.get('tags') || '', oldest: query.get('oldest') || '', newest: query.get('newest') || '', trigger: query.get('trigger') || '' };
     const PER_VIEW = 100;
-    const entries = (await pool(viewLinks, 4, async (link) => {
+    /** The entries matching the filters, newest first. */
+    const load = async () => (await pool(viewLinks, 4, async (link) => {
       const q = { tags: filter.tags, oldest: filter.oldest, newest: filter.newest };
       const head = await api(link + '/logs', { query: Object.assign({ page: 0, items: 1 }, q) });
       const total = head.collectionLength;
@@ -864,9 +897,12 @@
       const got = await pool(pages, 2, (p) => api(link + '/logs', { query: Object.assign({ page: p, items: PER_VIEW }, q) }));
       const links = got.flatMap((g) => g.collection.map((c) => c.link)).slice(-PER_VIEW);
       return pool(links, 6, (l) => api(l).catch(() => null));
-    })).flat().filter(Boolean);
-    const shown = entries.filter((e) => !filter.trigger || e.trigger === filter.trigger)
+    })).flat().filter(Boolean).filter((e) => !filter.trigger || e.trigger === filter.trigger)
       .sort((a, b) => Date.parse(b.creationTime) - Date.parse(a.creationTime));
+    const listOf = (shown) => shown.length ? h('ol', { class: 'timeline', id: 'log-list' }, shown.map((e) => logItem(e, triggerNames)))
+      : h('p', { class: 'notice', id: 'no-logs' }, 'No log entry matches.');
+    let shown = await load();
+    let list = listOf(shown);
     const toLocalInput = (iso) => { if (!iso) return ''; const d = new Date(iso); return new Date(d - d.getTimezoneOffset() * 6e4).toISOString().slice(0, 16); };
     const viewSelect = h('select', { id: 'f-view' }, h('option', { value: '' }, 'every service view'),
       views.collection.map((v) => h('option', { value: v.link, selected: v.link === chosen }, v.name)));
@@ -881,9 +917,11 @@
       if (viewSelect.value) q.set('view', viewSelect.value);
       if (tagsInput.value.trim()) q.set('tags', tagsInput.value.trim().replace(/\s*,\s*/g, ','));
       if (from.value) q.set('oldest', new Date(from.value).toISOString());
-      if (to.value) q.set('newest', new Date(to.value).toISOString());
+      // The end of the minute chosen: "until 10:05" includes what happened at 10:05:30.
+      if (to.value) q.set('newest', new Date(new Date(to.value).getTime() + 59999).toISOString());
       if (triggerSelect.value) q.set('trigger', triggerSelect.value);
-      location.hash = '#/logs?' + q.toString();
+      const hash = '#/logs?' + q.toString();
+      if (location.hash === hash) route(); else location.hash = hash;
     } },
     h('div', {}, h('label', { for: 'f-view' }, 'Service view'), viewSelect),
     h('div', {}, h('label', { for: 'f-tags' }, 'Tags ', h('small', {}, '(all must match)')), tagsInput),
@@ -891,13 +929,22 @@
     h('div', {}, h('label', { for: 'f-to' }, 'Until'), to),
     h('div', {}, h('label', { for: 'f-trigger' }, 'Trigger'), triggerSelect),
     h('div', {}, h('button', { type: 'submit', class: 'primary' }, 'Filter'), ' ', h('a', { href: '#/logs' }, 'Clear')));
-    setMain(
+    render(
       h('h1', {}, 'Log entries'),
       h('p', { class: 'muted' }, 'What triggers recorded (CTP log entries), newest first: up to the newest ' + PER_VIEW + ' per service view matching the filters.'),
-      form,
-      shown.length ? h('ol', { class: 'timeline', id: 'log-list' }, shown.map((e) => logItem(e, triggerNames)))
-        : h('p', { class: 'notice', id: 'no-logs' }, 'No log entry matches.'));
-    return { async onChange() { route(); } };
+      form, list);
+    return {
+      // New entries replace the list only: the filters being edited stay as they are.
+      async onChange() {
+        const fresh = await load();
+        if (fresh.map((e) => e.self).join(' ') === shown.map((e) => e.self).join(' ')) return false;
+        shown = fresh;
+        const replacement = listOf(shown);
+        list.replaceWith(replacement);
+        list = replacement;
+        return true;
+      },
+    };
   }
 
   function logItem(e, triggerNames) {
@@ -925,9 +972,9 @@
 
   // ---------- administration ----------
 
-  async function pageAdmin() {
+  async function pageAdmin(args, query, render) {
     if (!state.admin) {
-      setMain(h('h1', {}, 'Administration'), h('p', { class: 'notice' }, 'This page is for administrators; this token is not one.'));
+      render(h('h1', {}, 'Administration'), h('p', { class: 'notice' }, 'This page is for administrators; this token is not one.'));
       return null;
     }
     const [failed, pending, accounts, drills, authorities, auditHead] = await Promise.all([
@@ -946,7 +993,7 @@
           ev.target.disabled = true;
           try { await api(d.self, { method: 'PUT', query: { x: 'retry' } }); route(); } catch (err) { ev.target.disabled = false; ev.target.textContent = 'Retry failed: ' + err.message; }
         } }, 'Retry') : null)))))) : h('p', { class: 'muted' }, 'None.');
-    setMain(
+    render(
       h('h1', {}, 'Administration'),
       h('h2', {}, 'Notifications that failed (' + failed.collectionLength + ')'), deliveryTable(failed, true),
       h('h2', {}, 'Notifications pending (' + pending.collectionLength + ')'), deliveryTable(pending, false),
@@ -979,6 +1026,8 @@
     history.replaceState(null, '', location.pathname + location.search + '#/');
     signOut('Signed out. The token was forgotten.');
   });
-  window.addEventListener('hashchange', route);
+  window.addEventListener('hashchange', () => route({ focus: true }));
+  // The skip link focuses the content; followed as a link it would change the route.
+  document.querySelector('.skip').addEventListener('click', (event) => { event.preventDefault(); main.focus(); });
   route();
 })();
