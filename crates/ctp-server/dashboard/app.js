@@ -451,8 +451,8 @@
 
   function bars(m) {
     const cells = m.cells || [];
-    const canvas = h('canvas', { class: 'bars', tabindex: '0', role: 'img',
-      'aria-label': 'Last ' + cells.length + ' days: ' + (daySummary(cells) || 'nothing recorded') + '. Arrow keys step through the days.' });
+    const summary = 'Last ' + cells.length + ' days: ' + (daySummary(cells) || 'nothing recorded') + '. Arrow keys step through the days.';
+    const canvas = h('canvas', { class: 'bars', tabindex: '0', role: 'img', 'aria-label': summary });
     let selected = null;
     const cellAt = (clientX) => {
       const box = canvas.getBoundingClientRect();
@@ -460,7 +460,9 @@
     };
     canvas.addEventListener('mousemove', (e) => { const i = cellAt(e.clientX); showTip(e.clientX, e.clientY, cells[i]); });
     canvas.addEventListener('mouseleave', hideTip);
-    canvas.addEventListener('blur', () => { selected = null; drawCells(canvas, cells, null); hideTip(); });
+    canvas.addEventListener('blur', () => {
+      selected = null; drawCells(canvas, cells, null); hideTip(); canvas.setAttribute('aria-label', summary);
+    });
     canvas.addEventListener('keydown', (e) => {
       if (!cells.length) return;
       if (e.key === 'ArrowLeft' || e.key === 'ArrowRight' || e.key === 'Home' || e.key === 'End') {
@@ -472,7 +474,9 @@
         drawCells(canvas, cells, selected);
         const box = canvas.getBoundingClientRect();
         showTip(box.left + (selected + 0.5) * box.width / cells.length, box.top, cells[selected]);
-      } else if (e.key === 'Escape') { hideTip(); }
+        // A screen reader reads the day chosen: the tooltip's text becomes the bar's label.
+        canvas.setAttribute('aria-label', tip.innerText.replace(/\n+/g, '. '));
+      } else if (e.key === 'Escape') { hideTip(); canvas.setAttribute('aria-label', summary); }
     });
     requestAnimationFrame(() => drawCells(canvas, cells, null));
     return canvas;
