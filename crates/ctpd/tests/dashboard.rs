@@ -231,10 +231,6 @@ impl Browser {
         self.wait_page("login").await;
         self.type_into("#token", token).await;
         self.js("document.querySelector('form.login').requestSubmit();", vec![]).await;
-        if std::env::var_os("TMP_NO_HISTORY").is_some() {
-            self.wait_until("x", "document.getElementById('main').dataset.page === 'overview' && document.getElementById('main').dataset.state !== 'loading'").await;
-            return;
-        }
         self.wait_page("overview").await;
     }
 }
@@ -311,29 +307,6 @@ async fn walk(browser: &Browser, server: &Ctpd, demo: &Demo) {
     // customer, nor the demo's view it.
     let other = other_tenant(&admin).await;
 
-    if std::env::var_os("TMP_NO_HISTORY").is_some() {
-        browser.load("").await;
-        browser.wait_page("login").await;
-        browser.type_into("#token", &format!("{}\n", demo.customer)).await;
-        browser.wait_until("x", "document.getElementById('main').dataset.page === 'overview' && document.getElementById('main').dataset.state !== 'loading'").await;
-        step("tree");
-        browser.show(&format!("#/view/serviceViews/{}", demo.view_id), "view").await;
-        browser.screenshot("view").await;
-        let customer = server.client(&demo.customer);
-        let t = customer.create(&format!("serviceViews/{}/triggers", demo.view_id), json!({"name": "availability below 99 %", "measurement": format!("{}measurements/{}", server.base(), demo.intrusion_measurement), "condition": "true", "notification": format!("http://127.0.0.1:{}/hook", free_port()), "tags": ["team:dashboard"]})).await;
-        let trigger = t["self"].as_str().unwrap().to_owned();
-        let agent = server.client(&demo.agent);
-        let (status, body) = agent.put(&format!("measurements/{}?x=result", demo.intrusion_measurement), json!({"result": {"value": [{"level": 12, "rule": 5720, "description": "x", "agent": "api-1"}]}})).await;
-        assert!(status.is_success(), "{body}");
-        step("measurement");
-        browser.show(&format!("#/measurement/{}", demo.intrusion_measurement), "measurement").await;
-        browser.screenshot("measurement").await;
-        step("logs");
-        logs(browser, server, demo, &trigger).await;
-        step("admin");
-        administration(browser, demo).await;
-        return;
-    }
     step("sign in");
     sign_in(browser, demo).await;
     step("overview");
@@ -470,7 +443,14 @@ async fn overview(browser: &Browser, demo: &Demo, other: &OtherTenant) {
     browser.find(&format!("{card} canvas.bars")).await.send_keys("\u{E012}").await.unwrap(); // ArrowLeft
     let tip = browser.wait_until("the day's tooltip", "!document.getElementById('day-tip').hidden && document.getElementById('day-tip').innerText").await;
     assert!(tip.as_str().unwrap().contains("Worst:"), "{tip}");
+    let label = browser.js("return document.activeElement.getAttribute('aria-label');", vec![]).await;
+    assert!(label.as_str().unwrap().contains("Worst:"), "a screen reader reads the day chosen: {label}");
     browser.js("document.activeElement.blur();", vec![]).await;
+    // The skip link moves the focus to the content, and leaves the route alone.
+    browser.js("document.querySelector('a.skip').focus();", vec![]).await;
+    browser.wd.active_element().await.unwrap().send_keys("\u{E007}").await.unwrap(); // Enter
+    let after = browser.js("return [location.hash, document.activeElement.id, document.getElementById('main').dataset.page];", vec![]).await;
+    assert_eq!(after, json!(["#/", "main", "overview"]), "the skip link");
     let text = browser.body_text().await;
     assert!(!text.contains(other.view_name), "another tenant's view is not shown");
     browser.screenshot("overview").await;
@@ -764,9 +744,10 @@ async fn another_tenant(browser: &Browser, demo: &Demo, other: &OtherTenant) {
     }
 }
 
-/// 20 service views with 1 000 measurements in all: the overview renders in under a second
-/// from the navigation's start.
-async fn performance(browser: &Browser, server: &Ctpd, admin: &Client) {
+/// Seeds 20 service views with 1 000 measurements in all, each with an objective and a
+/// result, through the API (concurrent requests); returns the token of a customer who
+/// reads them all.
+async fn seed_load(admin: &Client) -> String {
     let seeding = Instant::now();
     let metric = admin
         .create(
@@ -823,7 +804,13 @@ async fn performance(browser: &Browser, server: &Ctpd, admin: &Client) {
     eprintln!("seeded 20 service views and 1 000 measurements in {:.1} s", seeding.elapsed().as_secs_f64());
     let account =
         admin.create("accounts", json!({"name": "Perf customer", "accountTags": ["role:user", "customer:perf"]})).await;
-    let token = account["token"].as_str().unwrap().to_owned();
+    account["token"].as_str().unwrap().to_owned()
+}
+
+/// 20 service views with 1 000 measurements in all: the overview renders in under a second
+/// from the navigation's start.
+async fn performance(browser: &Browser, server: &Ctpd, admin: &Client) {
+    let token = seed_load(admin).await;
 
     // The API alone: the calls the overview makes, from this test.
     let customer = server.client(&token);
