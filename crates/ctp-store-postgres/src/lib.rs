@@ -28,6 +28,7 @@ mod clock;
 mod drills;
 mod feed;
 mod hierarchy;
+mod history;
 mod ledger;
 mod logs;
 mod outbox;
@@ -48,10 +49,12 @@ use ctp_model::resources::{
     Account, Asset, Attribute, AuditRecord, Authority, Delivery, DeliveryState, Drill, DrillMessage, Kind, LogEntry,
     Measurement, MeasurementState, Member, Metric, Ref, Trigger, View,
 };
+use ctp_model::history::StatusTimeline;
 use ctp_model::{ConditionCache, Evaluations, ResourceId, Timestamp};
 use ctp_store::dump::Dump;
 use ctp_store::{
-    AuditFilter, AuthorityChange, ClockRound, ClockWork, DeliveryOutcome, DueDelivery, FeedPosition, LogFilter,
+    AuditFilter, AuthorityChange, ClockRound, ClockWork, DeliveryOutcome, DueDelivery, FeedPosition, HistoryEntry,
+    HistoryFilter, LogFilter,
     NewAccount, NewAsset, NewAttribute, NewAuthority, NewDrill, NewMeasurement, NewMetric, NewTrigger, NewView, Push,
     PushOutcome, Store, StoreError, StoreResult, Window,
 };
@@ -386,6 +389,23 @@ impl Store for PostgresStore {
         self.transaction(|tx, _| Box::pin(triggers::create_trigger(tx, view_id, &trigger, now, conditions))).await
     }
 
+    async fn history(
+        &self,
+        measurement_id: &ResourceId,
+        filter: &HistoryFilter,
+        window: Option<Window>,
+    ) -> StoreResult<(u64, Vec<HistoryEntry>)> {
+        self.transaction(|tx, _| Box::pin(history::list(tx, measurement_id, filter, window))).await
+    }
+
+    async fn status_timelines(
+        &self,
+        measurement_ids: &[ResourceId],
+        since: Timestamp,
+    ) -> StoreResult<Vec<StatusTimeline>> {
+        self.read(|tx, _| Box::pin(history::timelines(tx, measurement_ids, since))).await
+    }
+
     async fn push_results(
         &self,
         pushes: Vec<Push>,
@@ -489,6 +509,10 @@ impl Store for PostgresStore {
 
     async fn prune_deliveries(&self, before: Timestamp) -> StoreResult<u64> {
         self.transaction(|tx, _| Box::pin(outbox::prune(tx, before))).await
+    }
+
+    async fn prune_history(&self, before: Timestamp, keep: u64) -> StoreResult<u64> {
+        self.transaction(|tx, _| Box::pin(history::prune(tx, before, keep))).await
     }
 
     async fn create_authority(&self, authority: NewAuthority) -> StoreResult<Authority> {
