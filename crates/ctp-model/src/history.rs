@@ -213,11 +213,8 @@ impl Calendar {
                     .map(|s| s.standing.unwrap_or(Standing::NoResult))
                     .min_by_key(|s| s.rank())
                     .unwrap_or(Standing::NoResult);
-                let of_day: Vec<&StandingChange> = timeline
-                    .changes
-                    .iter()
-                    .filter(|c| (start..start + DAY).contains(&c.time.millis()))
-                    .collect();
+                let of_day: Vec<&StandingChange> =
+                    timeline.changes.iter().filter(|c| (start..start + DAY).contains(&c.time.millis())).collect();
                 DayCell {
                     date,
                     worst,
@@ -298,7 +295,8 @@ mod tests {
     #[test]
     fn days_follow_the_time_zone_asked_for() {
         // Two hours east of UTC: the local day starts at 22:00 UTC the day before.
-        let calendar = Calendar { days: 2, utc_offset_minutes: 120, now: Timestamp::from_millis(T0 + 3_600_000).unwrap() };
+        let calendar =
+            Calendar { days: 2, utc_offset_minutes: 120, now: Timestamp::from_millis(T0 + 3_600_000).unwrap() };
         assert_eq!(calendar.start(), T0 - DAY - 7_200_000);
         let timeline = StatusTimeline { before: None, changes: vec![change(T0 - 3_600_000, Standing::Error)] };
         let cells = calendar.cells(&timeline);
@@ -312,9 +310,8 @@ mod tests {
     #[test]
     fn a_busy_day_lists_its_first_changes_and_counts_the_rest() {
         let calendar = Calendar { days: 1, utc_offset_minutes: 0, now: Timestamp::from_millis(T0 + DAY - 1).unwrap() };
-        let changes = (0..25)
-            .map(|i| change(T0 + i * 1000, if i % 2 == 0 { Standing::Met } else { Standing::NotMet }))
-            .collect();
+        let changes =
+            (0..25).map(|i| change(T0 + i * 1000, if i % 2 == 0 { Standing::Met } else { Standing::NotMet })).collect();
         let cells = calendar.cells(&StatusTimeline { before: None, changes });
         assert_eq!(cells[0].changes.len(), CHANGES_PER_DAY);
         assert_eq!(cells[0].more_changes, 5);

@@ -38,8 +38,11 @@ async fn every_push_and_every_change_of_standing_is_recorded_oldest_first() {
     let filter = HistoryFilter { oldest: Some(at(10)), newest: Some(at(30)) };
     let (total, entries) = f.store.history(&f.measurement, &filter, None).await.unwrap();
     assert_eq!((total, entries.len()), (2, 2));
-    let (total, entries) =
-        f.store.history(&f.measurement, &HistoryFilter::default(), Some(Window { offset: 3, limit: 10 })).await.unwrap();
+    let (total, entries) = f
+        .store
+        .history(&f.measurement, &HistoryFilter::default(), Some(Window { offset: 3, limit: 10 }))
+        .await
+        .unwrap();
     assert_eq!(total, 5);
     assert_eq!(entries.iter().map(|e| e.time).collect::<Vec<_>>(), [at(30), at(40)]);
 

@@ -45,18 +45,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use ctp_model::history::StatusTimeline;
 use ctp_model::resources::{
     Account, Asset, Attribute, AuditRecord, Authority, Delivery, DeliveryState, Drill, DrillMessage, Kind, LogEntry,
     Measurement, MeasurementState, Member, Metric, Ref, Trigger, View,
 };
-use ctp_model::history::StatusTimeline;
 use ctp_model::{ConditionCache, Evaluations, ResourceId, Timestamp};
 use ctp_store::dump::Dump;
 use ctp_store::{
     AuditFilter, AuthorityChange, ClockRound, ClockWork, DeliveryOutcome, DueDelivery, FeedPosition, HistoryEntry,
-    HistoryFilter, LogFilter,
-    NewAccount, NewAsset, NewAttribute, NewAuthority, NewDrill, NewMeasurement, NewMetric, NewTrigger, NewView, Push,
-    PushOutcome, Store, StoreError, StoreResult, Window,
+    HistoryFilter, LogFilter, NewAccount, NewAsset, NewAttribute, NewAuthority, NewDrill, NewMeasurement, NewMetric,
+    NewTrigger, NewView, Push, PushOutcome, Store, StoreError, StoreResult, Window,
 };
 use deadpool_postgres::{Object, Pool};
 use tokio_postgres::error::SqlState;

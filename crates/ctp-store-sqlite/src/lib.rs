@@ -35,18 +35,17 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use ctp_model::history::StatusTimeline;
 use ctp_model::resources::{
     Account, Asset, Attribute, AuditRecord, Authority, Delivery, DeliveryState, Drill, DrillMessage, Kind, LogEntry,
     Measurement, MeasurementState, Member, Metric, Ref, Trigger, View,
 };
-use ctp_model::history::StatusTimeline;
 use ctp_model::{ConditionCache, Evaluations, ResourceId, Timestamp};
 use ctp_store::dump::Dump;
 use ctp_store::{
     AuditFilter, AuthorityChange, ClockRound, ClockWork, DeliveryOutcome, DueDelivery, FeedPosition, HistoryEntry,
-    HistoryFilter, LogFilter,
-    NewAccount, NewAsset, NewAttribute, NewAuthority, NewDrill, NewMeasurement, NewMetric, NewTrigger, NewView, Push,
-    PushOutcome, Store, StoreError, StoreResult, Window,
+    HistoryFilter, LogFilter, NewAccount, NewAsset, NewAttribute, NewAuthority, NewDrill, NewMeasurement, NewMetric,
+    NewTrigger, NewView, Push, PushOutcome, Store, StoreError, StoreResult, Window,
 };
 use rusqlite::{Connection, OpenFlags};
 

@@ -1,8 +1,8 @@
 //! The CTP rules every backend applies alike, as pure functions: a backend decides how to
 //! store, never what CTP means. Each is written once and unit-tested here.
 
-use ctp_model::resources::{ChangeId, Evaluated, Kind, LogBody, LogEntry, Measurement, MeasurementState, Trigger};
 use ctp_model::history::Standing;
+use ctp_model::resources::{ChangeId, Evaluated, Kind, LogBody, LogEntry, Measurement, MeasurementState, Trigger};
 use ctp_model::trigger_rules::Alert;
 use ctp_model::{tags, CheckedResult, Evaluate, ResourceId, Status, Timestamp};
 

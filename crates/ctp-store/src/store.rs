@@ -13,9 +13,8 @@ use crate::dump;
 use crate::error::StoreResult;
 use crate::inputs::{
     AuditFilter, AuthorityChange, ClockRound, ClockWork, DeliveryOutcome, DueDelivery, FeedPosition, HistoryEntry,
-    HistoryFilter, LogFilter,
-    NewAccount, NewAsset, NewAttribute, NewAuthority, NewDrill, NewMeasurement, NewMetric, NewTrigger, NewView, Push,
-    PushOutcome, Window,
+    HistoryFilter, LogFilter, NewAccount, NewAsset, NewAttribute, NewAuthority, NewDrill, NewMeasurement, NewMetric,
+    NewTrigger, NewView, Push, PushOutcome, Window,
 };
 
 /// The storage of ctpd. See the crate documentation for the transaction guarantee.
