@@ -4,6 +4,7 @@
 //! semantics are decided in one place.
 
 pub mod conditions;
+pub mod history;
 pub mod id;
 pub mod ledger;
 pub mod metric;

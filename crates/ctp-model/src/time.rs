@@ -52,6 +52,13 @@ impl fmt::Display for Timestamp {
     }
 }
 
+/// Written as [`fmt::Display`] writes it.
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

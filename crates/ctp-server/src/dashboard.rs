@@ -48,7 +48,8 @@ impl Prepared {
         let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         let gzipped = encoder.write_all(&plain).and_then(|()| encoder.finish()).unwrap_or_default();
         let digest = Sha256::digest(&plain);
-        let etag = HeaderValue::from_str(&format!("\"{}\"", hex::encode(&digest[..12]))).expect("hex is a header value");
+        let etag =
+            HeaderValue::from_str(&format!("\"{}\"", hex::encode(&digest[..12]))).expect("hex is a header value");
         Prepared { content_type, plain, gzipped, etag }
     }
 
@@ -81,7 +82,8 @@ fn accepts_gzip(request: &HeaderMap) -> bool {
         v.split(',').any(|coding| {
             let mut parts = coding.split(';');
             let name = parts.next().unwrap_or("").trim();
-            let refused = parts.any(|p| matches!(p.trim().replace(' ', "").as_str(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
+            let refused =
+                parts.any(|p| matches!(p.trim().replace(' ', "").as_str(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
             name.eq_ignore_ascii_case("gzip") && !refused
         })
     })
@@ -101,10 +103,10 @@ pub fn routes(base_path: &str) -> Router<AppState> {
     let page = page_path(base_path);
     // The page's links to its files are relative to where it is served.
     let files_prefix = if page == "/" { "dashboard/" } else { "" };
-    let index = INDEX.replace("{{CTP_BASE}}", &html_attribute(base_path)).replace("href=\"dashboard/", &format!("href=\"{files_prefix}")).replace(
-        "src=\"dashboard/",
-        &format!("src=\"{files_prefix}"),
-    );
+    let index = INDEX
+        .replace("{{CTP_BASE}}", &html_attribute(base_path))
+        .replace("href=\"dashboard/", &format!("href=\"{files_prefix}"))
+        .replace("src=\"dashboard/", &format!("src=\"{files_prefix}"));
     let index = Arc::new(Prepared::new("text/html; charset=utf-8", index.into_bytes()));
     Router::new()
         .route(page, get(move |headers: HeaderMap| async move { index.answer(&headers) }))

@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod demo;
 pub mod encode;
 pub mod error;
+pub mod history;
 pub mod ledger;
 pub mod limits;
 pub mod listen;

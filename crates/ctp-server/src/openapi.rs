@@ -697,6 +697,73 @@ pub(crate) mod params {
         x: Option<RecordOperation>,
     }
 
+    /// `GET /measurements/{id}`: the measurement, its access tags, its proof, its history
+    /// or the verdict on a condition.
+    #[derive(IntoParams)]
+    #[into_params(parameter_in = Query)]
+    pub(crate) struct GetMeasurement {
+        /// The operation, if any.
+        #[param(inline)]
+        x: Option<MeasurementGetOperation>,
+        /// `x=history`: only entries at this time (RFC 3339) or later.
+        #[param(format = DateTime)]
+        oldest: Option<String>,
+        /// `x=history`: only entries before this time (RFC 3339).
+        #[param(format = DateTime)]
+        newest: Option<String>,
+        /// `x=history`: the page, from 0, of `items` entries; only with `items`.
+        #[param(minimum = 0)]
+        page: Option<u64>,
+        /// `x=history`: entries per page, 1 to 10 000; only with `page`.
+        #[param(minimum = 1, maximum = 10000)]
+        items: Option<u64>,
+        /// `x=check`: the condition (CTPScript) to check and evaluate on the current result.
+        condition: Option<String>,
+    }
+
+    /// The operations of `GET /measurements/{id}`.
+    #[derive(ToSchema)]
+    #[schema(rename_all = "camelCase")]
+    pub(crate) enum MeasurementGetOperation {
+        /// The access tags (administrators).
+        Tags,
+        /// The inclusion proof (C2SP tlog-proof, text/plain) of the current result in the
+        /// transparency log (an extension, issue 14).
+        Proof,
+        /// The past results and changes of standing, oldest first, paginated (an extension,
+        /// issue 15).
+        History,
+        /// Checks `condition` and evaluates it on the current result, storing nothing (an
+        /// extension, issue 15).
+        Check,
+    }
+
+    /// `GET /serviceViews/{id}`: the service view, its access tags, or its overview.
+    #[derive(IntoParams)]
+    #[into_params(parameter_in = Query)]
+    pub(crate) struct GetServiceView {
+        /// `tags`: the access tags (administrators); `overview`: the standing and
+        /// day-by-day history of its measurements (an extension, issue 15).
+        #[param(inline)]
+        x: Option<ViewGetOperation>,
+        /// `x=overview`: how many days of cells, 1 to 366 (90 if absent).
+        #[param(minimum = 1, maximum = 366)]
+        days: Option<u32>,
+        /// `x=overview`: the reader's time zone, in minutes east of UTC (0 if absent).
+        #[param(rename = "utcOffset", minimum = -840, maximum = 840)]
+        utc_offset: Option<i32>,
+    }
+
+    /// The operations of `GET /serviceViews/{id}`.
+    #[derive(ToSchema)]
+    #[schema(rename_all = "camelCase")]
+    pub(crate) enum ViewGetOperation {
+        /// The access tags (administrators).
+        Tags,
+        /// The overview (an extension, issue 15).
+        Overview,
+    }
+
     /// `GET /accounts/{id}`: the account, its access tags or its webhook secret.
     #[derive(IntoParams)]
     #[into_params(parameter_in = Query)]
@@ -803,6 +870,32 @@ pub(crate) mod answers {
         Measurement(MeasurementJson),
         /// `x=tags`.
         Tags(TagsJson),
+    }
+
+    /// A measurement, its access tags, its history, or the verdict on a condition.
+    #[derive(Serialize, ToSchema)]
+    #[serde(untagged)]
+    pub(crate) enum MeasurementAnswer {
+        /// The resource.
+        Measurement(MeasurementJson),
+        /// `x=tags`.
+        Tags(TagsJson),
+        /// `x=history`.
+        History(crate::routes::history::HistoryCollection),
+        /// `x=check`.
+        Check(crate::routes::conditions::ConditionCheck),
+    }
+
+    /// A service view, its access tags, or its overview.
+    #[derive(Serialize, ToSchema)]
+    #[serde(untagged)]
+    pub(crate) enum ServiceViewAnswer {
+        /// The resource.
+        View(ViewJson),
+        /// `x=tags`.
+        Tags(TagsJson),
+        /// `x=overview`.
+        Overview(crate::routes::history::OverviewJson),
     }
 
     /// A metric, or with `x=tags` its access tags.

@@ -75,6 +75,9 @@ pub(crate) async fn apply(tx: &Tx<'_>, round: &ClockRound, now: Timestamp) -> St
                 .await
                 .context("storing an objective's status")?;
                 changes::renew_ancestors(tx, Kind::Measurement, &measurement.id, change).await?;
+                let before = rules::standing(measurement.objective.as_ref(), true);
+                let entry = rules::history_entry(Some(before), Some(&objective), true, None, now);
+                crate::history::append(tx, &measurement.id, entry).await?;
             }
         }
         let value = rules::decode_result(raw)?;

@@ -171,6 +171,9 @@ pub(crate) async fn create_measurement(
     .await
     .context("inserting a measurement")?;
     changes::renew_ancestors(tx, Kind::Measurement, &id, change).await?;
+    let first = measurement.result.as_ref().map(|r| r.raw.as_str());
+    let entry = rules::history_entry(None, objective.as_ref(), first.is_some(), first, now);
+    crate::history::append(tx, &id, entry).await?;
     if measurement.objective.is_some() {
         crate::clock::watch(tx, &id, now).await?;
     }

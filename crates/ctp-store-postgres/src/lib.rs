@@ -28,6 +28,7 @@ mod clock;
 mod drills;
 mod feed;
 mod hierarchy;
+mod history;
 mod ledger;
 mod logs;
 mod outbox;
@@ -44,6 +45,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use ctp_model::history::StatusTimeline;
 use ctp_model::resources::{
     Account, Asset, Attribute, AuditRecord, Authority, Delivery, DeliveryState, Drill, DrillMessage, Kind, LogEntry,
     Measurement, MeasurementState, Member, Metric, Ref, Trigger, View,
@@ -51,9 +53,9 @@ use ctp_model::resources::{
 use ctp_model::{ConditionCache, Evaluations, ResourceId, Timestamp};
 use ctp_store::dump::Dump;
 use ctp_store::{
-    AuditFilter, AuthorityChange, ClockRound, ClockWork, DeliveryOutcome, DueDelivery, FeedPosition, LogFilter,
-    NewAccount, NewAsset, NewAttribute, NewAuthority, NewDrill, NewMeasurement, NewMetric, NewTrigger, NewView, Push,
-    PushOutcome, Store, StoreError, StoreResult, Window,
+    AuditFilter, AuthorityChange, ClockRound, ClockWork, DeliveryOutcome, DueDelivery, FeedPosition, HistoryEntry,
+    HistoryFilter, LogFilter, NewAccount, NewAsset, NewAttribute, NewAuthority, NewDrill, NewMeasurement, NewMetric,
+    NewTrigger, NewView, Push, PushOutcome, Store, StoreError, StoreResult, Window,
 };
 use deadpool_postgres::{Object, Pool};
 use tokio_postgres::error::SqlState;
@@ -386,6 +388,23 @@ impl Store for PostgresStore {
         self.transaction(|tx, _| Box::pin(triggers::create_trigger(tx, view_id, &trigger, now, conditions))).await
     }
 
+    async fn history(
+        &self,
+        measurement_id: &ResourceId,
+        filter: &HistoryFilter,
+        window: Option<Window>,
+    ) -> StoreResult<(u64, Vec<HistoryEntry>)> {
+        self.transaction(|tx, _| Box::pin(history::list(tx, measurement_id, filter, window))).await
+    }
+
+    async fn status_timelines(
+        &self,
+        measurement_ids: &[ResourceId],
+        since: Timestamp,
+    ) -> StoreResult<Vec<StatusTimeline>> {
+        self.read(|tx, _| Box::pin(history::timelines(tx, measurement_ids, since))).await
+    }
+
     async fn push_results(
         &self,
         pushes: Vec<Push>,
@@ -489,6 +508,10 @@ impl Store for PostgresStore {
 
     async fn prune_deliveries(&self, before: Timestamp) -> StoreResult<u64> {
         self.transaction(|tx, _| Box::pin(outbox::prune(tx, before))).await
+    }
+
+    async fn prune_history(&self, before: Timestamp, keep: u64) -> StoreResult<u64> {
+        self.transaction(|tx, _| Box::pin(history::prune(tx, before, keep))).await
     }
 
     async fn create_authority(&self, authority: NewAuthority) -> StoreResult<Authority> {

@@ -24,6 +24,7 @@ pub(crate) async fn push_result(
     checks::accepts_results(&measurement)?;
     let change = rows::next_change_id(tx).await?;
     let had_verification = measurement.verification.is_some();
+    let before = rules::standing(measurement.objective.as_ref(), measurement.result.is_some());
     let measurement = rules::after_push(measurement, result, now, change, conditions);
     let (objective_status, objective_time) = objective_columns(measurement.objective.as_ref());
     tx.execute(
@@ -43,6 +44,8 @@ pub(crate) async fn push_result(
     changes::renew_ancestors(tx, Kind::Measurement, measurement_id, change).await?;
     crate::authorities::save_verification(tx, measurement_id, had_verification, result.verification.as_ref()).await?;
     crate::ledger::append_result(tx, measurement_id, &result.raw, now).await?;
+    let entry = rules::history_entry(Some(before), measurement.objective.as_ref(), true, Some(&result.raw), now);
+    crate::history::append(tx, measurement_id, entry).await?;
     let triggers = rows::triggers_of_measurement(tx, measurement_id).await?;
     let logs = triggers::process_triggers(
         tx,
@@ -76,6 +79,10 @@ pub(crate) async fn set_objective(
         None => None,
     };
     let (objective_status, objective_time) = objective_columns(objective.as_ref());
+    let has_result = measurement.result.is_some();
+    let before = rules::standing(measurement.objective.as_ref(), has_result);
+    let entry = rules::history_entry(Some(before), objective.as_ref(), has_result, None, now);
+    crate::history::append(tx, measurement_id, entry).await?;
     tx.execute(
         "UPDATE measurements SET objective_condition = $1, objective_status = $2, objective_time = $3, \
          change_id = $4 WHERE id = $5",

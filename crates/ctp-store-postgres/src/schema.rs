@@ -284,6 +284,21 @@ CREATE TABLE audit (
 CREATE INDEX audit_by_time ON audit(time, seq);
 CREATE INDEX audit_by_account ON audit(account_id, time);
 "#,
+    r#"
+-- Result history (issue 15): see the SQLite schema's migration 11.
+CREATE TABLE result_history (
+    seq BIGSERIAL PRIMARY KEY,
+    measurement_id TEXT NOT NULL REFERENCES measurements(id) ON DELETE CASCADE,
+    time BIGINT NOT NULL,
+    result TEXT,
+    objective_status TEXT,
+    standing TEXT NOT NULL,
+    status_changed BOOLEAN NOT NULL
+);
+CREATE INDEX result_history_by_time ON result_history(measurement_id, time, seq);
+CREATE INDEX result_history_changes ON result_history(measurement_id, time, seq) WHERE status_changed;
+CREATE INDEX result_history_age ON result_history(time);
+"#,
 ];
 
 /// An arbitrary, fixed key of the advisory lock taken while migrating.

@@ -71,6 +71,9 @@ pub(crate) fn apply(conn: &Connection, round: &ClockRound, now: Timestamp) -> St
                 .and_then(|mut s| s.execute(params![status, time, change, measurement.id.as_str()]))
                 .map_err(backend)?;
                 renew_ancestors(conn, Kind::Measurement, &measurement.id, change)?;
+                let before = rules::standing(measurement.objective.as_ref(), true);
+                let entry = rules::history_entry(Some(before), Some(&objective), true, None, now);
+                crate::history::append(conn, &measurement.id, entry)?;
             }
         }
         let value = rules::decode_result(raw)?;

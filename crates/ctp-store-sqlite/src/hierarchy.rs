@@ -158,6 +158,9 @@ pub(crate) fn create_measurement(
     )
     .map_err(backend)?;
     renew_ancestors(conn, Kind::Measurement, &id, change)?;
+    let first = measurement.result.as_ref().map(|r| r.raw.as_str());
+    let entry = rules::history_entry(None, objective.as_ref(), first.is_some(), first, now);
+    crate::history::append(conn, &id, entry)?;
     if measurement.objective.is_some() {
         crate::clock::watch(conn, &id, now)?;
     }

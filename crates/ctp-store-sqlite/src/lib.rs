@@ -20,6 +20,7 @@ mod clock;
 mod drills;
 mod feed;
 mod hierarchy;
+mod history;
 mod ledger;
 mod logs;
 mod outbox;
@@ -34,6 +35,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use ctp_model::history::StatusTimeline;
 use ctp_model::resources::{
     Account, Asset, Attribute, AuditRecord, Authority, Delivery, DeliveryState, Drill, DrillMessage, Kind, LogEntry,
     Measurement, MeasurementState, Member, Metric, Ref, Trigger, View,
@@ -41,9 +43,9 @@ use ctp_model::resources::{
 use ctp_model::{ConditionCache, Evaluations, ResourceId, Timestamp};
 use ctp_store::dump::Dump;
 use ctp_store::{
-    AuditFilter, AuthorityChange, ClockRound, ClockWork, DeliveryOutcome, DueDelivery, FeedPosition, LogFilter,
-    NewAccount, NewAsset, NewAttribute, NewAuthority, NewDrill, NewMeasurement, NewMetric, NewTrigger, NewView, Push,
-    PushOutcome, Store, StoreError, StoreResult, Window,
+    AuditFilter, AuthorityChange, ClockRound, ClockWork, DeliveryOutcome, DueDelivery, FeedPosition, HistoryEntry,
+    HistoryFilter, LogFilter, NewAccount, NewAsset, NewAttribute, NewAuthority, NewDrill, NewMeasurement, NewMetric,
+    NewTrigger, NewView, Push, PushOutcome, Store, StoreError, StoreResult, Window,
 };
 use rusqlite::{Connection, OpenFlags};
 
@@ -279,6 +281,23 @@ impl Store for SqliteStore {
         self.write(move |conn| triggers::create(conn, &view_id, &trigger, now, &evaluations)).await
     }
 
+    async fn history(
+        &self,
+        measurement_id: &ResourceId,
+        filter: &HistoryFilter,
+        window: Option<Window>,
+    ) -> StoreResult<(u64, Vec<HistoryEntry>)> {
+        self.read(|conn| history::list(conn, measurement_id, filter, window))
+    }
+
+    async fn status_timelines(
+        &self,
+        measurement_ids: &[ResourceId],
+        since: Timestamp,
+    ) -> StoreResult<Vec<StatusTimeline>> {
+        self.read(|conn| history::timelines(conn, measurement_ids, since))
+    }
+
     async fn push_results(
         &self,
         pushes: Vec<Push>,
@@ -380,6 +399,10 @@ impl Store for SqliteStore {
 
     async fn prune_deliveries(&self, before: Timestamp) -> StoreResult<u64> {
         self.write(move |conn| outbox::prune(conn, before)).await
+    }
+
+    async fn prune_history(&self, before: Timestamp, keep: u64) -> StoreResult<u64> {
+        self.write(move |conn| history::prune(conn, before, keep)).await
     }
 
     async fn create_authority(&self, authority: NewAuthority) -> StoreResult<Authority> {

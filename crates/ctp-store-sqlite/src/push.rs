@@ -25,6 +25,7 @@ pub(crate) fn push_result(
     checks::accepts_results(&measurement)?;
     let change = rows::next_change_id(conn)?;
     let had_verification = measurement.verification.is_some();
+    let before = rules::standing(measurement.objective.as_ref(), measurement.result.is_some());
     let measurement = rules::after_push(measurement, result, now, change, conditions);
     conn.prepare_cached(
         "UPDATE measurements SET result = ?1, state = ?2, objective_status = ?3, objective_time = ?4, \
@@ -38,6 +39,8 @@ pub(crate) fn push_result(
     renew_ancestors(conn, Kind::Measurement, measurement_id, change)?;
     crate::authorities::save_verification(conn, measurement_id, had_verification, result.verification.as_ref())?;
     crate::ledger::append_result(conn, measurement_id, &result.raw, now)?;
+    let entry = rules::history_entry(Some(before), measurement.objective.as_ref(), true, Some(&result.raw), now);
+    crate::history::append(conn, measurement_id, entry)?;
     let watching = rows::triggers_of_measurement(conn, measurement_id)?;
     let logs =
         triggers::process(conn, &watching, &result.raw, &result.value, now, change, conditions, rules::trigger_step)?;
@@ -57,6 +60,9 @@ pub(crate) fn set_objective(
     let result = measurement.result.as_deref().map(rules::decode_result).transpose()?;
     let objective = condition.map(|c| rules::evaluate_objective(c, result.as_ref(), now, conditions));
     let (status, time) = objective_columns(objective.as_ref());
+    let before = rules::standing(measurement.objective.as_ref(), result.is_some());
+    let entry = rules::history_entry(Some(before), objective.as_ref(), result.is_some(), None, now);
+    crate::history::append(conn, measurement_id, entry)?;
     conn.execute(
         "UPDATE measurements SET objective_condition = ?1, objective_status = ?2, objective_time = ?3, \
          change_id = ?4 WHERE id = ?5",

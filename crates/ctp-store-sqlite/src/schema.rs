@@ -298,6 +298,24 @@ CREATE TABLE audit (
 CREATE INDEX audit_by_time ON audit(time, seq);
 CREATE INDEX audit_by_account ON audit(account_id, time);
 "#,
+    r#"
+-- Result history (issue 15): each pushed result of a measurement, and each change of its
+-- standing (its objective's status on a result, or no objective, or no result yet), in
+-- the write's transaction; the changes alone feed the dashboard's day bars and shares.
+-- Pruned by age and by count per measurement (ctp_server::history).
+CREATE TABLE result_history (
+    seq INTEGER PRIMARY KEY,
+    measurement_id TEXT NOT NULL REFERENCES measurements(id) ON DELETE CASCADE,
+    time INTEGER NOT NULL,
+    result TEXT,
+    objective_status TEXT,
+    standing TEXT NOT NULL,
+    status_changed INTEGER NOT NULL
+);
+CREATE INDEX result_history_by_time ON result_history(measurement_id, time, seq);
+CREATE INDEX result_history_changes ON result_history(measurement_id, time, seq) WHERE status_changed;
+CREATE INDEX result_history_age ON result_history(time);
+"#,
 ];
 
 /// Brings the database up to the latest migration.

@@ -211,6 +211,17 @@ pub const TABLES: &[(&str, &[(&str, ColumnType)])] = &[
             ("time", BigInt),
         ],
     ),
+    (
+        "result_history",
+        &[
+            ("measurement_id", Text),
+            ("time", BigInt),
+            ("result", Text),
+            ("objective_status", Text),
+            ("standing", Text),
+            ("status_changed", Bool),
+        ],
+    ),
 ];
 
 /// The last tables of [`TABLES`], added after the format's first version: a dump made
@@ -227,6 +238,7 @@ pub const ADDED_LATER: &[&str] = &[
     "ledger_leaves",
     "ledger_hashes",
     "audit",
+    "result_history",
 ];
 
 /// A whole store.

@@ -314,3 +314,28 @@ pub struct AuditFilter {
     /// Only those before this instant.
     pub newest: Option<Timestamp>,
 }
+
+/// One entry of a measurement's history (issue 15): a pushed result, or a change of its
+/// objective's status without a new result (a new objective, a clock round).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEntry {
+    /// When.
+    pub time: Timestamp,
+    /// The result pushed then, as stored; `None` for a change of status alone.
+    pub result: Option<String>,
+    /// The objective's status from then on (`None`: no objective).
+    pub objective_status: Option<ctp_model::Status>,
+    /// Where the measurement stands from then on.
+    pub standing: ctp_model::history::Standing,
+    /// Whether the standing differs from the entry before.
+    pub status_changed: bool,
+}
+
+/// Which entries of a measurement's history to list.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HistoryFilter {
+    /// Only those at or after this instant.
+    pub oldest: Option<Timestamp>,
+    /// Only those before this instant.
+    pub newest: Option<Timestamp>,
+}

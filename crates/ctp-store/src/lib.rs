@@ -24,7 +24,7 @@ pub mod store;
 pub use error::{Cause, StoreError, StoreResult};
 pub use inputs::{
     AuditFilter, AuthorityChange, ClockItem, ClockRound, ClockWork, DeliveryOutcome, DueDelivery, FeedPosition,
-    LogFilter, NewAccount, NewAsset, NewAttribute, NewAuthority, NewDrill, NewDrillMessage, NewMeasurement, NewMetric,
-    NewTrigger, NewView, Push, PushOutcome, Window,
+    HistoryEntry, HistoryFilter, LogFilter, NewAccount, NewAsset, NewAttribute, NewAuthority, NewDrill,
+    NewDrillMessage, NewMeasurement, NewMetric, NewTrigger, NewView, Push, PushOutcome, Window,
 };
 pub use store::Store;

@@ -1,12 +1,13 @@
 //! The CTP rules every backend applies alike, as pure functions: a backend decides how to
 //! store, never what CTP means. Each is written once and unit-tested here.
 
+use ctp_model::history::Standing;
 use ctp_model::resources::{ChangeId, Evaluated, Kind, LogBody, LogEntry, Measurement, MeasurementState, Trigger};
 use ctp_model::trigger_rules::Alert;
 use ctp_model::{tags, CheckedResult, Evaluate, ResourceId, Status, Timestamp};
 
 use crate::error::{StoreError, StoreResult};
-use crate::inputs::NewMeasurement;
+use crate::inputs::{HistoryEntry, NewMeasurement};
 
 /// The status of an objective on a result (or `false` without one).
 pub fn objective_status(
@@ -62,6 +63,32 @@ pub fn after_push(
 pub fn first_objective(measurement: &NewMeasurement, now: Timestamp, conditions: &dyn Evaluate) -> Option<Evaluated> {
     let result = measurement.result.as_ref().map(|r| &r.value);
     measurement.objective.as_deref().map(|condition| evaluate_objective(condition, result, now, conditions))
+}
+
+/// Where a measurement stands with this objective, with or without a result.
+pub fn standing(objective: Option<&Evaluated>, has_result: bool) -> Standing {
+    Standing::of(objective.map(|o| o.status), has_result)
+}
+
+/// The history entry (issue 15) a write at `now` makes for a measurement that stood at
+/// `before` (`None`: it is new) and now has `objective`, with or without a result:
+/// every pushed result (`pushed`) is an entry; without one, only a change of standing is.
+pub fn history_entry(
+    before: Option<Standing>,
+    objective: Option<&Evaluated>,
+    has_result: bool,
+    pushed: Option<&str>,
+    now: Timestamp,
+) -> Option<HistoryEntry> {
+    let standing = standing(objective, has_result);
+    let status_changed = before != Some(standing);
+    (pushed.is_some() || status_changed).then(|| HistoryEntry {
+        time: now,
+        result: pushed.map(str::to_owned),
+        objective_status: objective.map(|o| o.status),
+        standing,
+        status_changed,
+    })
 }
 
 /// Decodes a stored result.
@@ -453,5 +480,21 @@ mod tests {
         assert_eq!(cascade_tags(&row, &row, true), None, "nothing changes");
         assert!(private_to_a_customer(Kind::Trigger) && private_to_a_customer(Kind::Log));
         assert!(!private_to_a_customer(Kind::Measurement));
+    }
+
+    #[test]
+    fn every_push_is_history_but_otherwise_only_a_change_of_standing() {
+        let now = Timestamp::from_millis(1_000).unwrap();
+        let met = Evaluated { condition: "x".into(), status: Status::True, status_update_time: now };
+        let entry = history_entry(Some(Standing::Met), Some(&met), true, Some("{}"), now).unwrap();
+        assert!(!entry.status_changed, "the same standing");
+        assert_eq!(entry.result.as_deref(), Some("{}"));
+        assert_eq!(history_entry(Some(Standing::Met), Some(&met), true, None, now), None);
+        let entry = history_entry(Some(Standing::NotMet), Some(&met), true, None, now).unwrap();
+        assert!(entry.status_changed && entry.result.is_none());
+        assert_eq!((entry.standing, entry.objective_status), (Standing::Met, Some(Status::True)));
+        let first = history_entry(None, None, false, None, now).unwrap();
+        assert_eq!(first.standing, Standing::NoObjective, "a new measurement starts its history");
+        assert_eq!(history_entry(Some(Standing::NoResult), Some(&met), false, None, now), None);
     }
 }

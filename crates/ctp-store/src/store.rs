@@ -12,9 +12,9 @@ use ctp_model::{CheckedResult, ConditionCache, Evaluations, ResourceId, Timestam
 use crate::dump;
 use crate::error::StoreResult;
 use crate::inputs::{
-    AuditFilter, AuthorityChange, ClockRound, ClockWork, DeliveryOutcome, DueDelivery, FeedPosition, LogFilter,
-    NewAccount, NewAsset, NewAttribute, NewAuthority, NewDrill, NewMeasurement, NewMetric, NewTrigger, NewView, Push,
-    PushOutcome, Window,
+    AuditFilter, AuthorityChange, ClockRound, ClockWork, DeliveryOutcome, DueDelivery, FeedPosition, HistoryEntry,
+    HistoryFilter, LogFilter, NewAccount, NewAsset, NewAttribute, NewAuthority, NewDrill, NewMeasurement, NewMetric,
+    NewTrigger, NewView, Push, PushOutcome, Window,
 };
 
 /// The storage of ctpd. See the crate documentation for the transaction guarantee.
@@ -79,6 +79,22 @@ pub trait Store: Send + Sync + 'static {
         filter: &LogFilter,
         window: Option<Window>,
     ) -> StoreResult<(u64, Vec<Member>)>;
+
+    /// The number of entries of a measurement's history within `filter` and the window of
+    /// them, oldest first; an unknown measurement is [`crate::StoreError::NotFound`].
+    async fn history(
+        &self,
+        measurement_id: &ResourceId,
+        filter: &HistoryFilter,
+        window: Option<Window>,
+    ) -> StoreResult<(u64, Vec<HistoryEntry>)>;
+    /// For each of `measurement_ids` (in that order), its changes of standing at or after
+    /// `since` and the last one before (unknown ids give empty timelines).
+    async fn status_timelines(
+        &self,
+        measurement_ids: &[ResourceId],
+        since: Timestamp,
+    ) -> StoreResult<Vec<ctp_model::history::StatusTimeline>>;
 
     // ----- writes -----
 
@@ -192,6 +208,9 @@ pub trait Store: Send + Sync + 'static {
     async fn retry_delivery(&self, id: &ResourceId, now: Timestamp) -> StoreResult<Delivery>;
     /// Deletes delivered jobs acknowledged before `before`; returns how many.
     async fn prune_deliveries(&self, before: Timestamp) -> StoreResult<u64>;
+    /// Deletes the history entries older than `before` and those beyond the newest `keep`
+    /// of each measurement; returns how many were deleted.
+    async fn prune_history(&self, before: Timestamp, keep: u64) -> StoreResult<u64>;
 
     // ----- authorities and signed results (issue 14) -----
 

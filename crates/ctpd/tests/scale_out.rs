@@ -256,7 +256,7 @@ async fn ctpd_migrate_prepares_a_database_once() {
     let postgres = StoreLocation::postgres().await;
     let first = ctpd(&["migrate", "--database", &postgres.url]);
     assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
-    assert_eq!(String::from_utf8_lossy(&first.stdout).trim(), "9 migration(s) applied; the schema is up to date");
+    assert_eq!(String::from_utf8_lossy(&first.stdout).trim(), "10 migration(s) applied; the schema is up to date");
     let again = ctpd(&["migrate", "--database", &postgres.url]);
     assert_eq!(String::from_utf8_lossy(&again.stdout).trim(), "0 migration(s) applied; the schema is up to date");
     let refused = ctpd(&["migrate", "--database", "mysql://nobody@localhost/ctpd"]);

@@ -19,8 +19,8 @@ use super::{body, collection_response, created, delete_resource, get_or_tags, ok
 use crate::context::{id_from_link, parse_id, Ctx};
 use crate::encode::{self, CollectionJson, MeasurementJson};
 use crate::error::{ApiError, ApiResult};
-use crate::openapi::answers::MeasurementOrTags;
-use crate::openapi::params::{GetRecord, Id, Page, PutMeasurement};
+use crate::openapi::answers::{MeasurementAnswer, MeasurementOrTags};
+use crate::openapi::params::{GetMeasurement, Id, Page, PutMeasurement};
 use crate::openapi::schema::{MeasurementStateName, PushedResult, SettableState};
 use crate::openapi::{BadRequest, Conflict, NotFound};
 
@@ -37,17 +37,27 @@ pub async fn list_measurements(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Re
     collection_response(&ctx, &path, ctx.link(Kind::Attribute, &attribute.id), Kind::Measurement, members, false)
 }
 
-/// 5.2.10 `GET /measurements/{id}`, `?x=tags` and `?x=proof`.
-#[utoipa::path(get, path = "/measurements/{id}", tag = "client API", params(Id, GetRecord), responses(
-    (status = 200, description = "The measurement, or with x=tags its access tags, or with x=proof the inclusion \
-        proof of its current result (text/plain)",
-        content((MeasurementOrTags = "application/json"), (String = "text/plain"))),
+/// 5.2.10 `GET /measurements/{id}`, and the extensions `?x=tags`, `?x=proof`,
+/// `?x=history` and `?x=check`.
+#[utoipa::path(get, path = "/measurements/{id}", tag = "client API", params(Id, GetMeasurement), responses(
+    (status = 200, description = "The measurement, or with x=tags its access tags, with x=proof the inclusion \
+        proof of its current result (text/plain), with x=history its past results and changes of standing, with \
+        x=check the verdict on a condition",
+        content((MeasurementAnswer = "application/json"), (String = "text/plain"))),
     (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn get_measurement(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     let id = parse_id(&id)?;
+    // The history's parameters are checked whatever x is: a bad value is never ignored.
+    super::history::history_query(ctx.query.as_deref())?;
     match crate::query::operation(ctx.query.as_deref()).as_deref() {
         Some("proof") => return super::ledger::proof(&ctx, Kind::Measurement, &id).await,
         Some("check") => return super::conditions::check(&ctx, &id).await,
+        Some("history") => {
+            ctx.caller.require_role(ROLE_USER)?;
+            let measurement = ctx.state.store.measurement(&id).await?;
+            ctx.caller.require_access(&measurement.access_tags, "this measurement")?;
+            return super::history::history(&ctx, &measurement).await;
+        }
         _ => {}
     }
     get_or_tags(ctx, Ref { kind: Kind::Measurement, id: id.clone() }, |ctx| async move {

@@ -49,6 +49,7 @@ pub(crate) mod authorities;
 pub(crate) mod conditions;
 pub(crate) mod deliveries;
 pub(crate) mod drills;
+pub(crate) mod history;
 pub(crate) mod ledger;
 pub(crate) mod logs;
 pub(crate) mod measurements;

@@ -12,8 +12,8 @@ use super::{body, collection_response, created, delete_resource, get_or_tags, ok
 use crate::context::{parse_id, Ctx};
 use crate::encode::{self, CollectionJson, EntryPointJson, TagsJson, ViewJson};
 use crate::error::ApiResult;
-use crate::openapi::answers::ViewOrTags;
-use crate::openapi::params::{GetTags, Id, Page, PutTags};
+use crate::openapi::answers::{ServiceViewAnswer, ViewOrTags};
+use crate::openapi::params::{GetServiceView, GetTags, Id, Page, PutTags};
 use crate::openapi::{BadRequest, NotFound};
 
 /// 5.2.1 `GET {CtpBase}`
@@ -51,11 +51,18 @@ async fn get_view(ctx: Ctx, kind: Kind, id: String) -> ApiResult<Response> {
     .await
 }
 
-/// 5.2.3 `GET /serviceViews/{id}` and `?x=tags`.
-#[utoipa::path(get, path = "/serviceViews/{id}", tag = "client API", params(Id, GetTags), responses(
-    (status = 200, description = "The service view, or with x=tags its access tags", body = ViewOrTags),
+/// 5.2.3 `GET /serviceViews/{id}`, `?x=tags`, and the extension `?x=overview`.
+#[utoipa::path(get, path = "/serviceViews/{id}", tag = "client API", params(Id, GetServiceView), responses(
+    (status = 200, description = "The service view, or with x=tags its access tags, or with x=overview the \
+        standing and day-by-day history of its measurements", body = ServiceViewAnswer),
     (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn get_service_view(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    // The overview's parameters are checked whatever x is: a bad value is never ignored.
+    super::history::overview_query(ctx.query.as_deref())?;
+    if crate::query::operation(ctx.query.as_deref()).as_deref() == Some("overview") {
+        let view = readable(&ctx, Kind::ServiceView, &id).await?;
+        return super::history::overview(&ctx, &view).await;
+    }
     get_view(ctx, Kind::ServiceView, id).await
 }
 

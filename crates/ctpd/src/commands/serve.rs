@@ -118,6 +118,16 @@ pub struct ServeArgs {
     #[arg(long, value_name = "BOOL", action = clap::ArgAction::Set)]
     pub dashboard: Option<bool>,
 
+    /// Days the result history keeps an entry (the dashboard's bars need 90); 0: no age
+    /// limit [default: 400].
+    #[arg(long, value_name = "DAYS")]
+    pub history_max_age_days: Option<u64>,
+
+    /// Entries of the result history kept per measurement, the newest; 0: no count limit
+    /// [default: 100000].
+    #[arg(long, value_name = "N")]
+    pub history_max_results: Option<u64>,
+
     /// Triggers one account may keep; 0: no limit [default: 1000].
     #[arg(long, value_name = "N")]
     pub max_triggers_per_account: Option<usize>,
@@ -183,6 +193,8 @@ struct FileConfig {
     delivery_timeout: Option<f64>,
     cors_origin: Option<Vec<String>>,
     dashboard: Option<bool>,
+    history_max_age_days: Option<u64>,
+    history_max_results: Option<u64>,
     max_triggers_per_account: Option<usize>,
     max_condition_bytes_per_account: Option<usize>,
     rate_limit: Option<u32>,
@@ -222,12 +234,30 @@ struct Settings {
     delivery_timeout: Duration,
     cors_origins: Vec<String>,
     dashboard: bool,
+    history: ctp_server::history::HistoryRetention,
     limits: Limits,
     delivery_host_concurrency: usize,
     webhook_policy: WebhookPolicy,
     connections: connections::ConnectionSettings,
     ossec: Option<OssecConfig>,
     clock_tick: Duration,
+}
+
+/// The retention of the result history: days and entries per measurement, 0 for no limit.
+fn history_retention(days: Option<u64>, results: Option<u64>) -> anyhow::Result<ctp_server::history::HistoryRetention> {
+    let defaults = ctp_server::history::HistoryRetention::default();
+    let max_age = match days {
+        None => defaults.max_age,
+        Some(0) => None,
+        Some(days) if days <= 100 * 366 => Some(Duration::from_secs(days * 86_400)),
+        Some(days) => bail!("history_max_age_days must be at most 36600 (0: no limit), got {days}"),
+    };
+    let max_results_per_measurement = match results {
+        None => defaults.max_results_per_measurement,
+        Some(0) => None,
+        Some(n) => Some(n),
+    };
+    Ok(ctp_server::history::HistoryRetention { max_age, max_results_per_measurement })
 }
 
 /// A positive number of seconds.
@@ -352,6 +382,10 @@ fn settings(args: &ServeArgs) -> anyhow::Result<Settings> {
         limits,
         cors_origins,
         dashboard: args.dashboard.or(file.dashboard).unwrap_or(true),
+        history: history_retention(
+            args.history_max_age_days.or(file.history_max_age_days),
+            args.history_max_results.or(file.history_max_results),
+        )?,
         xmpp,
         webhook_policy,
         xmpp_ca_file: args.xmpp_ca_file.clone().or(file.xmpp_ca_file),
@@ -482,6 +516,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         let _ = state.ossec.set(feed);
     }
     tokio::spawn(ctp_server::timer::run(state.clone(), settings.clock_tick));
+    tokio::spawn(settings.history.run(Arc::clone(&store)));
     tracing::info!(%address, database = %settings.database, "ctpd is serving {base_url}");
 
     // The instant of the shutdown signal, once it came.
