@@ -128,6 +128,9 @@
     return { true: 'met', false: 'notMet', error: 'error' }[objective.status] || 'error';
   }
   function termKey(term) { return term === null ? 'noObjective' : { true: 'met', false: 'notMet', error: 'error' }[term]; }
+  /** The standing of a history entry or a change: the server's when it gives one (an
+   * objective waiting for its first result is "no result yet", not "not met"). */
+  function standingOf(entry, term) { return STATUS[entry.standing] ? entry.standing : termKey(term); }
   function badge(key) {
     const s = STATUS[key];
     return h('span', { class: 'status ' + key, 'data-status': key },
@@ -400,7 +403,8 @@
           h('div', { class: 'mpath' }, (m.asset ? m.asset.name : '') + ' › ' + (m.attribute ? m.attribute.name : ''))),
         h('td', {}, badge(m.status)),
         h('td', {}, bars(m, o)),
-        ['24h', '7d', '30d', '90d'].map((w) => h('td', { class: 'num' + (w === '7d' || w === '30d' ? ' hide-narrow' : '') },
+        ['24h', '7d', '30d', '90d'].map((w) => h('td', { class: 'num' + (w === '7d' || w === '30d' ? ' hide-narrow' : ''),
+          'data-label': 'met ' + w.replace(/(\d+)/, '$1 ') },
           pct(m.uptime ? m.uptime[w] : null)))))));
     return h('section', { class: 'view-card', 'data-view': o.serviceView, 'aria-label': o.name },
       h('header', {}, h('h2', {}, h('a', { href: '#/view/serviceViews/' + idOf(o.serviceView) }, o.name)), countsLine(o.counts)),
@@ -442,7 +446,7 @@
   function showTip(x, y, cell) {
     if (!tip) { tip = h('div', { class: 'tip', role: 'tooltip', id: 'day-tip' }); document.body.appendChild(tip); }
     const changes = (cell.changes || []).map((c) => h('li', {}, new Date(c.time).toLocaleTimeString() + ': ' +
-      STATUS[termKey(c.status)].word + ' (' + (c.status === null ? 'no objective' : c.status) + ')'));
+      STATUS[standingOf(c, c.status)].word + ' (' + (c.status === null ? 'no objective' : c.status) + ')'));
     tip.replaceChildren();
     append(tip, [h('strong', {}, localDate(cell.date)), h('div', {}, 'Worst: ' + STATUS[cell.worst].word +
       ' (' + STATUS[cell.worst].term + ')'), cell.met === null || cell.met === undefined ? null : h('div', {}, 'Met ' + pct(cell.met) + ' of the day'),
@@ -690,7 +694,7 @@
     const changes = rows.filter((r) => r.statusChanged);
     if (changes.length) {
       parts.push(h('h3', {}, 'Objective status changes'), h('ol', { class: 'timeline' }, changes.slice(-50).reverse().map((r) =>
-        h('li', {}, when(r.time), ' ', badge(termKey(r.objectiveStatus)), r.result ? null : h('span', { class: 'muted' }, ' (no new result)')))));
+        h('li', {}, when(r.time), ' ', badge(standingOf(r, r.objectiveStatus)), r.result ? null : h('span', { class: 'muted' }, ' (no new result)')))));
     }
     if (!results.length) { box.replaceChildren(...parts, h('p', { class: 'muted' }, 'No result in this range.')); return; }
     const maxRows = Math.min(4, Math.max(...results.map((r) => (r.result.value || []).length)));
@@ -710,7 +714,7 @@
       const names = (others.length ? others : columns).map((c) => c.name);
       parts.push(h('h3', {}, numeric.length ? 'Other columns' : 'Results'), h('div', { class: 'scroll' }, h('table', { class: 'history-table' },
         h('thead', {}, h('tr', {}, h('th', {}, 'Time'), h('th', {}, 'Objective'), names.map((n) => h('th', {}, n)))),
-        h('tbody', {}, shown.map((r) => h('tr', {}, h('td', {}, when(r.time)), h('td', {}, badge(termKey(r.objectiveStatus))),
+        h('tbody', {}, shown.map((r) => h('tr', {}, h('td', {}, when(r.time)), h('td', {}, badge(standingOf(r, r.objectiveStatus))),
           names.map((n) => { const vals = (r.result.value || []).map((row) => cellText(row[n])); return h('td', {}, vals.slice(0, 3).join(', ') + (vals.length > 3 ? ' … (+' + (vals.length - 3) + ')' : '')); })))))));
     }
     box.replaceChildren(...parts);
@@ -728,7 +732,12 @@
     const opts = {
       width, height: 220,
       series: [{}].concat(series.map((_, i) => ({ label: series.length > 1 ? 'row ' + (i + 1) : name, stroke: COLORS[i % 4], width: 2, points: { show: times.length < 60 } }))),
-      scales: { x: { time: true } },
+      scales: { x: { time: true }, y: { range: (u, min, max) => {
+        // One value (or a flat line) gets room around it, not an axis from 0 to 200.
+        if (min === null || max === null) return [0, 1];
+        const pad = min === max ? (Math.abs(min) * 0.05 || 1) : (max - min) * 0.1;
+        return [min - pad, max + pad];
+      } } },
       axes: [{}, { label: name }],
     };
     const chart = new window.uPlot(opts, [times].concat(series), figure);

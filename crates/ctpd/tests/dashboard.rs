@@ -438,6 +438,7 @@ async fn overview(browser: &Browser, demo: &Demo, other: &OtherTenant) {
             "{bar}"
         );
     }
+    browser.screenshot("overview").await;
     // The keyboard steps through the days of a bar and shows a day's summary.
     browser.js("document.querySelector(arguments[0] + ' canvas.bars').focus();", vec![json!(card)]).await;
     browser.find(&format!("{card} canvas.bars")).await.send_keys("\u{E012}").await.unwrap(); // ArrowLeft
@@ -454,7 +455,6 @@ async fn overview(browser: &Browser, demo: &Demo, other: &OtherTenant) {
     assert_eq!((&after[1], &after[2]), (&json!("main"), &json!("overview")), "the skip link focuses the content: {after}");
     let text = browser.body_text().await;
     assert!(!text.contains(other.view_name), "another tenant's view is not shown");
-    browser.screenshot("overview").await;
 }
 
 /// Walks from the overview to the view's tree, then to the availability of the API endpoint;
