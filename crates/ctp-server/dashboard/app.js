@@ -707,7 +707,7 @@
       const figure = h('figure', { class: 'chart', 'data-column': c.name },
         h('figcaption', {}, h('strong', {}, c.name), ' over the last ' + range[2] + (maxRows > 1 ? ' (one line per row of the result, first ' + maxRows + ')' : '')));
       parts.push(figure);
-      requestAnimationFrame(() => plot(figure, c.name, times, series));
+      requestAnimationFrame(() => plot(figure, c.name, times, series, range));
     }
     if (others.length || !numeric.length) {
       const shown = results.slice(-100).reverse();
@@ -721,10 +721,10 @@
   }
 
   const COLORS = ['#0550ae', '#cf222e', '#1a7f37', '#8250df'];
-  function plot(figure, name, times, series) {
+  function plot(figure, name, times, series, range) {
     // The chart library is the page's last script: it may still be on its way.
     if (typeof window.uPlot !== 'function' && document.readyState === 'loading') {
-      document.addEventListener('DOMContentLoaded', () => plot(figure, name, times, series), { once: true });
+      document.addEventListener('DOMContentLoaded', () => plot(figure, name, times, series, range), { once: true });
       return;
     }
     if (typeof window.uPlot !== 'function') { figure.appendChild(h('p', { class: 'notice bad' }, 'The chart library did not load.')); return; }
@@ -732,7 +732,8 @@
     const opts = {
       width, height: 220,
       series: [{}].concat(series.map((_, i) => ({ label: series.length > 1 ? 'row ' + (i + 1) : name, stroke: COLORS[i % 4], width: 2, points: { show: times.length < 60 } }))),
-      scales: { x: { time: true }, y: { range: (u, min, max) => {
+      // The x axis is the range chosen, whatever the results in it.
+      scales: { x: { time: true, range: () => [(Date.now() - range[1]) / 1000, Date.now() / 1000] }, y: { range: (u, min, max) => {
         // One value (or a flat line) gets room around it, not an axis from 0 to 200.
         if (min === null || max === null) return [0, 1];
         const pad = min === max ? (Math.abs(min) * 0.05 || 1) : (max - min) * 0.1;
@@ -845,6 +846,7 @@
           const answer = await api(measurementSelect.value, { query: { x: 'check', condition: text } });
           if (mine !== asked) return;
           checkBox.replaceChildren(...checkAnswer(text, answer));
+          condition.setAttribute('aria-invalid', String(!answer.valid));
         } catch (e) {
           if (mine === asked) checkBox.replaceChildren(h('p', { class: 'notice bad' }, 'Cannot check: ' + e.message));
         }

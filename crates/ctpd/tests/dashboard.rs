@@ -514,6 +514,9 @@ async fn tree_and_measurement(browser: &Browser, server: &Ctpd, demo: &Demo) -> 
         .await;
     assert!(label.as_str().unwrap().starts_with("Chart of percentage"), "{label}");
     browser.screenshot("measurement").await;
+    browser.js("document.querySelector('figure.chart').scrollIntoView();", vec![]).await;
+    browser.screenshot("measurement-chart").await;
+    browser.js("window.scrollTo(0, 0);", vec![]).await;
     let _ = server;
     format!("{}measurements/{measurement_id}", server.base())
 }
@@ -531,6 +534,7 @@ async fn create_trigger(browser: &Browser, availability: &str) -> String {
         .wait_until("the check marking the condition invalid", "document.querySelector(\"#t-check [data-valid='false']\")?.innerText")
         .await;
     let invalid = invalid.as_str().unwrap();
+    assert_eq!(browser.js("return document.getElementById('t-condition').getAttribute('aria-invalid');", vec![]).await, "true");
     assert!(invalid.contains("Line 1, column "), "{invalid}");
     let column: usize = invalid.split("column ").nth(1).unwrap().split(':').next().unwrap().trim().parse().unwrap();
     assert!((21..=25).contains(&column), "the column points into the operator: {invalid}");
