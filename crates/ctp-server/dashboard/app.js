@@ -393,7 +393,7 @@
   }
 
   function viewCard(o) {
-    const rows = [...o.measurements].sort((a, b) => STATUS[a.status].rank - STATUS[b.status].rank);
+    const rows = [...o.measurements].sort((a, b) => STATUS[a.status].rank - STATUS[b.status].rank || (a.name || '').localeCompare(b.name || ''));
     const table = h('table', {},
       h('thead', {}, h('tr', {}, h('th', {}, 'Measurement'), h('th', {}, 'Now'), h('th', {}, 'Last ' + DAYS + ' days'),
         ['24 h', '7 d', '30 d', '90 d'].map((w) => h('th', { class: 'num' + (w === '24 h' || w === '90 d' ? '' : ' hide-narrow'),
