@@ -214,8 +214,11 @@ impl Browser {
     /// Saves a screenshot as `NAME.png`.
     async fn screenshot(&self, name: &str) -> PathBuf {
         // Let the canvases of the page draw (they draw on the next animation frame).
-        self.js("return await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => done(true))));", vec![])
-            .await;
+        self.js(
+            "return await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => done(true))));",
+            vec![],
+        )
+        .await;
         let png = self.wd.screenshot().await.expect("a screenshot");
         let path = self.shots.join(format!("{name}.png"));
         std::fs::write(&path, png).expect("the screenshot is written");
@@ -257,7 +260,8 @@ fn read_demo(server: &mut Ctpd) -> Demo {
     }
     std::thread::spawn(move || for _ in lines {});
     let last_word = |label: &str| {
-        let line = seen.iter().find(|l| l.trim_start().starts_with(label)).unwrap_or_else(|| panic!("no {label}: {seen:#?}"));
+        let line =
+            seen.iter().find(|l| l.trim_start().starts_with(label)).unwrap_or_else(|| panic!("no {label}: {seen:#?}"));
         line.split_whitespace().last().unwrap().trim_matches(|c| c == '"' || c == ')').to_owned()
     };
     let view = seen.iter().find(|l| l.contains("(service view ")).expect("the demo's service view");
@@ -346,7 +350,8 @@ async fn other_tenant(admin: &Client) -> OtherTenant {
             json!({"name": view_name, "provider": "Northside IT", "accessTags": ["customer:northside"]}),
         )
         .await;
-    let asset = admin.create(&format!("{}/assets", view["self"].as_str().unwrap()), json!({"name": "telemetry-db"})).await;
+    let asset =
+        admin.create(&format!("{}/assets", view["self"].as_str().unwrap()), json!({"name": "telemetry-db"})).await;
     let attribute =
         admin.create(&format!("{}/attributes", asset["self"].as_str().unwrap()), json!({"name": "backups"})).await;
     let metric = admin
@@ -376,9 +381,8 @@ async fn sign_in(browser: &Browser, demo: &Demo) {
     browser.screenshot("login").await;
     browser.type_into("#token", "not-a-token-of-this-server-0123").await;
     browser.click("form.login button[type=submit]").await;
-    let message = browser
-        .wait_until("the refusal of a bad token", "document.getElementById('login-error').textContent")
-        .await;
+    let message =
+        browser.wait_until("the refusal of a bad token", "document.getElementById('login-error').textContent").await;
     assert!(message.as_str().unwrap().contains("not accepted (401)"), "{message}");
     assert_eq!(browser.js("return sessionStorage.getItem('ctpd-token');", vec![]).await, Value::Null);
     browser.screenshot("login-refused").await;
@@ -442,7 +446,12 @@ async fn overview(browser: &Browser, demo: &Demo, other: &OtherTenant) {
     // The keyboard steps through the days of a bar and shows a day's summary.
     browser.js("document.querySelector(arguments[0] + ' canvas.bars').focus();", vec![json!(card)]).await;
     browser.find(&format!("{card} canvas.bars")).await.send_keys("\u{E012}").await.unwrap(); // ArrowLeft
-    let tip = browser.wait_until("the day's tooltip", "!document.getElementById('day-tip').hidden && document.getElementById('day-tip').innerText").await;
+    let tip = browser
+        .wait_until(
+            "the day's tooltip",
+            "!document.getElementById('day-tip').hidden && document.getElementById('day-tip').innerText",
+        )
+        .await;
     assert!(tip.as_str().unwrap().contains("Worst:"), "{tip}");
     let label = browser.js("return document.activeElement.getAttribute('aria-label');", vec![]).await;
     assert!(label.as_str().unwrap().contains("Worst:"), "a screen reader reads the day chosen: {label}");
@@ -450,9 +459,15 @@ async fn overview(browser: &Browser, demo: &Demo, other: &OtherTenant) {
     // The skip link moves the focus to the content, and leaves the route alone.
     browser.js("document.querySelector('a.skip').focus();", vec![]).await;
     browser.wd.active_element().await.unwrap().send_keys("\u{E007}").await.unwrap(); // Enter
-    let after = browser.js("return [location.hash, document.activeElement.id, document.getElementById('main').dataset.page];", vec![]).await;
+    let after = browser
+        .js("return [location.hash, document.activeElement.id, document.getElementById('main').dataset.page];", vec![])
+        .await;
     assert!(["", "#/"].contains(&after[0].as_str().unwrap()), "the skip link leaves the route alone: {after}");
-    assert_eq!((&after[1], &after[2]), (&json!("main"), &json!("overview")), "the skip link focuses the content: {after}");
+    assert_eq!(
+        (&after[1], &after[2]),
+        (&json!("main"), &json!("overview")),
+        "the skip link focuses the content: {after}"
+    );
     let text = browser.body_text().await;
     assert!(!text.contains(other.view_name), "another tenant's view is not shown");
 }
@@ -507,7 +522,10 @@ async fn tree_and_measurement(browser: &Browser, server: &Ctpd, demo: &Demo) -> 
     assert!(table.contains("percentage") && table.contains("99.97"), "{table}");
     // The numeric column's plot: uPlot's root with its canvas.
     browser
-        .wait_until("the plot of percentage", "document.querySelector(\"figure.chart[data-column='percentage'] .uplot canvas\")")
+        .wait_until(
+            "the plot of percentage",
+            "document.querySelector(\"figure.chart[data-column='percentage'] .uplot canvas\")",
+        )
         .await;
     let label = browser
         .js("return document.querySelector(\"figure.chart[data-column='percentage'] .uplot\").getAttribute('aria-label');", vec![])
@@ -531,17 +549,26 @@ async fn create_trigger(browser: &Browser, availability: &str) -> String {
     // A syntax error: marked invalid, with its line and column.
     browser.type_into("#t-condition", "value[0].percentage <<< 99").await;
     let invalid = browser
-        .wait_until("the check marking the condition invalid", "document.querySelector(\"#t-check [data-valid='false']\")?.innerText")
+        .wait_until(
+            "the check marking the condition invalid",
+            "document.querySelector(\"#t-check [data-valid='false']\")?.innerText",
+        )
         .await;
     let invalid = invalid.as_str().unwrap();
-    assert_eq!(browser.js("return document.getElementById('t-condition').getAttribute('aria-invalid');", vec![]).await, "true");
+    assert_eq!(
+        browser.js("return document.getElementById('t-condition').getAttribute('aria-invalid');", vec![]).await,
+        "true"
+    );
     assert!(invalid.contains("Line 1, column "), "{invalid}");
     let column: usize = invalid.split("column ").nth(1).unwrap().split(':').next().unwrap().trim().parse().unwrap();
     assert!((21..=25).contains(&column), "the column points into the operator: {invalid}");
     // A good one: valid, with its outcome on the current result.
     browser.type_into("#t-condition", "value[0].percentage < 99").await;
     let valid = browser
-        .wait_until("the check marking the condition valid", "document.querySelector(\"#t-check [data-valid='true']\")?.innerText")
+        .wait_until(
+            "the check marking the condition valid",
+            "document.querySelector(\"#t-check [data-valid='true']\")?.innerText",
+        )
         .await;
     assert!(valid.as_str().unwrap().contains("on the current result it is false"), "{valid}");
     browser.type_into("#t-tags", "team:dashboard, severity:low").await;
@@ -561,7 +588,13 @@ async fn create_trigger(browser: &Browser, availability: &str) -> String {
         .await;
     let link = row.as_str().unwrap().to_owned();
     let text = browser.text(&format!("tr[data-trigger='{link}']")).await;
-    for expected in ["team:dashboard", "severity:low", "value[0].percentage < 99", "webhook to http://127.0.0.1", "monthly availability"] {
+    for expected in [
+        "team:dashboard",
+        "severity:low",
+        "value[0].percentage < 99",
+        "webhook to http://127.0.0.1",
+        "monthly availability",
+    ] {
         assert!(text.contains(expected), "{expected} in {text}");
     }
     assert!(text.contains("condition does not hold"), "its status in words: {text}");
@@ -579,8 +612,12 @@ async fn live_update(browser: &Browser, server: &Ctpd, demo: &Demo, availability
     // A mark that a reload would lose.
     browser.js("window.notReloaded = true;", vec![]).await;
     let agent = server.client(&demo.agent);
-    let (status, body) =
-        agent.put(&format!("measurements/{}?x=result", id(availability)), json!({"result": {"value": [{"percentage": 98.5}]}})).await;
+    let (status, body) = agent
+        .put(
+            &format!("measurements/{}?x=result", id(availability)),
+            json!({"result": {"value": [{"percentage": 98.5}]}}),
+        )
+        .await;
     assert!(status.is_success(), "the push: {status} {body}");
     let (status, body) = agent
         .put(
@@ -626,7 +663,11 @@ async fn logs(browser: &Browser, server: &Ctpd, demo: &Demo, trigger: &str) {
     assert!(hash.as_str().unwrap().contains("tags=severity%3Ahigh"), "{hash}");
     let list = browser.text("#log-list").await;
     assert!(list.contains("high-level intrusion alert") && !list.contains("availability below 99 %"), "{list}");
-    assert_eq!(browser.js("return document.getElementById('f-tags').value;", vec![]).await, "severity:high", "the filter stays");
+    assert_eq!(
+        browser.js("return document.getElementById('f-tags').value;", vec![]).await,
+        "severity:high",
+        "the filter stays"
+    );
 
     // By trigger.
     browser.show("#/logs", "logs").await;
@@ -668,7 +709,10 @@ async fn delete_trigger(browser: &Browser, trigger: &str) {
     browser.click(&button).await;
     browser.wait_page("triggers").await;
     browser
-        .wait_until("the trigger to leave the list", &format!("!document.querySelector(\"tr[data-trigger='{trigger}']\")"))
+        .wait_until(
+            "the trigger to leave the list",
+            &format!("!document.querySelector(\"tr[data-trigger='{trigger}']\")"),
+        )
         .await;
     let text = browser.text("main").await;
     assert!(text.contains("high-level intrusion alert"), "the demo trigger stays: {text}");
@@ -678,7 +722,8 @@ async fn delete_trigger(browser: &Browser, trigger: &str) {
 async fn narrow_screen(browser: &Browser) {
     browser.wd.set_window_size(390, 844).await.expect("a phone-sized window");
     browser.show("#/", "overview").await;
-    let overflow = browser.js("return document.documentElement.scrollWidth - document.documentElement.clientWidth;", vec![]).await;
+    let overflow =
+        browser.js("return document.documentElement.scrollWidth - document.documentElement.clientWidth;", vec![]).await;
     browser.screenshot("overview-phone").await;
     browser.show("#/triggers", "triggers").await;
     let overflow_triggers =
@@ -780,7 +825,8 @@ async fn seed_load(admin: &Client) -> String {
             let asset = asset["self"].as_str().unwrap().to_owned();
             let mut attributes = Vec::new();
             for a in 0..5 {
-                let attribute = admin.create(&format!("{asset}/attributes"), json!({"name": format!("attribute {a}")})).await;
+                let attribute =
+                    admin.create(&format!("{asset}/attributes"), json!({"name": format!("attribute {a}")})).await;
                 attributes.push(attribute["self"].as_str().unwrap().to_owned());
             }
             attributes
