@@ -165,6 +165,8 @@
     sessionStorage.removeItem(TOKEN_KEY);
     state.admin = null;
     document.getElementById('nav-admin').hidden = true;
+    // Nothing of the last reader stays in the page, not even hidden.
+    if (tip) { tip.remove(); tip = null; }
     stopPolling();
     renderLogin(message);
   }
