@@ -122,7 +122,9 @@ impl StatusTimeline {
             if at >= end {
                 break;
             }
-            spans.push(Span { start: from, end: at, standing: current });
+            if at > from {
+                spans.push(Span { start: from, end: at, standing: current });
+            }
             current = Some(change.standing);
             from = at;
         }
@@ -157,7 +159,8 @@ pub const CHANGES_PER_DAY: usize = 20;
 pub struct DayCell {
     /// The day, `YYYY-MM-DD`, in the time zone asked for.
     pub date: String,
-    /// The worst standing of the day (`noResult` before anything was recorded).
+    /// The worst standing of the day, of the time something was recorded (`noResult` when
+    /// nothing was).
     pub worst: Standing,
     /// The share of the day (up to now) its objective was met, of the time it was evaluated.
     pub met: Option<f64>,
@@ -208,11 +211,9 @@ impl Calendar {
                     .map(|t| t.to_datetime().format("%Y-%m-%d").to_string())
                     .unwrap_or_default();
                 let spans = timeline.spans(start, end.max(start + 1));
-                let worst = spans
-                    .iter()
-                    .map(|s| s.standing.unwrap_or(Standing::NoResult))
-                    .min_by_key(|s| s.rank())
-                    .unwrap_or(Standing::NoResult);
+                // The time before anything was recorded does not count, unless it is all.
+                let worst =
+                    spans.iter().filter_map(|s| s.standing).min_by_key(|s| s.rank()).unwrap_or(Standing::NoResult);
                 let of_day: Vec<&StandingChange> =
                     timeline.changes.iter().filter(|c| (start..start + DAY).contains(&c.time.millis())).collect();
                 DayCell {
@@ -290,6 +291,12 @@ mod tests {
         assert!(cells[2].changes.is_empty());
         let date = |t: i64| Timestamp::from_millis(t).unwrap().to_datetime().format("%Y-%m-%d").to_string();
         assert_eq!(cells[2].date, date(T0));
+        // Two changes at the same instant: the first lasted no time and does not count.
+        let instant = StatusTimeline {
+            before: None,
+            changes: vec![change(T0 - DAY + 10, Standing::NoResult), change(T0 - DAY + 10, Standing::Met)],
+        };
+        assert_eq!(calendar.cells(&instant)[1].worst, Standing::Met);
     }
 
     #[test]

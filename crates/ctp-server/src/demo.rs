@@ -140,6 +140,9 @@ pub async fn seed(store: &Arc<dyn Store>, conditions: &Arc<ConditionCache>) -> S
                 .create_attribute(&asset.id, NewAttribute { header: header(planned.attribute, ""), access_tags: None })
                 .await?;
             let (metric_id, metric_columns) = &metrics[planned.metric];
+            // Availability has a past: a month of daily results (issue 15's history and bars).
+            let past = planned.attribute == "availability";
+            let created = if past { days_before(now, HISTORY_DAYS) } else { now };
             let measurement = store
                 .create_measurement(
                     &attribute.id,
@@ -158,10 +161,20 @@ pub async fn seed(store: &Arc<dyn Store>, conditions: &Arc<ConditionCache>) -> S
                         access_tags: None,
                         signed_results_required: false,
                     },
-                    now,
+                    created,
                     conditions,
                 )
                 .await?;
+            if past {
+                for (time, percentage) in availability_history(now, asset_index) {
+                    let result =
+                        serde_json::json!({"value": [{"percentage": percentage}], "updateTime": time.to_string()});
+                    let checked = check_result(&result.to_string(), metric_columns, time)
+                        .map_err(|e| ctp_store::StoreError::Invalid(format!("demo result: {e}")))?;
+                    let evaluations = Arc::new(Evaluations::none(Arc::clone(conditions)));
+                    store.push_result(&measurement.id, checked, time, evaluations).await?;
+                }
+            }
             if let Some(result) = planned.result {
                 let checked = check_result(&result.to_string(), metric_columns, now)
                     .map_err(|e| ctp_store::StoreError::Invalid(format!("demo result: {e}")))?;
@@ -268,6 +281,28 @@ async fn seed_metrics(store: &Arc<dyn Store>) -> StoreResult<Vec<(ResourceId, Ve
         metrics.push((metric.id, result_format));
     }
     Ok(metrics)
+}
+
+/// How many days of past results the demo's availability measurements have.
+const HISTORY_DAYS: i64 = 30;
+
+fn days_before(now: Timestamp, days: i64) -> Timestamp {
+    Timestamp::from_millis(now.millis() - days * 86_400_000).unwrap_or(now)
+}
+
+/// A month of daily availability results of an asset, each with its time: mostly above the
+/// objective (99.9 %), with two bad days, so that the dashboard's bars and shares have
+/// something to show.
+fn availability_history(now: Timestamp, asset_index: usize) -> Vec<(Timestamp, f64)> {
+    let bad_days = [[6, 19], [11, 25], [3, 27]][asset_index.min(2)];
+    (0..HISTORY_DAYS)
+        .map(|day| {
+            let time = days_before(now, HISTORY_DAYS - day);
+            let percentage =
+                if bad_days.contains(&day) { 99.62 + day as f64 / 100.0 } else { 99.93 + (day % 5) as f64 / 100.0 };
+            (time, (percentage * 100.0).round() / 100.0)
+        })
+        .collect()
 }
 
 /// The objective of the demo's first intrusion measurement: no alert of level 10 or more,

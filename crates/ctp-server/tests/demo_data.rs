@@ -85,6 +85,21 @@ async fn the_demo_is_consistent_and_usable() {
         "the demo trigger fired"
     );
 
+    // The availability measurements have a month of history: bars with bad days, shares below 1.
+    let overview = customer.get_ok(&format!("{}?x=overview", view["self"].as_str().unwrap())).await;
+    let availability: Vec<&Value> =
+        overview["measurements"].as_array().unwrap().iter().filter(|m| m["name"] == "monthly availability").collect();
+    assert_eq!(availability.len(), 3);
+    for m in availability {
+        let bad_days = m["cells"].as_array().unwrap().iter().filter(|c| c["worst"] == "notMet").count();
+        // Two bad results, each in force for a day, over two or three calendar days each.
+        assert!((2..=4).contains(&bad_days), "{m}");
+        let share = m["uptime"]["30d"].as_f64().unwrap();
+        assert!(share > 0.9 && share < 1.0, "{share}");
+        let history = customer.get_ok(&format!("{}?x=history", m["link"].as_str().unwrap())).await;
+        assert!(history["collectionLength"].as_u64().unwrap() > 30, "{}", history["collectionLength"]);
+    }
+
     // Seeding again keeps the data and hands out new, working tokens.
     let again = demo::seed(&server.store, &conditions).await.unwrap();
     assert_eq!(again.service_view, data.service_view);

@@ -97,6 +97,6 @@ async fn the_history_travels_with_an_export_and_goes_with_its_measurement() {
     let (total, _) = empty.history(&f.measurement, &HistoryFilter::default(), None).await.unwrap();
     assert_eq!(total, 3);
     f.store.delete(&Ref { kind: Kind::Measurement, id: f.measurement.clone() }).await.unwrap();
-    let timelines = f.store.status_timelines(&[f.measurement.clone()], at(0)).await.unwrap();
+    let timelines = f.store.status_timelines(std::slice::from_ref(&f.measurement), at(0)).await.unwrap();
     assert!(timelines[0].changes.is_empty() && timelines[0].before.is_none(), "deleted with the measurement");
 }

@@ -180,6 +180,19 @@ pub fn below(kind: Kind) -> Vec<Below> {
     rows
 }
 
+/// Reads the stored time, objective status and standing of a history entry (issue 15).
+pub fn history_change(
+    time: i64,
+    status: Option<&str>,
+    standing: &str,
+) -> StoreResult<(Timestamp, Option<ctp_model::Status>, ctp_model::history::Standing)> {
+    let broken = |what: &str| StoreError::broken(format!("a history entry with a bad {what}"));
+    let time = Timestamp::from_millis(time).ok_or_else(|| broken("time"))?;
+    let status = status.map(|s| ctp_model::Status::parse(s).ok_or_else(|| broken("status"))).transpose()?;
+    let standing = ctp_model::history::Standing::parse(standing).ok_or_else(|| broken("standing"))?;
+    Ok((time, status, standing))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,17 +231,4 @@ mod tests {
     fn windows_past_i64_are_clamped() {
         assert_eq!(offset_and_limit(Window { offset: u64::MAX, limit: 5 }), (i64::MAX, 5));
     }
-}
-
-/// Reads the stored time, objective status and standing of a history entry (issue 15).
-pub fn history_change(
-    time: i64,
-    status: Option<&str>,
-    standing: &str,
-) -> StoreResult<(Timestamp, Option<ctp_model::Status>, ctp_model::history::Standing)> {
-    let broken = |what: &str| StoreError::broken(format!("a history entry with a bad {what}"));
-    let time = Timestamp::from_millis(time).ok_or_else(|| broken("time"))?;
-    let status = status.map(|s| ctp_model::Status::parse(s).ok_or_else(|| broken("status"))).transpose()?;
-    let standing = ctp_model::history::Standing::parse(standing).ok_or_else(|| broken("standing"))?;
-    Ok((time, status, standing))
 }
