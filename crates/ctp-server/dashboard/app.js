@@ -741,11 +741,15 @@
         const pad = min === max ? (Math.abs(min) * 0.05 || 1) : (max - min) * 0.1;
         return [min - pad, max + pad];
       } } },
-      axes: [{}, { label: name }],
+      // Room for the widest value, so that the axis label never covers the ticks.
+      axes: [{}, { label: name, size: (u, values) => 16 + 8 * Math.max(4, ...(values || []).map((v) => String(v).length)) }],
     };
     const chart = new window.uPlot(opts, [times].concat(series), figure);
     chart.root.setAttribute('role', 'img');
-    chart.root.setAttribute('aria-label', 'Chart of ' + name + ': ' + times.length + ' results');
+    const values = series.flat().filter((v) => v !== null);
+    const latest = series[0].filter((v) => v !== null).pop();
+    chart.root.setAttribute('aria-label', 'Chart of ' + name + ': ' + times.length + ' results' + (values.length
+      ? ', from ' + Math.min(...values) + ' to ' + Math.max(...values) + (latest === undefined ? '' : ', latest ' + latest) : ''));
   }
 
   async function renderMeasurementTriggers(box, m, view) {

@@ -530,7 +530,8 @@ async fn tree_and_measurement(browser: &Browser, server: &Ctpd, demo: &Demo) -> 
     let label = browser
         .js("return document.querySelector(\"figure.chart[data-column='percentage'] .uplot\").getAttribute('aria-label');", vec![])
         .await;
-    assert!(label.as_str().unwrap().starts_with("Chart of percentage"), "{label}");
+    assert!(label.as_str().unwrap().starts_with("Chart of percentage: "), "{label}");
+    assert!(label.as_str().unwrap().contains("latest 99.97"), "the chart's words say what it shows: {label}");
     browser.screenshot("measurement").await;
     browser.js("document.querySelector('figure.chart').scrollIntoView();", vec![]).await;
     browser.screenshot("measurement-chart").await;
