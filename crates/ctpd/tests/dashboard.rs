@@ -322,7 +322,7 @@ async fn walk(browser: &Browser, server: &Ctpd, demo: &Demo) {
     step("live update");
     live_update(browser, server, demo, &availability).await;
     step("logs");
-    logs(browser, server, demo, &trigger).await;
+    logs(browser, &trigger).await;
     step("delete the trigger");
     delete_trigger(browser, &trigger).await;
     step("narrow screen");
@@ -481,9 +481,9 @@ async fn tree_and_measurement(browser: &Browser, server: &Ctpd, demo: &Demo) -> 
     assert!(heading.contains("GlucoCloud continuous glucose monitoring"), "{heading}");
     let provider = browser.text("main dl.kv").await;
     assert!(provider.contains("Acme Diabetes Care"), "{provider}");
-    // The supply chain: the IaaS dependency.
-    let graph = browser.text("main .scroll details").await;
-    let _ = graph;
+    // The supply chain: the IaaS dependency, in the graph and in the list beside it.
+    let list = browser.js("return document.querySelector('main .scroll details').textContent;", vec![]).await;
+    assert!(list.as_str().unwrap().contains("ExampleCloud IaaS eu-west-1"), "{list}");
     let dependency = browser
         .js("return [...document.querySelectorAll('svg.graph a title')].map((t) => t.textContent).join(' | ');", vec![])
         .await;
@@ -536,7 +536,6 @@ async fn tree_and_measurement(browser: &Browser, server: &Ctpd, demo: &Demo) -> 
     browser.js("document.querySelector('figure.chart').scrollIntoView();", vec![]).await;
     browser.screenshot("measurement-chart").await;
     browser.js("window.scrollTo(0, 0);", vec![]).await;
-    let _ = server;
     format!("{}measurements/{measurement_id}", server.base())
 }
 
@@ -646,8 +645,7 @@ async fn live_update(browser: &Browser, server: &Ctpd, demo: &Demo, availability
     browser.screenshot("overview-updated").await;
 }
 
-async fn logs(browser: &Browser, server: &Ctpd, demo: &Demo, trigger: &str) {
-    let _ = (server, demo);
+async fn logs(browser: &Browser, trigger: &str) {
     browser.show("#/logs", "logs").await;
     let list = browser.text("#log-list").await;
     assert!(list.contains("availability below 99 %"), "the new trigger's entry: {list}");
