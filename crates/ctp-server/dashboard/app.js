@@ -276,7 +276,11 @@
       if (mine !== generation) return;
       state.page = rendered || null;
       main.dataset.state = 'ready';
-      if (how.focus) main.focus({ preventScroll: true });
+      // After a navigation the focus goes to the new page, or back to the control that
+      // asked for it when the page has it again (a range of the same measurement).
+      const again = state.refocus && main.querySelector(state.refocus);
+      state.refocus = null;
+      if (again) again.focus(); else if (how.focus) main.focus({ preventScroll: true });
       startPolling();
     } catch (e) {
       if (mine !== generation || !token()) return;
@@ -642,8 +646,8 @@
       h('h2', {}, 'Current result'), resultTable(columns, m.result ? m.result.value : null),
       h('h2', {}, 'History'),
       h('div', { class: 'ranges', role: 'group', 'aria-label': 'Time range' }, RANGES.map(([k, , label]) =>
-        h('button', { type: 'button', 'aria-pressed': String(k === range[0]),
-          onclick: () => { location.hash = '#/measurement/' + id + '?range=' + k; } }, label))),
+        h('button', { type: 'button', 'aria-pressed': String(k === range[0]), 'data-range': k,
+          onclick: () => { state.refocus = '[data-range="' + k + '"]'; location.hash = '#/measurement/' + id + '?range=' + k; } }, label))),
       historyBox,
       h('h2', {}, 'Triggers on this measurement'), triggersBox);
     // A part that fails says so in its place; the rest of the page stays.

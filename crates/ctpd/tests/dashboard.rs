@@ -532,6 +532,21 @@ async fn tree_and_measurement(browser: &Browser, server: &Ctpd, demo: &Demo) -> 
         .await;
     assert!(label.as_str().unwrap().starts_with("Chart of percentage: "), "{label}");
     assert!(label.as_str().unwrap().contains("latest 99.97"), "the chart's words say what it shows: {label}");
+    // A range chosen with the keyboard: the history follows, the focus stays on the button.
+    browser.js("document.getElementById('main').dataset.state = 'loading'; document.querySelector('[data-range=\"30d\"]').focus();", vec![]).await;
+    browser.wd.active_element().await.unwrap().send_keys("\u{E007}").await.unwrap(); // Enter
+    browser.wait_page("measurement").await;
+    let pressed = browser
+        .js("return [location.hash.endsWith('?range=30d'), document.activeElement.dataset.range, document.activeElement.getAttribute('aria-pressed'), document.getElementById('history').innerText];", vec![])
+        .await;
+    assert_eq!((&pressed[0], &pressed[1], &pressed[2]), (&json!(true), &json!("30d"), &json!("true")), "{pressed}");
+    assert!(pressed[3].as_str().unwrap().contains("in the last 30 days"), "{pressed}");
+    browser
+        .wait_until(
+            "the plot over 30 days",
+            "document.querySelector(\"figure.chart[data-column='percentage'] .uplot canvas\")",
+        )
+        .await;
     browser.screenshot("measurement").await;
     browser.js("document.querySelector('figure.chart').scrollIntoView();", vec![]).await;
     browser.screenshot("measurement-chart").await;
