@@ -8,13 +8,15 @@
 //! of elements, never with fixed sleeps.
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ctp_test_support::{free_port, Client, Ctpd, StoreLocation};
 use fantoccini::Locator;
-use futures_util::{stream, StreamExt};
+use futures_util::{stream, FutureExt, StreamExt};
 use serde_json::{json, Value};
 
 /// How long a page or an element may take to appear.
@@ -41,7 +43,9 @@ impl Chromedriver {
             );
         }
         let port = free_port();
+        // A process group of its own: the browsers it starts go with it when it is killed.
         let child = Command::new(CHROMEDRIVER)
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -61,7 +65,11 @@ impl Chromedriver {
 }
 
 impl Drop for Chromedriver {
+    /// Kills chromedriver's process group (chromedriver and the browsers it started, also
+    /// when a failed step left its session open), then reaps chromedriver.
     fn drop(&mut self) {
+        let _ =
+            Command::new("kill").args(["-KILL", "--", &format!("-{}", self.child.id())]).stderr(Stdio::null()).status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -296,9 +304,15 @@ fn the_dashboard_in_a_browser() {
     let driver = Chromedriver::start();
     runtime.block_on(async {
         let browser = Browser::open(&driver, format!("http://127.0.0.1:{}", server.port)).await;
-        let outcome = tokio::time::timeout(Duration::from_secs(150), walk(&browser, &server, &demo)).await;
+        // The session is closed (the browser quits) whether the walk passes, fails or times out.
+        let walking = AssertUnwindSafe(walk(&browser, &server, &demo)).catch_unwind();
+        let outcome = tokio::time::timeout(Duration::from_secs(150), walking).await;
         let _ = browser.wd.clone().close().await;
-        outcome.expect("the whole walk through the dashboard took over 150 s");
+        match outcome {
+            Err(_) => panic!("the whole walk through the dashboard took over 150 s"),
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+            Ok(Ok(())) => {}
+        }
     });
 }
 
