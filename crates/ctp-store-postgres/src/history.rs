@@ -111,7 +111,10 @@ pub(crate) async fn timelines(
 /// measurement.
 pub(crate) async fn prune(tx: &Tx<'_>, before: Timestamp, keep: u64) -> StoreResult<u64> {
     let old = tx
-        .execute("DELETE FROM result_history WHERE time < $1", &[&before.millis()])
+        .execute(
+            "DELETE FROM result_history WHERE measurement_id IN (SELECT id FROM measurements) AND time < $1",
+            &[&before.millis()],
+        )
         .await
         .context("pruning old history")?;
     let keep = i64::try_from(keep).unwrap_or(i64::MAX);

@@ -297,7 +297,6 @@ CREATE TABLE result_history (
 );
 CREATE INDEX result_history_by_time ON result_history(measurement_id, time, seq);
 CREATE INDEX result_history_changes ON result_history(measurement_id, time, seq) WHERE status_changed;
-CREATE INDEX result_history_age ON result_history(time);
 "#,
 ];
 

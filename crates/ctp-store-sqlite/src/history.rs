@@ -95,7 +95,12 @@ pub(crate) fn timelines(
 /// Deletes the entries older than `before` and those beyond the newest `keep` of each
 /// measurement.
 pub(crate) fn prune(conn: &Connection, before: Timestamp, keep: u64) -> StoreResult<u64> {
-    let mut deleted = conn.execute("DELETE FROM result_history WHERE time < ?1", [before.millis()]).map_err(backend)?;
+    let mut deleted = conn
+        .execute(
+            "DELETE FROM result_history WHERE measurement_id IN (SELECT id FROM measurements) AND time < ?1",
+            [before.millis()],
+        )
+        .map_err(backend)?;
     let keep = i64::try_from(keep).unwrap_or(i64::MAX);
     let over: Vec<String> = conn
         .prepare("SELECT measurement_id FROM result_history GROUP BY measurement_id HAVING COUNT(*) > ?1")
