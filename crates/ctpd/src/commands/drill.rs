@@ -30,7 +30,8 @@ pub enum DrillCommand {
     /// marked as a drill through its real channel. Exit status 0 when every message was
     /// delivered (with --wait), 1 otherwise.
     Start {
-        /// The service view's id (or its URL).
+        /// The service view's id (or its URL); an id may start with `-`.
+        #[arg(allow_hyphen_values = true)]
         view: String,
         /// Why the drill is run, kept in its record.
         #[arg(long, default_value = "")]
@@ -44,7 +45,8 @@ pub enum DrillCommand {
     },
     /// Print a drill's report (its id or URL).
     Show {
-        /// The drill's id or URL.
+        /// The drill's id or URL; an id may start with `-`.
+        #[arg(allow_hyphen_values = true)]
         drill: String,
         #[command(flatten)]
         server: Server,
@@ -188,5 +190,28 @@ impl Api {
             bail!("{url}: {status}: {message}");
         }
         Ok(json)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        command: DrillCommand,
+    }
+
+    /// Ids are base64url: one may start with `-`, and must not be read as a flag.
+    #[test]
+    fn an_id_starting_with_a_hyphen_is_an_id() {
+        let cli = Cli::try_parse_from(["drill", "start", "-GieloEHkOfyb5xZ", "--annotation", "q", "--token", "t"])
+            .expect("parses");
+        assert!(matches!(cli.command, DrillCommand::Start { ref view, .. } if view == "-GieloEHkOfyb5xZ"));
+        let cli = Cli::try_parse_from(["drill", "show", "-x1", "--token", "t"]).expect("parses");
+        assert!(matches!(cli.command, DrillCommand::Show { ref drill, .. } if drill == "-x1"));
     }
 }
