@@ -75,8 +75,10 @@ async fn costly_triggers_of_one_tenant_do_not_stall_another_tenants_pushes() {
         latencies.len(),
         latencies[latencies.len() / 2]
     );
-    // Each of the 4 conditions runs to its time budget of 100 ms.
-    assert!(*slowest_attack > Duration::from_millis(400), "the attack is costly: {attack_took:?}");
+    // Each of the 4 conditions runs to its time budget of 100 ms: about 400 ms a push (the
+    // budget is checked between steps of the matcher, so a push can end a little under it;
+    // 383 ms was seen). Three quarters of it says the attack is costly without a coin toss.
+    assert!(*slowest_attack > Duration::from_millis(300), "the attack is costly: {attack_took:?}");
     assert!(
         slowest_b * 2 < *slowest_attack && slowest_b < Duration::from_millis(300),
         "B waited for A: slowest B push {slowest_b:?}, A's pushes {attack_took:?}"
