@@ -68,6 +68,13 @@ async fn timelines_give_the_standing_before_an_instant_and_the_changes_after() {
     assert_eq!((before.time, before.standing), (at(10), Standing::Met), "the last change before, not the last push");
     let changes: Vec<_> = timeline.changes.iter().map(|c| (c.time, c.standing, c.status)).collect();
     assert_eq!(changes, [(at(30), Standing::NotMet, Some(Status::False)), (at(50), Standing::Met, Some(Status::True))]);
+
+    // Changes at the same millisecond come in the order they were written.
+    let g = fixture(false).await;
+    g.push(3, at(0)).await; // created at 0 without a result, then met at 0
+    let timelines = g.store.status_timelines(std::slice::from_ref(&g.measurement), at(0)).await.unwrap();
+    let standings: Vec<_> = timelines[0].changes.iter().map(|c| c.standing).collect();
+    assert_eq!(standings, [Standing::NoResult, Standing::Met]);
 }
 
 #[tokio::test]

@@ -77,17 +77,18 @@ pub(crate) async fn timelines(
     since: Timestamp,
 ) -> StoreResult<Vec<StatusTimeline>> {
     let ids: Vec<&str> = measurement_ids.iter().map(ResourceId::as_str).collect();
-    // One statement for all: the last change before `since` of each, and those after.
+    // One statement for all: the last change before `since` of each, and those after, in
+    // the order they were written (changes at the same millisecond by `seq`).
     let rows = tx
         .query(
-            "SELECT measurement_id, time, objective_status, standing, time < $2 AS before FROM ( \
+            "SELECT measurement_id, time, objective_status, standing, TRUE AS before, seq FROM ( \
                SELECT DISTINCT ON (measurement_id) measurement_id, time, seq, objective_status, standing \
                FROM result_history WHERE measurement_id = ANY($1) AND status_changed AND time < $2 \
                ORDER BY measurement_id, time DESC, seq DESC) AS last \
              UNION ALL \
-             SELECT measurement_id, time, objective_status, standing, FALSE FROM result_history \
+             SELECT measurement_id, time, objective_status, standing, FALSE, seq FROM result_history \
              WHERE measurement_id = ANY($1) AND status_changed AND time >= $2 \
-             ORDER BY 1, 2",
+             ORDER BY 1, 2, 6",
             &[&ids, &since.millis()],
         )
         .await
