@@ -165,21 +165,26 @@ pub async fn seed(store: &Arc<dyn Store>, conditions: &Arc<ConditionCache>) -> S
                     conditions,
                 )
                 .await?;
-            if past {
-                for (time, percentage) in availability_history(now, asset_index) {
-                    let result =
-                        serde_json::json!({"value": [{"percentage": percentage}], "updateTime": time.to_string()});
+            let push = |result: serde_json::Value, time: Timestamp| {
+                let measurement_id = measurement.id.clone();
+                async move {
                     let checked = check_result(&result.to_string(), metric_columns, time)
                         .map_err(|e| ctp_store::StoreError::Invalid(format!("demo result: {e}")))?;
                     let evaluations = Arc::new(Evaluations::none(Arc::clone(conditions)));
-                    store.push_result(&measurement.id, checked, time, evaluations).await?;
+                    store.push_result(&measurement_id, checked, time, evaluations).await.map(drop)
+                }
+            };
+            if past {
+                for (time, percentage) in availability_history(now, asset_index) {
+                    push(
+                        serde_json::json!({"value": [{"percentage": percentage}], "updateTime": time.to_string()}),
+                        time,
+                    )
+                    .await?;
                 }
             }
             if let Some(result) = planned.result {
-                let checked = check_result(&result.to_string(), metric_columns, now)
-                    .map_err(|e| ctp_store::StoreError::Invalid(format!("demo result: {e}")))?;
-                let evaluations = Arc::new(Evaluations::none(Arc::clone(conditions)));
-                store.push_result(&measurement.id, checked, now, evaluations).await?;
+                push(result, now).await?;
             }
             if planned.attribute == "intrusion alerts" && intrusion_measurement.is_none() {
                 intrusion_measurement = Some(measurement.id.clone());

@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use axum::response::Response;
 use ctp_model::history::{met_share, Calendar, DayCell, Standing};
 use ctp_model::resources::{Kind, Measurement, View};
-use ctp_model::tags::ROLE_USER;
 use ctp_model::{ResourceId, Status, Timestamp};
 use ctp_store::HistoryFilter;
 use serde::Serialize;
@@ -94,8 +93,7 @@ pub(crate) enum StandingName {
 }
 
 /// `GET /measurements/{id}?x=history[&oldest&newest][&page&items]`.
-pub(crate) async fn history(ctx: &Ctx, measurement: &Measurement) -> ApiResult<Response> {
-    let query = history_query(ctx.query.as_deref())?;
+pub(crate) async fn history(ctx: &Ctx, measurement: &Measurement, query: CollectionQuery) -> ApiResult<Response> {
     let filter = HistoryFilter { oldest: query.logs.oldest, newest: query.logs.newest };
     // Unpaged, the whole collection, if it is not too long.
     let window = query.window.unwrap_or(ctp_store::Window { offset: 0, limit: MAX_ENTRIES });
@@ -231,20 +229,17 @@ pub(crate) struct OverviewJson {
 }
 
 /// `GET /serviceViews/{id}?x=overview[&days][&utcOffset]`, on a view the caller may read.
-pub(crate) async fn overview(ctx: &Ctx, view: &View) -> ApiResult<Response> {
-    ctx.caller.require_role(ROLE_USER)?;
-    let (days, utc_offset_minutes) = overview_query(ctx.query.as_deref())?;
+pub(crate) async fn overview(ctx: &Ctx, view: &View, (days, utc_offset_minutes): (u32, i32)) -> ApiResult<Response> {
     let now = Timestamp::now();
     let calendar = Calendar { days, utc_offset_minutes, now };
     let store = &ctx.state.store;
     let mut found: Vec<(Measurement, NamedLink, NamedLink)> = Vec::new();
+    // The listings carry each member's name and tags: only measurements are read whole.
     for asset in store.assets(&view.id).await? {
-        let asset = store.asset(&asset.id).await?;
         if !ctx.caller.can_see(&asset.access_tags) {
             continue;
         }
         for attribute in store.attributes(&asset.id).await? {
-            let attribute = store.attribute(&attribute.id).await?;
             if !ctx.caller.can_see(&attribute.access_tags) {
                 continue;
             }
@@ -253,9 +248,9 @@ pub(crate) async fn overview(ctx: &Ctx, view: &View) -> ApiResult<Response> {
                     continue;
                 }
                 let measurement = store.measurement(&member.id).await?;
-                let asset_link = NamedLink { link: ctx.link(Kind::Asset, &asset.id), name: asset.header.name.clone() };
+                let asset_link = NamedLink { link: ctx.link(Kind::Asset, &asset.id), name: asset.name.clone() };
                 let attribute_link =
-                    NamedLink { link: ctx.link(Kind::Attribute, &attribute.id), name: attribute.header.name.clone() };
+                    NamedLink { link: ctx.link(Kind::Attribute, &attribute.id), name: attribute.name.clone() };
                 found.push((measurement, asset_link, attribute_link));
             }
         }

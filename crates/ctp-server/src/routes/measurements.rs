@@ -37,6 +37,14 @@ pub async fn list_measurements(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Re
     collection_response(&ctx, &path, ctx.link(Kind::Attribute, &attribute.id), Kind::Measurement, members, false)
 }
 
+/// Reads a measurement the caller may read (role `user` and the measurement's tags).
+pub(crate) async fn readable(ctx: &Ctx, id: &ResourceId) -> ApiResult<ctp_model::resources::Measurement> {
+    ctx.caller.require_role(ROLE_USER)?;
+    let measurement = ctx.state.store.measurement(id).await?;
+    ctx.caller.require_access(&measurement.access_tags, "this measurement")?;
+    Ok(measurement)
+}
+
 /// 5.2.10 `GET /measurements/{id}`, and the extensions `?x=tags`, `?x=proof`,
 /// `?x=history` and `?x=check`.
 #[utoipa::path(get, path = "/measurements/{id}", tag = "client API", params(Id, GetMeasurement), responses(
@@ -48,23 +56,15 @@ pub async fn list_measurements(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Re
 pub async fn get_measurement(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     let id = parse_id(&id)?;
     // The history's parameters are checked whatever x is: a bad value is never ignored.
-    super::history::history_query(ctx.query.as_deref())?;
+    let history_query = super::history::history_query(ctx.query.as_deref())?;
     match crate::query::operation(ctx.query.as_deref()).as_deref() {
         Some("proof") => return super::ledger::proof(&ctx, Kind::Measurement, &id).await,
-        Some("check") => return super::conditions::check(&ctx, &id).await,
-        Some("history") => {
-            ctx.caller.require_role(ROLE_USER)?;
-            let measurement = ctx.state.store.measurement(&id).await?;
-            ctx.caller.require_access(&measurement.access_tags, "this measurement")?;
-            return super::history::history(&ctx, &measurement).await;
-        }
+        Some("check") => return super::conditions::check(&ctx, &readable(&ctx, &id).await?).await,
+        Some("history") => return super::history::history(&ctx, &readable(&ctx, &id).await?, history_query).await,
         _ => {}
     }
     get_or_tags(ctx, Ref { kind: Kind::Measurement, id: id.clone() }, |ctx| async move {
-        ctx.caller.require_role(ROLE_USER)?;
-        let measurement = ctx.state.store.measurement(&id).await?;
-        ctx.caller.require_access(&measurement.access_tags, "this measurement")?;
-        Ok(ok(&encode::measurement(&ctx, &measurement)))
+        Ok(ok(&encode::measurement(&ctx, &readable(&ctx, &id).await?)))
     })
     .await
 }
@@ -145,9 +145,7 @@ pub(crate) struct StateBody {
 /// 5.2.11 `PUT /measurements/{id}?x=state`: a customer activates or deactivates a
 /// user-activated measurement.
 async fn put_state(ctx: Ctx, id: ResourceId, bytes: Bytes) -> ApiResult<Response> {
-    ctx.caller.require_role(ROLE_USER)?;
-    let measurement = ctx.state.store.measurement(&id).await?;
-    ctx.caller.require_access(&measurement.access_tags, "this measurement")?;
+    readable(&ctx, &id).await?;
     let StateBody { state } = body(&bytes)?;
     let target = match MeasurementState::parse(&state) {
         Some(s @ (MeasurementState::Activated | MeasurementState::Deactivated)) => s,

@@ -58,10 +58,10 @@ async fn get_view(ctx: Ctx, kind: Kind, id: String) -> ApiResult<Response> {
     (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
 pub async fn get_service_view(ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
     // The overview's parameters are checked whatever x is: a bad value is never ignored.
-    super::history::overview_query(ctx.query.as_deref())?;
+    let overview_query = super::history::overview_query(ctx.query.as_deref())?;
     if crate::query::operation(ctx.query.as_deref()).as_deref() == Some("overview") {
         let view = readable(&ctx, Kind::ServiceView, &id).await?;
-        return super::history::overview(&ctx, &view).await;
+        return super::history::overview(&ctx, &view, overview_query).await;
     }
     get_view(ctx, Kind::ServiceView, id).await
 }
