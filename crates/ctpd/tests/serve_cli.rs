@@ -199,3 +199,43 @@ fn the_demo_prints_working_tokens_and_commands() {
     assert_eq!(server.get("/api/1.0/accounts", Some(&admin)).unwrap().0, 200);
     assert_eq!(server.get("/api/1.0/accounts", Some(&customer)).unwrap().0, 403);
 }
+
+/// `ctpd serve --demo | head -1`: the demo's printout meets a closed pipe, and the server
+/// keeps serving (it used to panic on the broken pipe and exit).
+#[test]
+fn a_closed_stdout_does_not_stop_the_demo() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_location();
+    let port = ctp_test_support::free_port();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ctpd"))
+        .current_dir(dir.path())
+        .args(["serve", "--demo", "--database", &store.url, "--listen", &format!("127.0.0.1:{port}")])
+        .env_remove("CTPD_ADMIN_TOKEN")
+        .stdout(writer)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let healthy = loop {
+        let answer = std::net::TcpStream::connect(("127.0.0.1", port)).and_then(|mut stream| {
+            use std::io::{Read, Write};
+            write!(stream, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+            let mut text = String::new();
+            stream.read_to_string(&mut text)?;
+            Ok(text)
+        });
+        if answer.as_deref().is_ok_and(|a| a.starts_with("HTTP/1.1 200")) {
+            break true;
+        }
+        if child.try_wait().unwrap().is_some() || started.elapsed() > std::time::Duration::from_secs(30) {
+            break false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let exited = child.try_wait().unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(healthy && exited.is_none(), "ctpd stopped serving after its stdout closed: {exited:?}");
+}

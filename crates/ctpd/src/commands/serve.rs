@@ -577,7 +577,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
 
 fn print_demo(base_url: &str, data: &demo::DemoData, admin_token: &str, dashboard: Option<&str>) {
     let measurement = format!("{base_url}measurements/{}", data.intrusion_measurement);
-    println!(
+    let text = format!(
         r#"
 ctpd demo data set: "{name}" (service view {view})
 
@@ -601,6 +601,13 @@ Try:
             .map(|url| format!("\nDashboard: open {url} and paste the customer token (or the admin token).\n"))
             .unwrap_or_default(),
     );
+    // Informational: a reader that went away (`ctpd serve --demo | head`) must not stop the
+    // server, as `println!` would by panicking on the broken pipe.
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_all(text.as_bytes()).and_then(|()| writeln!(stdout)).and_then(|()| stdout.flush()) {
+        tracing::warn!(error = %e, "cannot print the demo's tokens on stdout");
+    }
 }
 
 /// Adds the CA certificates of `ca_file` to the trust store of ctpd's outgoing TLS
